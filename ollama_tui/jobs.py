@@ -1,0 +1,731 @@
+"""Background pull / push / create jobs and their progress state.
+
+Jobs belong to the app, not to a screen: a :class:`JobQueue` runs them as asyncio tasks, at most
+``max_transfers`` at a time (the rest wait, FIFO, in the QUEUED state), and reports every change
+through two callbacks:
+
+- ``on_change(job)``: immediately on every state change (queued, running, done, failed,
+  cancelled) and, for progress, at most once per ``min_interval`` seconds per job. A trailing
+  update is always flushed, so the last call a UI sees shows the job's latest data.
+- ``on_finished(job)``: once when a job reaches DONE, FAILED or CANCELLED (after ``on_change``),
+  so the app can refresh its tables and notify.
+
+Pure asyncio: no Textual or Rich here; the UI observes the queue through the callbacks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+import math
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+from ollama_tui.api import OllamaError
+
+__all__ = [
+    "RATE_MIN_SPAN",
+    "RATE_WINDOW",
+    "Job",
+    "JobClient",
+    "JobKind",
+    "JobParams",
+    "JobQueue",
+    "JobState",
+    "LayerProgress",
+    "ProgressLike",
+]
+
+log = logging.getLogger(__name__)
+
+RATE_WINDOW = 3.0
+"""Seconds of history the transfer rate is averaged over."""
+RATE_MIN_SPAN = 0.5
+"""Below this much running time the rate is unknown (0.0): one early chunk is not a rate."""
+
+
+class JobKind(StrEnum):
+    PULL = "pull"
+    PUSH = "push"
+    CREATE = "create"
+
+
+class JobState(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def is_final(self) -> bool:
+        return self in (JobState.DONE, JobState.FAILED, JobState.CANCELLED)
+
+
+class ProgressLike(Protocol):
+    """What jobs read from a progress line (``ollama_tui.api.ProgressEvent`` fits)."""
+
+    @property
+    def status(self) -> str: ...
+    @property
+    def digest(self) -> str | None: ...
+    @property
+    def total(self) -> int: ...
+    @property
+    def completed(self) -> int: ...
+
+
+@runtime_checkable
+class JobClient(Protocol):
+    """The part of ``OllamaClient`` that jobs use."""
+
+    def pull(self, name: str, *, insecure: bool = False) -> AsyncIterator[ProgressLike]: ...
+    def push(self, name: str, *, insecure: bool = False) -> AsyncIterator[ProgressLike]: ...
+    def create(
+        self,
+        name: str,
+        modelfile: str,
+        *,
+        base_dir: str | Path = ".",
+        quantize: str | None = None,
+    ) -> AsyncIterator[ProgressLike]: ...
+
+
+class _RateMeter:
+    """Bytes per second over a sliding window, from byte deltas seen in this run only."""
+
+    __slots__ = ("_samples", "_start", "_window", "total")
+
+    def __init__(self, start: float, window: float = RATE_WINDOW) -> None:
+        self._start = start
+        self._window = window
+        # (time, cumulative bytes) samples; the first one may predate the window (baseline).
+        self._samples: deque[tuple[float, int]] = deque()
+        self.total = 0
+
+    def add(self, nbytes: int, now: float) -> None:
+        if nbytes <= 0:
+            return
+        self.total += nbytes
+        samples = self._samples
+        # Merge samples closer than window/30 so a burst of lines cannot grow the deque.
+        if samples and now - samples[-1][0] < self._window / 30:
+            samples[-1] = (samples[-1][0], self.total)
+        else:
+            samples.append((now, self.total))
+        cutoff = now - self._window
+        while len(samples) >= 2 and samples[1][0] <= cutoff:
+            samples.popleft()
+
+    def rate(self, now: float) -> float:
+        if now - self._start < RATE_MIN_SPAN:
+            return 0.0
+        span_start = max(self._start, now - self._window)
+        base = 0
+        for t, cumulative in self._samples:
+            if t > span_start:
+                break
+            base = cumulative
+        return max(0.0, (self.total - base) / (now - span_start))
+
+
+def _is_placeholder(digest: str) -> bool:
+    """Quantize / GGUF validation bars use all-zero digests ("0000000000000000000", "0")."""
+    hex_part = digest.removeprefix("sha256:")
+    return bool(hex_part) and set(hex_part) == {"0"}
+
+
+@dataclass(eq=False)
+class LayerProgress:
+    """One progress bar: a layer, blob upload or quantize step.
+
+    ``digest`` is the line's digest: a placeholder of zeros for quantizing, "" for a local step
+    such as hashing a file before upload.
+    """
+
+    digest: str
+    status: str
+    total: int = 0
+    completed: int = 0
+    bytes_this_run: int = 0
+    """Bytes this layer grew by while we watched (a resumed layer's head start is not counted)."""
+    _meter: _RateMeter | None = field(default=None, repr=False)
+    _clock: Callable[[], float] = field(default=time.monotonic, repr=False)
+
+    @property
+    def short_digest(self) -> str:
+        """First 12 hex digits, as the ``ollama`` CLI labels bars ("" for placeholders)."""
+        if not self.digest or _is_placeholder(self.digest):
+            return ""
+        return self.digest.removeprefix("sha256:")[:12]
+
+    @property
+    def fraction(self) -> float:
+        if self.total <= 0:
+            return 0.0
+        return min(1.0, max(0.0, self.completed / self.total))
+
+    @property
+    def is_complete(self) -> bool:
+        return self.total > 0 and self.completed >= self.total
+
+    @property
+    def rate(self) -> float:
+        """Bytes/s over the last few seconds; 0.0 when unknown or complete."""
+        if self._meter is None or self.is_complete:
+            return 0.0
+        return self._meter.rate(self._clock())
+
+    @property
+    def eta(self) -> float | None:
+        """Seconds left at the current rate; None when unknown."""
+        rate = self.rate
+        if rate <= 0 or self.total <= 0:
+            return None
+        return max(0, self.total - self.completed) / rate
+
+
+@dataclass(frozen=True)
+class JobParams:
+    """What a job was asked to do; retry reuses it unchanged."""
+
+    insecure: bool = False
+    modelfile: str = ""
+    base_dir: str = "."
+    quantize: str | None = None
+
+
+@dataclass(eq=False)
+class Job:
+    """One pull, push or create and everything the jobs view shows about it.
+
+    Times are clock seconds (the queue's clock: the event loop's monotonic time by default).
+    """
+
+    id: int
+    kind: JobKind
+    model: str
+    params: JobParams = field(default_factory=JobParams)
+    state: JobState = JobState.QUEUED
+    phase: str = ""
+    """Latest status text from the server ("pulling manifest", "verifying sha256 digest", ...)."""
+    layers: dict[str, LayerProgress] = field(default_factory=dict)
+    """Bars in the order first seen. Key: the digest; for placeholder digests the digest and
+    the status; for lines with a size but no digest (client-side hashing) the status."""
+    error: str | None = None
+    submitted_at: float | None = None
+    started_at: float | None = None
+    finished_at: float | None = None
+    attempt: int = 1
+    """1 for the first run; retry increments it."""
+    bytes_this_run: int = 0
+    """Bytes transferred while we watched this run (resumed head starts excluded)."""
+    _clock: Callable[[], float] = field(default=time.monotonic, repr=False)
+    _meter: _RateMeter | None = field(default=None, repr=False)
+
+    # -- derived values -------------------------------------------------------------------
+
+    @property
+    def completed(self) -> int:
+        return sum(layer.completed for layer in self.layers.values())
+
+    @property
+    def total(self) -> int:
+        return sum(layer.total for layer in self.layers.values())
+
+    @property
+    def fraction(self) -> float | None:
+        """Overall progress 0..1 over the layers seen; None when there is nothing to measure."""
+        if self.state is JobState.DONE:
+            return 1.0
+        total = self.total
+        if total <= 0:
+            return None
+        return min(1.0, max(0.0, self.completed / total))
+
+    @property
+    def rate(self) -> float:
+        """Bytes/s averaged over the last few seconds; 0.0 when unknown or not running."""
+        if self.state is not JobState.RUNNING or self._meter is None:
+            return 0.0
+        return self._meter.rate(self._clock())
+
+    @property
+    def eta(self) -> float | None:
+        """Seconds left for the layers seen so far; None when unknown."""
+        rate = self.rate
+        total = self.total
+        if rate <= 0 or total <= 0:
+            return None
+        return max(0, total - self.completed) / rate
+
+    @property
+    def elapsed(self) -> float | None:
+        """Seconds this run has been (or was) running; None while queued."""
+        if self.started_at is None:
+            return None
+        end = self.finished_at if self.finished_at is not None else self._clock()
+        return max(0.0, end - self.started_at)
+
+    @property
+    def is_active(self) -> bool:
+        return self.state in (JobState.QUEUED, JobState.RUNNING)
+
+    @property
+    def can_cancel(self) -> bool:
+        return self.is_active
+
+    @property
+    def can_retry(self) -> bool:
+        return self.state in (JobState.FAILED, JobState.CANCELLED)
+
+    @property
+    def state_text(self) -> str:
+        """The state as a user reads it, e.g. "cancelled — pull again to resume"."""
+        if self.state is JobState.CANCELLED and self.kind is JobKind.PULL:
+            return "cancelled — pull again to resume"
+        return str(self.state)
+
+    def summary(self) -> str:
+        """A plain-text one-liner, e.g. for a notification or a log."""
+        head = f"{self.kind} {self.model}: {self.state_text}"
+        if self.state is JobState.FAILED and self.error:
+            return f"{head} — {self.error}"
+        if self.state is not JobState.RUNNING:
+            return head
+        parts = [head]
+        if self.phase:
+            parts.append(self.phase)
+        fraction = self.fraction
+        if fraction is not None:
+            parts.append(
+                f"{fraction:.0%} {_format_bytes(self.completed)}/{_format_bytes(self.total)}"
+            )
+        rate = self.rate
+        if rate > 0:
+            parts.append(f"{_format_bytes(rate)}/s")
+        eta = self.eta
+        if eta is not None:
+            parts.append(f"ETA {_format_duration(eta)}")
+        return " — ".join(parts)
+
+    # -- updates --------------------------------------------------------------------------
+
+    def apply(self, event: ProgressLike) -> None:
+        """Fold one progress line into the job (the queue calls this; tests may too)."""
+        now = self._clock()
+        if self._meter is None:
+            self._meter = _RateMeter(now)
+        if event.status:
+            self.phase = event.status
+        if event.total <= 0:
+            # Status-only, or a layer line without sizes yet (the CLI ignores those too).
+            return
+        digest = event.digest or ""
+        if not digest:
+            key = event.status  # a local step with a size, e.g. the client hashing a file
+        elif _is_placeholder(digest):
+            key = f"{digest} {event.status}"  # quantize/validate steps share one placeholder
+        else:
+            key = digest
+        layer = self.layers.get(key)
+        if layer is None:
+            # First sight in this run: a resumed layer starts high; that is not this run's work.
+            self.layers[key] = LayerProgress(
+                digest=digest,
+                status=event.status,
+                total=event.total,
+                completed=event.completed,
+                _meter=_RateMeter(now),
+                _clock=self._clock,
+            )
+            return
+        delta = event.completed - layer.completed
+        layer.status = event.status or layer.status
+        layer.total = event.total
+        layer.completed = event.completed
+        if delta > 0:
+            layer.bytes_this_run += delta
+            self.bytes_this_run += delta
+            if layer._meter is not None:
+                layer._meter.add(delta, now)
+            self._meter.add(delta, now)
+
+    def _begin_run(self, now: float) -> None:
+        self.state = JobState.RUNNING
+        self.started_at = now
+        self._meter = _RateMeter(now)
+
+    def _reset_for_run(self) -> None:
+        self.state = JobState.QUEUED
+        self.phase = ""
+        self.layers = {}
+        self.error = None
+        self.started_at = None
+        self.finished_at = None
+        self.bytes_this_run = 0
+        self._meter = None
+
+
+def _format_bytes(n: float) -> str:
+    """Decimal units like the ``ollama`` CLI ("1.2 GB")."""
+    value = float(n)
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if abs(value) < 1000 or unit == "TB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    raise AssertionError("unreachable")
+
+
+def _format_duration(seconds: float) -> str:
+    s = max(0, math.ceil(seconds))
+    hours, rest = divmod(s, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h{minutes:02d}m"
+    if minutes:
+        return f"{minutes}m{secs:02d}s"
+    return f"{secs}s"
+
+
+def _error_text(exc: BaseException) -> str:
+    """A message fit for the user: OllamaErrors are already; anything else says what it was."""
+    text = str(exc).strip()
+    if isinstance(exc, OllamaError):
+        return text or type(exc).__name__
+    if text:
+        return f"unexpected error ({type(exc).__name__}): {text}"
+    return f"unexpected error ({type(exc).__name__})"
+
+
+@dataclass(eq=False)
+class _Runtime:
+    """Queue-private bookkeeping for one job."""
+
+    client: JobClient
+    last_emit: float = -math.inf
+    flush: asyncio.TimerHandle | None = None
+
+
+JobCallback = Callable[[Job], None]
+
+
+class JobQueue:
+    """Runs jobs with a concurrency limit and reports their progress through callbacks.
+
+    ``client`` is a client, or a zero-argument callable returning the current one; it is
+    resolved when a job is submitted or retried, so a job runs against the server it was
+    submitted to. The queue never closes the client.
+    """
+
+    def __init__(
+        self,
+        client: JobClient | Callable[[], JobClient],
+        *,
+        max_transfers: int = 2,
+        on_change: JobCallback | None = None,
+        on_finished: JobCallback | None = None,
+        min_interval: float = 0.1,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
+        if isinstance(client, JobClient):
+            fixed = client
+            self._client_factory: Callable[[], JobClient] = lambda: fixed
+        else:
+            self._client_factory = client
+        self._max_transfers = self._check_limit(max_transfers)
+        self.on_change = on_change
+        self.on_finished = on_finished
+        self.min_interval = min_interval
+        self._clock = clock if clock is not None else _loop_time
+        self._jobs: dict[int, Job] = {}
+        self._runtime: dict[int, _Runtime] = {}  # queued and running jobs only
+        self._tasks: dict[int, asyncio.Task[None]] = {}  # running jobs
+        self._waiting: deque[Job] = deque()
+        self._next_id = 1
+        self._closing = False
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    # -- inspection -----------------------------------------------------------------------
+
+    @property
+    def jobs(self) -> list[Job]:
+        """All jobs, oldest first."""
+        return list(self._jobs.values())
+
+    @property
+    def active(self) -> list[Job]:
+        """Queued and running jobs, oldest first."""
+        return [job for job in self._jobs.values() if job.is_active]
+
+    @property
+    def running_count(self) -> int:
+        return len(self._tasks)
+
+    @property
+    def queued_count(self) -> int:
+        return len(self._waiting)
+
+    @property
+    def has_active(self) -> bool:
+        return bool(self._waiting) or bool(self._tasks)
+
+    @property
+    def max_transfers(self) -> int:
+        return self._max_transfers
+
+    @max_transfers.setter
+    def max_transfers(self, value: int) -> None:
+        """Raising the limit starts queued jobs at once; lowering it never stops running ones."""
+        self._max_transfers = self._check_limit(value)
+        self._start_ready()
+
+    def get(self, job_id: int) -> Job:
+        """The job with this id (KeyError if unknown)."""
+        return self._jobs[job_id]
+
+    # -- commands -------------------------------------------------------------------------
+
+    def submit_pull(self, name: str, *, insecure: bool = False) -> Job:
+        """Queue a pull; it starts at once if a slot is free.
+
+        Like every submit, this calls ``on_change`` before returning (QUEUED, then RUNNING when
+        it starts). Name problems surface as a FAILED job, not as an exception here.
+        """
+        return self._submit(JobKind.PULL, name, JobParams(insecure=insecure))
+
+    def submit_push(self, name: str, *, insecure: bool = False) -> Job:
+        """Queue a push of a local model to its registry."""
+        return self._submit(JobKind.PUSH, name, JobParams(insecure=insecure))
+
+    def submit_create(
+        self,
+        name: str,
+        modelfile: str,
+        *,
+        base_dir: str | Path = ".",
+        quantize: str | None = None,
+    ) -> Job:
+        """Queue a create; the client uploads local FROM/ADAPTER files (relative to base_dir)."""
+        params = JobParams(modelfile=modelfile, base_dir=str(base_dir), quantize=quantize or None)
+        return self._submit(JobKind.CREATE, name, params)
+
+    def cancel(self, job_id: int) -> bool:
+        """Cancel a queued or running job; False if it had already ended.
+
+        A running job's stream is closed (which closes its HTTP connection; the server keeps a
+        partial download). The job turns CANCELLED once the stream is closed.
+        """
+        job = self._jobs[job_id]
+        if job.state is JobState.QUEUED:
+            with contextlib.suppress(ValueError):
+                self._waiting.remove(job)
+            self._finish(job, JobState.CANCELLED, None)
+            return True
+        task = self._tasks.get(job_id)
+        if job.state is JobState.RUNNING and task is not None:
+            return task.cancel()
+        return False
+
+    def retry(self, job_id: int) -> Job:
+        """Run a failed or cancelled job again, as the same job (same id, attempt + 1).
+
+        A pull resumes where the server's partial download stopped. Raises ValueError for a
+        job that is active or done.
+        """
+        job = self._jobs[job_id]
+        if not job.can_retry:
+            raise ValueError(f"job {job_id} is {job.state}; only failed or cancelled jobs retry")
+        self._ensure_open()
+        job._reset_for_run()
+        job.attempt += 1
+        job.submitted_at = self._clock()
+        self._runtime[job.id] = _Runtime(client=self._client_factory())
+        self._enqueue(job)
+        return job
+
+    def clear_finished(self) -> list[Job]:
+        """Forget ended jobs (done, failed, cancelled); returns them."""
+        gone = [job for job in self._jobs.values() if job.state.is_final]
+        for job in gone:
+            del self._jobs[job.id]
+        return gone
+
+    async def wait_idle(self) -> None:
+        """Return once no job is queued or running."""
+        await self._idle.wait()
+
+    async def aclose(self) -> None:
+        """Cancel every job and wait for all tasks to end. No callbacks fire from here on."""
+        self._closing = True
+        while self._waiting:
+            self._finish(self._waiting.popleft(), JobState.CANCELLED, None)
+        tasks = list(self._tasks.values())
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+        for rt in self._runtime.values():
+            if rt.flush is not None:
+                rt.flush.cancel()
+        self._runtime.clear()
+        self._idle.set()
+
+    # -- internals ------------------------------------------------------------------------
+
+    @staticmethod
+    def _check_limit(value: int) -> int:
+        if value < 1:
+            raise ValueError("max_transfers must be at least 1")
+        return value
+
+    def _ensure_open(self) -> None:
+        if self._closing:
+            raise RuntimeError("the job queue is closed")
+
+    def _submit(self, kind: JobKind, name: str, params: JobParams) -> Job:
+        self._ensure_open()
+        job = Job(
+            id=self._next_id,
+            kind=kind,
+            model=name,
+            params=params,
+            submitted_at=self._clock(),
+            _clock=self._clock,
+        )
+        self._next_id += 1
+        self._jobs[job.id] = job
+        self._runtime[job.id] = _Runtime(client=self._client_factory())
+        self._enqueue(job)
+        return job
+
+    def _enqueue(self, job: Job) -> None:
+        self._idle.clear()
+        self._waiting.append(job)
+        self._emit(job)
+        self._start_ready()
+
+    def _start_ready(self) -> None:
+        while not self._closing and self._waiting and self.running_count < self._max_transfers:
+            job = self._waiting.popleft()
+            rt = self._runtime[job.id]
+            job._begin_run(self._clock())
+            task = asyncio.get_running_loop().create_task(
+                self._run(job, rt.client), name=f"ollama-tui job {job.id} {job.kind} {job.model}"
+            )
+            self._tasks[job.id] = task
+            # A done callback, not code in _run: a task cancelled before its first step never
+            # runs any of its own except/finally blocks.
+            task.add_done_callback(functools.partial(self._task_done, job))
+            self._emit(job)
+        if not self.has_active:
+            self._idle.set()
+
+    def _open_stream(self, job: Job, client: JobClient) -> AsyncIterator[ProgressLike]:
+        if job.kind is JobKind.PULL:
+            return client.pull(job.model, insecure=job.params.insecure)
+        if job.kind is JobKind.PUSH:
+            return client.push(job.model, insecure=job.params.insecure)
+        return client.create(
+            job.model,
+            job.params.modelfile,
+            base_dir=job.params.base_dir,
+            quantize=job.params.quantize,
+        )
+
+    async def _run(self, job: Job, client: JobClient) -> None:
+        """Consume the stream; raises what the stream raises (handled in _task_done)."""
+        stream = self._open_stream(job, client)
+        try:
+            async for event in stream:
+                job.apply(event)
+                self._progress(job)
+        finally:
+            # Close the iterator now (not at garbage collection) so the connection goes away
+            # before the job reports CANCELLED / FAILED.
+            closer = getattr(stream, "aclose", None)
+            if closer is not None:
+                try:
+                    await closer()
+                except Exception:
+                    log.debug("closing the stream of job %s failed", job.id, exc_info=True)
+
+    def _task_done(self, job: Job, task: asyncio.Task[None]) -> None:
+        if self._tasks.get(job.id) is not task:
+            return  # not the job's current task (defensive: should not happen)
+        del self._tasks[job.id]
+        if task.cancelled():
+            self._finish(job, JobState.CANCELLED, None)
+            return
+        exc = task.exception()
+        if exc is None:
+            self._finish(job, JobState.DONE, None)
+        else:
+            self._finish(job, JobState.FAILED, _error_text(exc))
+
+    def _finish(self, job: Job, state: JobState, error: str | None) -> None:
+        # Drop the bookkeeping first: a callback below may retry the job, which makes new.
+        rt = self._runtime.pop(job.id, None)
+        if rt is not None and rt.flush is not None:
+            rt.flush.cancel()
+        job.state = state
+        job.error = error
+        job.finished_at = self._clock()
+        self._emit(job)
+        if not self._closing:
+            self._call(self.on_finished, job)
+        self._start_ready()
+
+    def _progress(self, job: Job) -> None:
+        """Coalesce progress: emit now if the last emit is old enough, else flush later."""
+        rt = self._runtime.get(job.id)
+        if rt is None or rt.flush is not None:
+            return  # a trailing update is already scheduled; it will show this line too
+        now = self._clock()
+        due = rt.last_emit + self.min_interval
+        if now >= due:
+            self._emit(job)
+        else:
+            rt.flush = asyncio.get_running_loop().call_later(due - now, self._flush, job)
+
+    def _flush(self, job: Job) -> None:
+        rt = self._runtime.get(job.id)
+        if rt is not None:
+            rt.flush = None
+        self._emit(job)
+
+    def _emit(self, job: Job) -> None:
+        rt = self._runtime.get(job.id)
+        if rt is not None:
+            if rt.flush is not None:
+                rt.flush.cancel()
+                rt.flush = None
+            rt.last_emit = self._clock()
+        if not self._closing:
+            self._call(self.on_change, job)
+
+    @staticmethod
+    def _call(callback: JobCallback | None, job: Job) -> None:
+        # A UI bug must not kill a download or the queue's bookkeeping.
+        if callback is None:
+            return
+        try:
+            callback(job)
+        except Exception:
+            log.exception("job callback %r failed for job %s", callback, job.id)
+
+
+def _loop_time() -> float:
+    """The running loop's clock; the same monotonic clock when read outside the loop."""
+    try:
+        return asyncio.get_running_loop().time()
+    except RuntimeError:
+        return time.monotonic()
