@@ -38,7 +38,7 @@ async def sim() -> AsyncIterator[object]:
 
 
 @pytest.fixture
-async def server_url(request: pytest.FixtureRequest) -> str:
+def server_url(request: pytest.FixtureRequest) -> str:
     """The server the client tests talk to: a real Ollama if OLLAMA_TEST_HOST is set."""
     if REAL_SERVER:
         from ollama_tui.api.hosts import resolve_host

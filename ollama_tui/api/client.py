@@ -1,0 +1,801 @@
+"""The async Ollama client: one ``httpx.AsyncClient``, typed results, one exception tree."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import errno
+import hashlib
+import json
+import os
+import platform
+import re
+import socket
+import ssl
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
+from pathlib import Path, PurePosixPath
+from types import TracebackType
+from typing import IO, TYPE_CHECKING, Any, Self
+
+import httpx
+
+from ollama_tui import __version__
+from ollama_tui.api.errors import (
+    ApiError,
+    InvalidInput,
+    ModelNotFound,
+    ProtocolError,
+    ServerUnreachable,
+    StreamError,
+)
+from ollama_tui.api.hosts import is_loopback, resolve_host
+from ollama_tui.api.models import LocalModel, ModelShow, ProgressEvent, RunningModel
+from ollama_tui.api.names import parse_model_name, validate_model_name
+from ollama_tui.api.ndjson import NDJSONDecoder
+
+if TYPE_CHECKING:
+    from ollama_tui.modelfile import Modelfile
+
+__all__ = ["OllamaClient"]
+
+_HASH_STEP = 64 << 20  # bytes hashed per worker-thread call (one progress event each)
+_READ_CHUNK = 1 << 20  # bytes per file read while hashing/uploading
+_DIGEST_RE = re.compile(r"(?:sha256[:-])?([0-9a-fA-F]{64})")
+_DURATION_RE = re.compile(r"[-+]?(?:(?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|μs|ms|s|m|h))+|[-+]?0")
+_NUMBER_RE = re.compile(r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)")
+_VERSION_RE = re.compile(r"v?(\d+)\.(\d+)\.(\d+)")
+_STRUCTURED_CREATE = (0, 5, 5)
+_LEGACY_CREATE_MESSAGE = "path or modelfile are required"
+
+# Weight file sets of a model folder, first match wins (section 14, like the Go CLI).
+_WEIGHT_PATTERNS = (
+    "model*.safetensors",
+    "consolidated*.safetensors",
+    "adapters.safetensors",
+    "adapter_model.safetensors",
+    "pytorch_model*.bin",
+    "consolidated*.pth",
+    "*.gguf",
+    "*.bin",
+)
+_EXTRA_PATTERNS = ("*.json", "*/*.json", "chat_template.jinja", "tokenizer.model")
+
+
+def _normalize_digest(digest: str) -> str:
+    match = _DIGEST_RE.fullmatch(digest.strip())
+    if match is None:
+        raise InvalidInput(f"invalid blob digest {digest!r}: expected sha256:<64 hex digits>")
+    return "sha256:" + match.group(1).lower()
+
+
+def _keep_alive(value: str | float) -> str | float:
+    """Check a keep_alive before sending; numeric strings become seconds."""
+    if isinstance(value, bool):
+        raise InvalidInput("keep_alive must be a duration like '10m' or a number of seconds")
+    if isinstance(value, int | float):
+        return value
+    text = value.strip()
+    if _NUMBER_RE.fullmatch(text):
+        number = float(text)
+        return int(number) if number.is_integer() else number
+    if not _DURATION_RE.fullmatch(text):
+        raise InvalidInput(
+            f"keep_alive {value!r} is not a duration like '10m', '1h30m' or '-1m' "
+            "(or a number of seconds)"
+        )
+    return text
+
+
+def _version_tuple(version: str) -> tuple[int, int, int] | None:
+    match = _VERSION_RE.match(version.strip())
+    if match is None:
+        return None
+    return int(match.group(1)), int(match.group(2)), int(match.group(3))
+
+
+def _connect_reason(exc: BaseException) -> str:
+    """A short human reason from the chain of a connect failure."""
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        if isinstance(cause, socket.gaierror):
+            return "the host name could not be resolved"
+        if isinstance(cause, ssl.SSLError):
+            return f"TLS handshake failed ({cause.reason or cause})"
+        if isinstance(cause, ConnectionRefusedError) or getattr(cause, "errno", None) == (
+            errno.ECONNREFUSED
+        ):
+            return "connection refused"
+        if getattr(cause, "errno", None) == errno.ENETUNREACH:
+            return "network is unreachable"
+        if getattr(cause, "errno", None) == errno.EHOSTUNREACH:
+            return "host is unreachable"
+        cause = cause.__cause__ or cause.__context__
+    text = str(exc).strip()
+    if "name or service not known" in text.lower() or "nodename nor servname" in text.lower():
+        return "the host name could not be resolved"
+    return text or type(exc).__name__
+
+
+def _hash_step(handle: IO[bytes], digest: Any) -> int:
+    """Hash up to ``_HASH_STEP`` more bytes (runs in a worker thread)."""
+    done = 0
+    while done < _HASH_STEP:
+        chunk = handle.read(_READ_CHUNK)
+        if not chunk:
+            break
+        digest.update(chunk)
+        done += len(chunk)
+    return done
+
+
+def _model_folder_files(folder: Path) -> dict[str, Path]:
+    """The files ``ollama create`` sends for a model folder, keyed by relative path."""
+    weights: list[Path] = []
+    for pattern in _WEIGHT_PATTERNS:
+        weights = sorted(p for p in folder.glob(pattern) if p.is_file())
+        if weights:
+            break
+    if not weights:
+        raise InvalidInput(
+            f"no model weights found in folder {str(folder)!r} (expected *.safetensors, "
+            "*.gguf, *.bin or *.pth files)"
+        )
+    files = list(weights)
+    for pattern in _EXTRA_PATTERNS:
+        files.extend(sorted(p for p in folder.glob(pattern) if p.is_file()))
+    result: dict[str, Path] = {}
+    for path in files:
+        key = PurePosixPath(*path.relative_to(folder).parts).as_posix()
+        result.setdefault(key, path)
+    return result
+
+
+@dataclasses.dataclass
+class _LocalSource:
+    """A FROM/ADAPTER/DRAFT that named local files, with their digests once hashed."""
+
+    files: dict[str, Path]
+    is_folder: bool
+    digests: dict[str, str] = dataclasses.field(default_factory=dict)
+
+
+def _resolve_source(value: str, base_dir: Path, what: str) -> _LocalSource | None:
+    """Resolve a FROM/ADAPTER value to local files; None if it does not exist."""
+    path = Path(os.path.expanduser(value))
+    if not path.is_absolute():
+        path = base_dir / path
+    try:
+        if path.is_file():
+            return _LocalSource({path.name: path}, is_folder=False)
+        if path.is_dir():
+            return _LocalSource(_model_folder_files(path), is_folder=True)
+    except OSError as exc:
+        raise InvalidInput(f"{what} {value!r}: {exc.strerror or exc}") from exc
+    return None
+
+
+class OllamaClient:
+    """An async client for one Ollama server; use ``async with OllamaClient() as client``.
+
+    ``headers`` are sent with every request (e.g. Authorization for a proxy); without an
+    Authorization header, ``OLLAMA_API_KEY`` from the environment becomes a Bearer token.
+    Header values are never shown by ``repr`` or in error messages. ``timeout`` bounds polling
+    calls (version, tags, ps, show, copy, delete, unload) in total; streams and ``load`` have
+    only a connect timeout. ``transport`` is for tests (e.g. ``httpx.MockTransport``).
+    """
+
+    def __init__(
+        self,
+        host: str | None = None,
+        *,
+        headers: Mapping[str, str] | None = None,
+        timeout: float = 10.0,
+        environ: Mapping[str, str] | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        env = os.environ if environ is None else environ
+        self.base_url: str = resolve_host(host, env)
+        self.timeout = timeout
+        all_headers = {
+            "Accept": "application/json",
+            "User-Agent": (
+                f"ollama-tui/{__version__} ({platform.machine()} {platform.system().lower()}) "
+                f"Python/{platform.python_version()}"
+            ),
+        }
+        given = dict(headers or {})
+        if not any(key.lower() == "authorization" for key in given):
+            api_key = env.get("OLLAMA_API_KEY", "").strip()
+            if api_key:
+                given["Authorization"] = f"Bearer {api_key}"
+        all_headers.update(given)
+        self._poll_timeout = httpx.Timeout(timeout)
+        self._stream_timeout = httpx.Timeout(connect=timeout, read=None, write=None, pool=None)
+        self._server_version: str | None = None
+        # Proxy variables must not capture a loopback server (Go's client bypasses them too).
+        self._http = httpx.AsyncClient(
+            base_url=self.base_url,
+            headers=all_headers,
+            timeout=self._poll_timeout,
+            trust_env=not is_loopback(self.base_url),
+            transport=transport,
+        )
+
+    def __repr__(self) -> str:
+        return f"OllamaClient(base_url={self.base_url!r})"
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the connection pool."""
+        await self._http.aclose()
+
+    # -- error mapping -------------------------------------------------------------------
+
+    def _unreachable(self, exc: httpx.TransportError) -> ServerUnreachable:
+        where = f"the Ollama server at {self.base_url}"
+        if isinstance(exc, httpx.ConnectTimeout):
+            reason = "connection timed out"
+        elif isinstance(exc, httpx.TimeoutException):
+            return ServerUnreachable(f"{where} did not answer within {self.timeout:g} s")
+        elif isinstance(exc, httpx.ConnectError):
+            reason = _connect_reason(exc)
+        elif isinstance(exc, httpx.RemoteProtocolError):
+            reason = "the connection was closed without a response"
+        elif isinstance(exc, httpx.ReadError | httpx.WriteError):
+            reason = "the connection was reset"
+        else:
+            reason = str(exc).strip() or type(exc).__name__
+        return ServerUnreachable(f"cannot reach {where}: {reason}")
+
+    def _api_error(self, response: httpx.Response, endpoint: str) -> ApiError:
+        status = response.status_code
+        text = response.text
+        message: str | None = None
+        with contextlib.suppress(ValueError):
+            data = json.loads(text)
+            if isinstance(data, dict) and isinstance(data.get("error"), str):
+                message = data["error"]
+        if message is None:
+            message = text.strip()[:300]
+        if not message:
+            message = f"the server answered HTTP {status} {response.reason_phrase} to {endpoint}"
+        lowered = message.lower()
+        if status == 404 and "not found" in lowered and "model" in lowered:
+            return ModelNotFound(status, message, endpoint=endpoint)
+        return ApiError(status, message, endpoint=endpoint)
+
+    def _not_json(self, endpoint: str, body: bytes) -> ProtocolError:
+        preview = body[:60].decode("utf-8", "replace").strip()
+        return ProtocolError(
+            f"the server at {self.base_url} sent an answer to {endpoint} that is not valid "
+            f"JSON (is it an Ollama server?): {preview!r}"
+        )
+
+    # -- plain requests ------------------------------------------------------------------
+
+    async def _send(
+        self, method: str, path: str, body: Mapping[str, Any] | None, *, long: bool
+    ) -> httpx.Response:
+        endpoint = f"{method} {path}"
+        try:
+            if long:
+                response = await self._http.request(
+                    method, path, json=body, timeout=self._stream_timeout
+                )
+            else:
+                async with asyncio.timeout(self.timeout):
+                    response = await self._http.request(method, path, json=body)
+        except TimeoutError:
+            raise ServerUnreachable(
+                f"the Ollama server at {self.base_url} did not answer within {self.timeout:g} s"
+            ) from None
+        except httpx.TransportError as exc:
+            raise self._unreachable(exc) from exc
+        if response.status_code >= 400:
+            raise self._api_error(response, endpoint)
+        return response
+
+    async def _json(
+        self,
+        method: str,
+        path: str,
+        body: Mapping[str, Any] | None = None,
+        *,
+        long: bool = False,
+        allow_empty: bool = False,
+    ) -> Any:
+        response = await self._send(method, path, body, long=long)
+        content = response.content
+        if allow_empty and not content.strip():
+            return None
+        try:
+            return json.loads(content)
+        except ValueError:
+            raise self._not_json(f"{method} {path}", content) from None
+
+    async def _json_object(
+        self, method: str, path: str, body: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
+        data = await self._json(method, path, body)
+        if not isinstance(data, dict):
+            raise ProtocolError(f"the server's answer to {method} {path} is not a JSON object")
+        return data
+
+    def _model_list(self, data: dict[str, Any], key: str, endpoint: str) -> list[dict[str, Any]]:
+        items = data.get(key)
+        if items is None:
+            return []
+        if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+            raise ProtocolError(f"the server's answer to {endpoint} has a malformed {key!r} list")
+        return items
+
+    # -- API -----------------------------------------------------------------------------
+
+    async def version(self) -> str:
+        """The server's version, e.g. ``0.12.6`` (``0.0.0`` for source builds)."""
+        data = await self._json_object("GET", "/api/version")
+        version = data.get("version")
+        if not isinstance(version, str):
+            raise ProtocolError("the server's answer to GET /api/version has no version")
+        self._server_version = version
+        return version
+
+    async def list_models(self) -> list[LocalModel]:
+        """``GET /api/tags``: the local models, newest first."""
+        data = await self._json_object("GET", "/api/tags")
+        return [LocalModel.from_json(d) for d in self._model_list(data, "models", "/api/tags")]
+
+    async def running(self) -> list[RunningModel]:
+        """``GET /api/ps``: the loaded models (the old ``running`` key is accepted too)."""
+        data = await self._json_object("GET", "/api/ps")
+        key = "models" if "models" in data or "running" not in data else "running"
+        return [RunningModel.from_json(d) for d in self._model_list(data, key, "/api/ps")]
+
+    async def show(self, name: str) -> ModelShow:
+        """``POST /api/show`` (sends both ``model`` and ``name``)."""
+        parse_model_name(name)
+        data = await self._json_object("POST", "/api/show", {"model": name, "name": name})
+        return ModelShow.from_json(data)
+
+    async def copy(self, source: str, destination: str) -> None:
+        """``POST /api/copy``; success is a 200 (normally with an empty body)."""
+        parse_model_name(source)
+        parse_model_name(destination)
+        await self._json(
+            "POST", "/api/copy", {"source": source, "destination": destination}, allow_empty=True
+        )
+
+    async def delete(self, name: str) -> None:
+        """``DELETE /api/delete`` with a JSON body; does not unload a running instance."""
+        parse_model_name(name)
+        await self._json("DELETE", "/api/delete", {"model": name, "name": name}, allow_empty=True)
+
+    async def load(
+        self, name: str, keep_alive: str | float | None = None, *, embedding: bool = False
+    ) -> None:
+        """Load a model into memory (no read timeout: loading can take minutes).
+
+        ``embedding=True`` loads through ``/api/embed`` (embedding-only models refuse generate).
+        """
+        parse_model_name(name)
+        body: dict[str, Any] = {"model": name}
+        if keep_alive is not None:
+            body["keep_alive"] = _keep_alive(keep_alive)
+        path = "/api/embed" if embedding else "/api/generate"
+        response = await self._send("POST", path, body, long=True)
+        self._check_reply(response.content, f"POST {path}")
+
+    async def unload(self, name: str, *, capabilities: Sequence[str] | None = None) -> None:
+        """Release a model now (``keep_alive: 0``); 200 even if it was not loaded.
+
+        Embedding-only models (capabilities with "embedding" but not "completion") go through
+        ``/api/embed``, all others through ``/api/generate``.
+        """
+        parse_model_name(name)
+        caps = set(capabilities or ())
+        path = "/api/embed" if "embedding" in caps and "completion" not in caps else "/api/generate"
+        response = await self._send("POST", path, {"model": name, "keep_alive": 0}, long=False)
+        self._check_reply(response.content, f"POST {path}")
+
+    def _check_reply(self, content: bytes, endpoint: str) -> None:
+        """A generate/embed reply: JSON (possibly NDJSON); an ``error`` in it is raised."""
+        try:
+            data = json.loads(content)
+            objects = [data] if isinstance(data, dict) else []
+        except ValueError:
+            decoder = NDJSONDecoder(endpoint)
+            objects = decoder.feed(content) + decoder.close()
+        if not objects:
+            raise self._not_json(endpoint, content)
+        for obj in objects:
+            error = obj.get("error")
+            if error:
+                raise StreamError(str(error))
+
+    async def blob_exists(self, digest: str) -> bool:
+        """``HEAD /api/blobs/sha256:<hex>``: is this blob on the server?"""
+        path = f"/api/blobs/{_normalize_digest(digest)}"
+        try:
+            async with asyncio.timeout(self.timeout):
+                response = await self._http.head(path)
+        except TimeoutError:
+            raise ServerUnreachable(
+                f"the Ollama server at {self.base_url} did not answer within {self.timeout:g} s"
+            ) from None
+        except httpx.TransportError as exc:
+            raise self._unreachable(exc) from exc
+        if response.status_code == 200:
+            return True
+        if response.status_code == 404:
+            return False
+        raise self._api_error(response, f"HEAD {path}")
+
+    # -- streams -------------------------------------------------------------------------
+
+    def pull(self, name: str, *, insecure: bool = False) -> AsyncGenerator[ProgressEvent, None]:
+        """Pull (or resume pulling) a model; progress events until ``success``."""
+        parse_model_name(name)
+        body = {"model": name, "name": name, "insecure": insecure, "stream": True}
+        return self._stream("/api/pull", body, "pull")
+
+    def push(self, name: str, *, insecure: bool = False) -> AsyncGenerator[ProgressEvent, None]:
+        """Push a model to its registry; progress events until ``success``."""
+        parse_model_name(name)
+        body = {"model": name, "name": name, "insecure": insecure, "stream": True}
+        return self._stream("/api/push", body, "push")
+
+    async def _stream(
+        self, path: str, body: Mapping[str, Any], action: str
+    ) -> AsyncGenerator[ProgressEvent, None]:
+        """POST and turn the NDJSON answer into events; closing this closes the connection."""
+        endpoint = f"POST {path}"
+        request = self._http.build_request("POST", path, json=body, timeout=self._stream_timeout)
+        try:
+            response = await self._http.send(request, stream=True)
+        except httpx.TransportError as exc:
+            raise self._unreachable(exc) from exc
+        try:
+            if response.status_code >= 400:
+                await response.aread()
+                raise self._api_error(response, endpoint)
+            decoder = NDJSONDecoder(endpoint)
+            feed = decoder.feed
+            from_json = ProgressEvent.from_json
+            finished = False
+            try:
+                async for chunk in response.aiter_bytes():
+                    for obj in feed(chunk):
+                        if "error" in obj:
+                            raise self._stream_error(obj["error"], action)
+                        event = from_json(obj)
+                        if event.status == "success":
+                            finished = True
+                        yield event
+                for obj in decoder.close():
+                    if "error" in obj:
+                        raise self._stream_error(obj["error"], action)
+                    event = from_json(obj)
+                    finished = finished or event.status == "success"
+                    yield event
+            except httpx.TransportError as exc:
+                raise StreamError(
+                    f"the connection to the Ollama server was lost during the {action}"
+                ) from exc
+            if not finished:
+                raise StreamError(f"the server closed the stream before the {action} finished")
+        finally:
+            await response.aclose()
+
+    @staticmethod
+    def _stream_error(error: object, action: str) -> StreamError:
+        text = str(error).strip() if error is not None else ""
+        return StreamError(text or f"the server reported an error during the {action}")
+
+    # -- blobs ---------------------------------------------------------------------------
+
+    def upload_blob(
+        self, path: str | Path, digest: str | None = None
+    ) -> AsyncGenerator[ProgressEvent, None]:
+        """Upload a file as a blob, streamed from disk; hashes it first if ``digest`` is None.
+
+        Yields ``hashing <file>`` and ``uploading <file>`` events, then ``success``.
+        """
+        file = Path(os.path.expanduser(str(path)))
+        if not file.is_file():
+            raise InvalidInput(f"no such file: {str(file)!r}")
+        wanted = None if digest is None else _normalize_digest(digest)
+        return self._upload_blob(file, wanted)
+
+    async def _upload_blob(
+        self, file: Path, digest: str | None
+    ) -> AsyncGenerator[ProgressEvent, None]:
+        if digest is None:
+            found: list[str] = []
+            async with contextlib.aclosing(self._hash_file(file, file.name, found)) as events:
+                async for event in events:
+                    yield event
+            digest = found[0]
+        async with contextlib.aclosing(self._upload(file, digest, file.name)) as events:
+            async for event in events:
+                yield event
+        yield ProgressEvent("success")
+
+    async def _hash_file(
+        self, file: Path, label: str, out: list[str]
+    ) -> AsyncGenerator[ProgressEvent, None]:
+        """sha256 in chunks in a worker thread; appends ``sha256:<hex>`` to ``out``."""
+        status = f"hashing {label}"
+        try:
+            size = file.stat().st_size
+            handle = file.open("rb")
+        except OSError as exc:
+            raise InvalidInput(f"cannot read {str(file)!r}: {exc.strerror or exc}") from exc
+        digest = hashlib.sha256()
+        done = 0
+        with handle:
+            yield ProgressEvent(status, None, size, 0)
+            while True:
+                step = await asyncio.to_thread(_hash_step, handle, digest)
+                if not step:
+                    break
+                done += step
+                yield ProgressEvent(status, None, size, done)
+        out.append("sha256:" + digest.hexdigest())
+
+    async def _upload(
+        self, file: Path, digest: str, label: str
+    ) -> AsyncGenerator[ProgressEvent, None]:
+        """POST the file in chunks; yields ``uploading <label>`` progress as bytes go out."""
+        status = f"uploading {label}"
+        size = file.stat().st_size
+        progress: asyncio.Queue[int | None] = asyncio.Queue()
+
+        async def chunks() -> AsyncIterator[bytes]:
+            sent = 0
+            with file.open("rb") as handle:
+                while True:
+                    chunk = await asyncio.to_thread(handle.read, _READ_CHUNK)
+                    if not chunk:
+                        return
+                    yield chunk
+                    sent += len(chunk)
+                    progress.put_nowait(sent)
+
+        async def post() -> None:
+            path = f"/api/blobs/{digest}"
+            try:
+                response = await self._http.post(
+                    path,
+                    content=chunks(),
+                    headers={
+                        "Content-Length": str(size),
+                        "Content-Type": "application/octet-stream",
+                    },
+                    timeout=self._stream_timeout,
+                )
+            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+                raise self._unreachable(exc) from exc
+            except httpx.TransportError as exc:
+                raise StreamError(
+                    f"the connection to the Ollama server was lost while uploading {label}"
+                ) from exc
+            if response.status_code >= 400:
+                raise self._api_error(response, f"POST {path}")
+
+        task = asyncio.create_task(post())
+        task.add_done_callback(lambda _: progress.put_nowait(None))
+        try:
+            yield ProgressEvent(status, digest, size, 0)
+            while True:
+                item = await progress.get()
+                # Coalesce: only the newest count matters to a progress bar.
+                while item is not None and not progress.empty():
+                    item = progress.get_nowait()
+                if item is None:
+                    break
+                yield ProgressEvent(status, digest, size, item)
+            await task
+            yield ProgressEvent(status, digest, size, size)
+        finally:
+            if not task.done():
+                task.cancel()
+                await asyncio.wait([task])
+
+    # -- create --------------------------------------------------------------------------
+
+    def create(
+        self,
+        name: str,
+        modelfile: str,
+        *,
+        base_dir: str | Path = ".",
+        quantize: str | None = None,
+    ) -> AsyncGenerator[ProgressEvent, None]:
+        """Create a model from Modelfile text; local FROM/ADAPTER files are uploaded first.
+
+        Raises InvalidInput (nothing sent) for a bad name or Modelfile (with ``line`` and
+        ``column``) or a missing local file. Servers older than 0.5.5 get the legacy form.
+        """
+        from ollama_tui.modelfile import ModelfileError, parse
+
+        parse_model_name(name)
+        try:
+            parsed = parse(modelfile)
+        except ModelfileError as exc:
+            raise InvalidInput(str(exc), line=exc.line, column=exc.column) from exc
+        base = Path(os.path.expanduser(str(base_dir)))
+        sources: dict[str, _LocalSource] = {}
+        from_name: str | None = None
+        if parsed.from_ is not None:
+            source = _resolve_source(parsed.from_, base, "FROM")
+            if source is not None:
+                sources["from"] = source
+            elif parsed.from_.startswith("@"):
+                from_name = parsed.from_  # a blob reference; the server decides
+            else:
+                problem = validate_model_name(parsed.from_)
+                if problem is not None:
+                    raise InvalidInput(
+                        f"FROM {parsed.from_!r}: no such file or folder, and {problem}"
+                    )
+                from_name = parsed.from_
+        for index, adapter in enumerate(parsed.adapters):
+            source = _resolve_source(adapter, base, "ADAPTER")
+            if source is None:
+                raise InvalidInput(f"ADAPTER {adapter!r}: no such file or folder")
+            sources[f"adapter{index}"] = source
+        if parsed.draft:
+            source = _resolve_source(parsed.draft, base, "DRAFT")
+            if source is not None:
+                sources["draft"] = source
+        return self._create(name, parsed, modelfile, sources, from_name, quantize)
+
+    async def _legacy_create(self) -> bool:
+        """True for servers older than 0.5.5 (asked once per client; 0.0.0 = newest)."""
+        if self._server_version is None:
+            try:
+                await self.version()
+            except (ApiError, ProtocolError):
+                self._server_version = "0.0.0"
+        version = _version_tuple(self._server_version or "")
+        if version is None or version == (0, 0, 0):
+            return False
+        return version < _STRUCTURED_CREATE
+
+    async def _create(
+        self,
+        name: str,
+        parsed: Modelfile,
+        text: str,
+        sources: dict[str, _LocalSource],
+        from_name: str | None,
+        quantize: str | None,
+    ) -> AsyncGenerator[ProgressEvent, None]:
+        legacy = await self._legacy_create()
+        if legacy:
+            _check_legacy_sources(sources)
+        for source in sources.values():
+            for key, file in source.files.items():
+                found: list[str] = []
+                async with contextlib.aclosing(self._hash_file(file, key, found)) as events:
+                    async for event in events:
+                        yield event
+                digest = found[0]
+                source.digests[key] = digest
+                if await self.blob_exists(digest):
+                    size = file.stat().st_size
+                    yield ProgressEvent(f"uploading {key}", digest, size, size)
+                else:
+                    async with contextlib.aclosing(self._upload(file, digest, key)) as events:
+                        async for event in events:
+                            yield event
+        if not legacy:
+            body = _structured_body(name, parsed, sources, from_name, quantize)
+            try:
+                async with contextlib.aclosing(
+                    self._stream("/api/create", body, "create")
+                ) as events:
+                    async for event in events:
+                        yield event
+                return
+            except ApiError as exc:
+                if exc.status_code != 400 or _LEGACY_CREATE_MESSAGE not in exc.message.lower():
+                    raise
+            _check_legacy_sources(sources)
+        body = _legacy_body(name, parsed, text, sources, quantize)
+        async with contextlib.aclosing(self._stream("/api/create", body, "create")) as events:
+            async for event in events:
+                yield event
+
+
+def _check_legacy_sources(sources: dict[str, _LocalSource]) -> None:
+    for key, source in sources.items():
+        if source.is_folder or key == "draft":
+            raise InvalidInput(
+                "this Ollama server is older than 0.5.5 and cannot create a model from a "
+                "folder or a draft model; upgrade the server or use a single GGUF file"
+            )
+
+
+def _structured_body(
+    name: str,
+    parsed: Modelfile,
+    sources: dict[str, _LocalSource],
+    from_name: str | None,
+    quantize: str | None,
+) -> dict[str, Any]:
+    """The ≥0.5.5 create request (section 7a)."""
+    body: dict[str, Any] = {"model": name, "name": name, "stream": True}
+    if from_name is not None:
+        body["from"] = from_name
+    if "from" in sources:
+        body["files"] = dict(sources["from"].digests)
+    adapters: dict[str, str] = {}
+    for key, source in sources.items():
+        if key.startswith("adapter"):
+            adapters.update(source.digests)
+    if adapters:
+        body["adapters"] = adapters
+    if "draft" in sources:
+        body["draft_files"] = dict(sources["draft"].digests)
+    if parsed.template is not None:
+        body["template"] = parsed.template
+    if parsed.system is not None:
+        body["system"] = parsed.system
+    if parsed.license:
+        body["license"] = list(parsed.license)
+    parameters = parsed.parameters_dict()
+    if parameters:
+        body["parameters"] = {
+            k: list(v) if isinstance(v, tuple) else v for k, v in parameters.items()
+        }
+    if parsed.messages:
+        body["messages"] = [{"role": m.role, "content": m.content} for m in parsed.messages]
+    for key in ("renderer", "parser", "requires"):
+        value = getattr(parsed, key)
+        if value:
+            body[key] = value
+    if quantize:
+        body["quantize"] = quantize
+    return body
+
+
+def _legacy_body(
+    name: str,
+    parsed: Modelfile,
+    text: str,
+    sources: dict[str, _LocalSource],
+    quantize: str | None,
+) -> dict[str, Any]:
+    """The ≤0.5.4 create request: Modelfile text with uploaded files as ``@sha256:`` refs."""
+    if sources:
+        from ollama_tui.modelfile import render
+
+        changes: dict[str, Any] = {}
+        if "from" in sources:
+            changes["from_"] = "@" + next(iter(sources["from"].digests.values()))
+        adapters = [
+            "@" + next(iter(source.digests.values()))
+            for key, source in sources.items()
+            if key.startswith("adapter")
+        ]
+        if adapters:
+            changes["adapters"] = tuple(adapters)
+        text = render(dataclasses.replace(parsed, **changes))
+    body: dict[str, Any] = {"model": name, "name": name, "modelfile": text, "stream": True}
+    if quantize:
+        body["quantize"] = quantize
+    return body

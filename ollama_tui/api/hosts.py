@@ -1,0 +1,134 @@
+"""Resolve the server's base URL exactly like Ollama's Go client (``envconfig.Host``)."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+from collections.abc import Mapping
+
+from ollama_tui.api.errors import InvalidInput
+
+DEFAULT_HOST = "http://127.0.0.1:11434"
+_DEFAULT_PORT = "11434"
+_PORT_RE = re.compile(r"[+-]?[0-9]+")
+
+
+def _clean(value: str) -> str:
+    # Go: strings.Trim(strings.TrimSpace(v), "\"'") and then TrimSpace again in Host().
+    return value.strip().strip("\"'").strip()
+
+
+def _split_host_port(hostport: str) -> tuple[str, str] | None:
+    """Go's ``net.SplitHostPort``; None where Go returns an error."""
+    i = hostport.rfind(":")
+    if i < 0:
+        return None
+    j = k = 0
+    if hostport.startswith("["):
+        end = hostport.find("]")
+        if end < 0 or end + 1 == len(hostport) or end + 1 != i:
+            return None
+        host = hostport[1:end]
+        j, k = 1, end + 1
+    else:
+        host = hostport[:i]
+        if ":" in host:
+            return None
+    if "[" in hostport[j:] or "]" in hostport[k:]:
+        return None
+    return host, hostport[i + 1 :]
+
+
+def _parse_ip(text: str) -> str | None:
+    """Go's ``net.ParseIP(...).String()``: the canonical form, or None (no zones)."""
+    if "%" in text:
+        return None
+    try:
+        return ipaddress.ip_address(text).compressed
+    except ValueError:
+        return None
+
+
+def _join_host_port(host: str, port: str) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def resolve_host(explicit: str | None = None, environ: Mapping[str, str] | None = None) -> str:
+    """The base URL to connect to: ``explicit`` > ``OLLAMA_HOST`` > ``http://127.0.0.1:11434``.
+
+    Follows ``envconfig.Host()`` and ``ConnectableHost()``: quotes and outer whitespace are
+    stripped, a bare host gets http and port 11434, ``http``/``https`` default to 80/443, bare
+    ``ollama.com`` means ``https://ollama.com:443``, a bad port falls back to the default,
+    a path is kept as base path, and the bind-all addresses 0.0.0.0 / [::] become loopback.
+    Returned without a trailing slash. Raises InvalidInput for a scheme other than http(s).
+    """
+    raw = explicit if explicit is not None and explicit.strip() else None
+    if raw is None:
+        env = os.environ if environ is None else environ
+        raw = env.get("OLLAMA_HOST", "")
+    s = _clean(raw)
+
+    default_port = _DEFAULT_PORT
+    scheme, sep, hostport = s.partition("://")
+    if not sep:
+        scheme, hostport = "http", s
+        if s == "ollama.com":
+            scheme, hostport = "https", "ollama.com:443"
+    else:
+        # Go compares case-sensitively; we accept "HTTPS://" too (deliberate, friendlier).
+        scheme = scheme.lower()
+        if scheme == "http":
+            default_port = "80"
+        elif scheme == "https":
+            default_port = "443"
+        else:
+            raise InvalidInput(
+                f"unsupported scheme {scheme!r} in Ollama host {s!r}: use http:// or https://"
+            )
+
+    hostport, _, path = hostport.partition("/")
+    split = _split_host_port(hostport)
+    if split is None:
+        host, port = "127.0.0.1", default_port
+        ip = _parse_ip(hostport.strip("[]"))
+        if ip is not None:
+            host = ip
+        elif hostport:
+            host = hostport
+    else:
+        host, port = split
+
+    if not _PORT_RE.fullmatch(port) or not 0 <= int(port) <= 65535:
+        port = default_port
+    port = str(int(port))
+
+    # ConnectableHost(): a bind-all address is not something to connect to.
+    ip = _parse_ip(host)
+    if ip is not None:
+        host = ip
+        if ipaddress.ip_address(ip).is_unspecified:
+            host = "127.0.0.1" if ipaddress.ip_address(ip).version == 4 else "::1"
+    elif host == "":
+        # ":1234" -> Go dials the local system; httpx needs a host name.
+        host = "127.0.0.1"
+
+    url = f"{scheme}://{_join_host_port(host, port)}"
+    path = path.rstrip("/")
+    if path:
+        url += "/" + path
+    return url
+
+
+def is_loopback(base_url: str) -> bool:
+    """True if the URL's host is a loopback address or ``localhost``."""
+    rest = base_url.partition("://")[2]
+    hostport = rest.partition("/")[0]
+    split = _split_host_port(hostport)
+    host = split[0] if split else hostport
+    if host.lower() == "localhost" or host.lower().endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

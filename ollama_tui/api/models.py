@@ -1,0 +1,394 @@
+"""Typed, immutable views of the server JSON; tolerant of missing fields and old shapes."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, Self
+
+import humanize
+
+if TYPE_CHECKING:
+    from ollama_tui.modelfile import Message, ParamValue
+
+_FRACTION_RE = re.compile(r"(\.\d{6})\d+")
+_EMPTY_INFO: Mapping[str, Any] = MappingProxyType({})
+
+
+def parse_time(value: object) -> datetime | None:
+    """RFC 3339 (0-9 fraction digits, ``Z`` or offset) -> aware datetime; Go's zero time -> None."""
+    if not isinstance(value, str) or not value:
+        return None
+    text = value.strip()
+    # Nanoseconds: cut to microseconds ourselves rather than rely on the running Python's parser.
+    text = _FRACTION_RE.sub(r"\1", text, count=1)
+    if text[-1:] in ("Z", "z"):
+        text = text[:-1] + "+00:00"
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    if parsed.year <= 1:
+        return None
+    return parsed
+
+
+def _str(value: object, default: str = "") -> str:
+    return value if isinstance(value, str) else default
+
+
+def _opt_str(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _int(value: object, default: int = 0) -> int:
+    if isinstance(value, bool):
+        return default
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and math.isfinite(value):
+        return int(value)
+    return default
+
+
+def _opt_int(value: object) -> int | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    result = _int(value)
+    return result or None
+
+
+def _str_tuple(value: object) -> tuple[str, ...]:
+    if isinstance(value, list | tuple):
+        return tuple(v for v in value if isinstance(v, str))
+    return ()
+
+
+def _digest(value: object) -> str:
+    text = _str(value)
+    for prefix in ("sha256:", "sha256-"):
+        if text.startswith(prefix):
+            return text[len(prefix) :]
+    return text
+
+
+def _mapping(value: object) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else _EMPTY_INFO
+
+
+@dataclass(frozen=True)
+class ModelDetails:
+    """The ``details`` object of tags/ps/show."""
+
+    parent_model: str = ""
+    format: str = ""
+    family: str = ""
+    families: tuple[str, ...] = ()
+    parameter_size: str = ""
+    quantization_level: str = ""
+    context_length: int | None = None
+    embedding_length: int | None = None
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any], fallback: Mapping[str, Any] | None = None) -> Self:
+        """Read ``d``; keys missing there are taken from ``fallback`` (old flat show shape)."""
+        d = _mapping(d)
+        fb = _mapping(fallback)
+
+        def get(key: str) -> Any:
+            value = d.get(key)
+            return fb.get(key) if value is None else value
+
+        return cls(
+            parent_model=_str(get("parent_model")),
+            format=_str(get("format")),
+            family=_str(get("family")),
+            families=_str_tuple(get("families")),
+            parameter_size=_str(get("parameter_size")),
+            quantization_level=_str(get("quantization_level")),
+            context_length=_opt_int(get("context_length")),
+            embedding_length=_opt_int(get("embedding_length")),
+        )
+
+
+@dataclass(frozen=True)
+class LocalModel:
+    """One entry of ``GET /api/tags``."""
+
+    name: str
+    model: str
+    modified_at: datetime | None
+    size: int
+    digest: str
+    details: ModelDetails
+    capabilities: tuple[str, ...] = ()
+    remote_model: str | None = None
+    remote_host: str | None = None
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any]) -> Self:
+        name = _str(d.get("name")) or _str(d.get("model"))
+        return cls(
+            name=name,
+            model=_str(d.get("model")) or name,
+            modified_at=parse_time(d.get("modified_at")),
+            size=_int(d.get("size")),
+            digest=_digest(d.get("digest")),
+            details=ModelDetails.from_json(_mapping(d.get("details")), d),
+            capabilities=_str_tuple(d.get("capabilities")),
+            remote_model=_opt_str(d.get("remote_model")),
+            remote_host=_opt_str(d.get("remote_host")),
+        )
+
+    @property
+    def short_id(self) -> str:
+        """The CLI's ID column: the first 12 hex digits of the manifest digest."""
+        return self.digest[:12]
+
+    @property
+    def is_remote(self) -> bool:
+        """A cloud/remote stub (its size is not the model's)."""
+        return bool(self.remote_model or self.remote_host)
+
+
+@dataclass(frozen=True)
+class RunningModel:
+    """One entry of ``GET /api/ps`` (or of the old ``running`` list)."""
+
+    name: str
+    model: str
+    size: int
+    size_vram: int
+    digest: str
+    details: ModelDetails
+    expires_at: datetime | None
+    context_length: int | None = None
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any]) -> Self:
+        name = _str(d.get("name")) or _str(d.get("model"))
+        return cls(
+            name=name,
+            model=_str(d.get("model")) or name,
+            size=_int(d.get("size")),
+            size_vram=_int(d.get("size_vram")),
+            digest=_digest(d.get("digest")),
+            details=ModelDetails.from_json(_mapping(d.get("details")), d),
+            expires_at=parse_time(d.get("expires_at")),
+            context_length=_opt_int(d.get("context_length")),
+        )
+
+    @property
+    def short_id(self) -> str:
+        return self.digest[:12]
+
+    @property
+    def processor(self) -> str:
+        """The CLI's PROCESSOR column, e.g. ``100% GPU`` or ``48%/52% CPU/GPU``."""
+        size, vram = self.size, self.size_vram
+        if vram == 0:
+            return "100% CPU"
+        if vram == size:
+            return "100% GPU"
+        if vram > size or size == 0:
+            return "Unknown"
+        # Go's math.Round rounds half away from zero; Python's round() would not.
+        cpu = math.floor((size - vram) / size * 100 + 0.5)
+        return f"{cpu}%/{100 - cpu}% CPU/GPU"
+
+    def is_stopping(self, now: datetime | None = None) -> bool:
+        """True once ``expires_at`` has passed (the runner is being released)."""
+        if self.expires_at is None:
+            return False
+        return self.expires_at < (now or datetime.now(UTC))
+
+    def until(self, now: datetime | None = None) -> str:
+        """The CLI's UNTIL column: ``Forever``, ``Stopping...`` or e.g. ``4 minutes from now``."""
+        if self.expires_at is None:
+            return "-"
+        now = now or datetime.now(UTC)
+        ahead = self.expires_at - now
+        if ahead < timedelta(0):
+            return "Stopping..."
+        # Go: int(delta.Hours())/24/365 < -20, i.e. at least 21 whole years ahead.
+        if int(ahead.total_seconds() // 3600) // 24 // 365 > 20:
+            return "Forever"
+        return humanize.naturaltime(self.expires_at, when=now)
+
+
+def _parse_parameters(text: str) -> dict[str, ParamValue]:
+    """The show ``parameters`` block; modelfile's typed parser, else a tolerant fallback."""
+    if not text.strip():
+        return {}
+    try:
+        from ollama_tui.modelfile import parse_show_parameters
+
+        return parse_show_parameters(text)
+    except (ImportError, ValueError):
+        pass
+    result: dict[str, Any] = {}
+    for line in text.splitlines():
+        key, _, raw = line.strip().partition(" ")
+        raw = raw.strip()
+        if not key:
+            continue
+        value: Any = raw
+        if len(raw) >= 2 and raw[0] == raw[-1] == '"':
+            value = raw[1:-1]
+        else:
+            for conv in (int, float):
+                try:
+                    value = conv(raw)
+                    break
+                except ValueError:
+                    continue
+            if raw in ("true", "false"):
+                value = raw == "true"
+        if key in result:
+            prev = result[key]
+            result[key] = [*prev, value] if isinstance(prev, list) else [prev, value]
+        elif key == "stop":
+            result[key] = [value]
+        else:
+            result[key] = value
+    return result
+
+
+def _messages(value: object) -> tuple[Message, ...]:
+    if not isinstance(value, list):
+        return ()
+    from ollama_tui.modelfile import Message
+
+    return tuple(
+        Message(_str(m.get("role")), _str(m.get("content")))
+        for m in value
+        if isinstance(m, Mapping)
+    )
+
+
+@dataclass(frozen=True)
+class ModelShow:
+    """``POST /api/show``: no name/size/digest here (take those from tags)."""
+
+    modelfile: str = ""
+    parameters: str = ""
+    parameters_dict: Mapping[str, ParamValue] = field(default_factory=dict)
+    template: str = ""
+    system: str = ""
+    license: str = ""
+    details: ModelDetails = field(default_factory=ModelDetails)
+    messages: tuple[Message, ...] = ()
+    model_info: Mapping[str, Any] = field(default_factory=dict)
+    capabilities: tuple[str, ...] = ()
+    modified_at: datetime | None = None
+    renderer: str = ""
+    parser: str = ""
+    requires: str = ""
+    remote_model: str | None = None
+    remote_host: str | None = None
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any]) -> Self:
+        parameters = _str(d.get("parameters"))
+        license_value = d.get("license")
+        if isinstance(license_value, list):
+            license_value = "\n".join(v for v in license_value if isinstance(v, str))
+        return cls(
+            modelfile=_str(d.get("modelfile")) or _str(d.get("model_file")),
+            parameters=parameters,
+            parameters_dict=MappingProxyType(_parse_parameters(parameters)),
+            template=_str(d.get("template")),
+            system=_str(d.get("system")),
+            license=_str(license_value),
+            details=ModelDetails.from_json(_mapping(d.get("details")), d),
+            messages=_messages(d.get("messages")),
+            model_info=MappingProxyType(dict(_mapping(d.get("model_info")))),
+            capabilities=_str_tuple(d.get("capabilities")),
+            modified_at=parse_time(d.get("modified_at")),
+            renderer=_str(d.get("renderer")),
+            parser=_str(d.get("parser")),
+            requires=_str(d.get("requires")),
+            remote_model=_opt_str(d.get("remote_model")),
+            remote_host=_opt_str(d.get("remote_host")),
+        )
+
+    @property
+    def architecture(self) -> str | None:
+        return _opt_str(self.model_info.get("general.architecture"))
+
+    @property
+    def parameter_count(self) -> int | None:
+        return _opt_int(self.model_info.get("general.parameter_count"))
+
+    def _arch_int(self, key: str) -> int | None:
+        arch = self.architecture
+        if arch is None:
+            return None
+        return _opt_int(self.model_info.get(f"{arch}.{key}"))
+
+    @property
+    def context_length(self) -> int | None:
+        """``model_info[<arch>.context_length]`` like the CLI, else ``details``."""
+        return self._arch_int("context_length") or self.details.context_length
+
+    @property
+    def embedding_length(self) -> int | None:
+        return self._arch_int("embedding_length") or self.details.embedding_length
+
+
+@dataclass(frozen=True, slots=True)
+class ProgressEvent:
+    """One line of a pull/push/create stream (or a client-side upload step)."""
+
+    status: str
+    digest: str | None = None
+    total: int = 0
+    completed: int = 0
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any]) -> ProgressEvent:
+        """Cheap: this runs once per streamed line, so well-typed lines take a fast path."""
+        get = d.get
+        status = get("status", "")
+        digest = get("digest")
+        total = get("total", 0)
+        completed = get("completed", 0)
+        if (
+            type(status) is str
+            and type(total) is int
+            and type(completed) is int
+            and (digest is None or type(digest) is str)
+        ):
+            # Set the slots directly: the frozen __init__ (object.__setattr__ per field)
+            # costs about three times as much, and a pull can stream 100,000s of lines.
+            event = _new_object(cls)
+            _set_status(event, status)
+            _set_digest(event, digest)
+            _set_total(event, total)
+            _set_completed(event, completed)
+            return event
+        return cls(
+            status if isinstance(status, str) else ("" if status is None else str(status)),
+            None if digest is None else str(digest),
+            _int(total),
+            _int(completed),
+        )
+
+    @property
+    def is_layer(self) -> bool:
+        """A progress bar line: it has a digest and a total."""
+        return bool(self.digest) and self.total > 0
+
+
+_new_object = object.__new__
+_slot_descriptors: dict[str, Any] = dict(vars(ProgressEvent))
+_set_status = _slot_descriptors["status"].__set__
+_set_digest = _slot_descriptors["digest"].__set__
+_set_total = _slot_descriptors["total"].__set__
+_set_completed = _slot_descriptors["completed"].__set__

@@ -1,0 +1,111 @@
+"""Host resolution follows Ollama's Go client (envconfig.Host + ConnectableHost), section 13."""
+
+from __future__ import annotations
+
+import pytest
+
+from ollama_tui.api import InvalidInput, resolve_host
+from ollama_tui.api.hosts import is_loopback
+
+ENV_CASES = [
+    # (OLLAMA_HOST, expected base URL)
+    ("", "http://127.0.0.1:11434"),
+    ("   ", "http://127.0.0.1:11434"),
+    ('""', "http://127.0.0.1:11434"),
+    ("1.2.3.4", "http://1.2.3.4:11434"),
+    ("  1.2.3.4  ", "http://1.2.3.4:11434"),
+    ('"1.2.3.4"', "http://1.2.3.4:11434"),
+    ("'1.2.3.4'", "http://1.2.3.4:11434"),
+    (' "1.2.3.4" ', "http://1.2.3.4:11434"),
+    ("1.2.3.4:1234", "http://1.2.3.4:1234"),
+    ("example.com", "http://example.com:11434"),
+    ("example.com:1234", "http://example.com:1234"),
+    ("http://example.com", "http://example.com:80"),
+    ("https://example.com", "https://example.com:443"),
+    ("http://example.com:8080", "http://example.com:8080"),
+    ("https://example.com:8443", "https://example.com:8443"),
+    ("HTTPS://example.com", "https://example.com:443"),
+    ("ollama.com", "https://ollama.com:443"),
+    ("http://ollama.com", "http://ollama.com:80"),
+    ("ollama.com:11434", "http://ollama.com:11434"),
+    ("localhost", "http://localhost:11434"),
+    # IPv6
+    ("::1", "http://[::1]:11434"),
+    ("[::1]", "http://[::1]:11434"),
+    ("[::1]:1234", "http://[::1]:1234"),
+    ("http://[::1]", "http://[::1]:80"),
+    ("https://[::1]:8443", "https://[::1]:8443"),
+    ("0:0:0:0:0:0:0:1", "http://[::1]:11434"),
+    ("fe80::1", "http://[fe80::1]:11434"),
+    # bind-all addresses become loopback (ConnectableHost)
+    ("0.0.0.0", "http://127.0.0.1:11434"),
+    ("0.0.0.0:8080", "http://127.0.0.1:8080"),
+    ("http://0.0.0.0", "http://127.0.0.1:80"),
+    ("[::]", "http://[::1]:11434"),
+    ("::", "http://[::1]:11434"),
+    ("[::]:9000", "http://[::1]:9000"),
+    # base path kept (reverse proxy), trailing slash dropped
+    ("https://example.com/ollama", "https://example.com:443/ollama"),
+    ("https://example.com/ollama/", "https://example.com:443/ollama"),
+    ("example.com:8080/path/to/ollama", "http://example.com:8080/path/to/ollama"),
+    ("http://example.com/", "http://example.com:80"),
+    # bad ports fall back to the scheme's default
+    ("example.com:abc", "http://example.com:11434"),
+    ("example.com:99999", "http://example.com:11434"),
+    ("example.com:-1", "http://example.com:11434"),
+    ("example.com:", "http://example.com:11434"),
+    ("https://example.com:abc", "https://example.com:443"),
+    ("http://example.com:65536", "http://example.com:80"),
+    ("example.com:65535", "http://example.com:65535"),
+    # empty host with a port -> local
+    (":1234", "http://127.0.0.1:1234"),
+    ("http://:1234", "http://127.0.0.1:1234"),
+]
+
+
+@pytest.mark.parametrize(("value", "expected"), ENV_CASES)
+def test_env_ollama_host(value: str, expected: str) -> None:
+    assert resolve_host(None, {"OLLAMA_HOST": value}) == expected
+
+
+def test_default_without_env() -> None:
+    assert resolve_host(None, {}) == "http://127.0.0.1:11434"
+
+
+def test_explicit_beats_env() -> None:
+    env = {"OLLAMA_HOST": "10.0.0.1:1"}
+    assert resolve_host("example.com", env) == "http://example.com:11434"
+    assert resolve_host(None, env) == "http://10.0.0.1:1"
+    # An empty explicit value means "not given".
+    assert resolve_host("  ", env) == "http://10.0.0.1:1"
+
+
+@pytest.mark.parametrize(("value", "expected"), ENV_CASES)
+def test_explicit_uses_the_same_rules(value: str, expected: str) -> None:
+    if not value.strip(" \"'"):
+        pytest.skip("empty explicit host falls back to the environment")
+    assert resolve_host(value, {"OLLAMA_HOST": "10.9.9.9"}) == expected
+
+
+def test_reads_os_environ(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OLLAMA_HOST", "0.0.0.0:4321")
+    assert resolve_host() == "http://127.0.0.1:4321"
+
+
+def test_unsupported_scheme() -> None:
+    with pytest.raises(InvalidInput, match="http:// or https://"):
+        resolve_host("ftp://example.com")
+
+
+@pytest.mark.parametrize(
+    ("url", "loopback"),
+    [
+        ("http://127.0.0.1:11434", True),
+        ("http://[::1]:11434", True),
+        ("http://localhost:11434", True),
+        ("http://example.com:11434", False),
+        ("https://10.0.0.1:443/x", False),
+    ],
+)
+def test_is_loopback(url: str, loopback: bool) -> None:
+    assert is_loopback(url) is loopback

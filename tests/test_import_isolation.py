@@ -1,0 +1,23 @@
+"""The data layer never imports the UI toolkit (checked in a fresh interpreter)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+CODE = """
+import json, sys
+import ollama_tui.api, ollama_tui.modelfile, ollama_tui.simulator
+from ollama_tui.api import OllamaClient
+OllamaClient("127.0.0.1:1")
+ui = sorted(m for m in sys.modules if m.split(".")[0] in ("textual", "rich"))
+print(json.dumps(ui))
+"""
+
+
+def test_api_modelfile_simulator_do_not_import_textual_or_rich() -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", CODE], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == []
