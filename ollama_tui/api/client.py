@@ -481,14 +481,15 @@ class OllamaClient:
                         if "error" in obj:
                             raise self._stream_error(obj["error"], action)
                         event = from_json(obj)
-                        if event.status == "success":
-                            finished = True
+                        # A create that pulls its base sends the pull's own "success" first:
+                        # only a stream whose last line is "success" has finished.
+                        finished = event.status == "success"
                         yield event
                 for obj in decoder.close():
                     if "error" in obj:
                         raise self._stream_error(obj["error"], action)
                     event = from_json(obj)
-                    finished = finished or event.status == "success"
+                    finished = event.status == "success"
                     yield event
             except httpx.TransportError as exc:
                 raise StreamError(
