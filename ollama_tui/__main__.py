@@ -1,0 +1,185 @@
+"""Command line -> settings (flags > config file > defaults) -> app."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import sys
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from ollama_tui import __version__
+from ollama_tui.config import (
+    DEFAULT_INTERVAL,
+    DEFAULT_MAX_TRANSFERS,
+    MIN_INTERVAL,
+    ConfigError,
+    ConfigFile,
+    Settings,
+    default_config_path,
+    load_config,
+)
+
+__all__ = ["build_parser", "main", "resolve_settings"]
+
+EXIT_USAGE = 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ollama-tui",
+        description="A keyboard-driven terminal dashboard for an Ollama server.",
+        epilog=(
+            "The server is --host, else $OLLAMA_HOST, else http://127.0.0.1:11434. "
+            "Settings are read from $XDG_CONFIG_HOME/ollama-tui/config.toml "
+            "(default ~/.config/ollama-tui/config.toml); flags win over the file."
+        ),
+    )
+    parser.add_argument("--host", metavar="URL", help="Ollama server (like OLLAMA_HOST)")
+    parser.add_argument(
+        "--demo",
+        action="store_true",
+        help="start a simulated Ollama server in-process and connect to it",
+    )
+    parser.add_argument(
+        "--interval",
+        type=_interval,
+        metavar="SECONDS",
+        help=f"seconds between refreshes (default {DEFAULT_INTERVAL:g})",
+    )
+    parser.add_argument(
+        "--read-only",
+        action="store_true",
+        default=None,
+        help="hide and refuse every action that changes the server",
+    )
+    parser.add_argument("--theme", metavar="NAME", help="Textual theme, e.g. nord, gruvbox")
+    parser.add_argument("--config", metavar="PATH", type=Path, help="config file to use")
+    parser.add_argument("--version", action="version", version=f"ollama-tui {__version__}")
+    return parser
+
+
+def _interval(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not value >= MIN_INTERVAL:
+        raise argparse.ArgumentTypeError(f"must be at least {MIN_INTERVAL} seconds")
+    return value
+
+
+def resolve_settings(
+    args: argparse.Namespace, config: ConfigFile, environ: Mapping[str, str] | None = None
+) -> Settings:
+    """Flags win over the config file, which wins over defaults (and $OLLAMA_HOST for host)."""
+    env = os.environ if environ is None else environ
+    host = args.host or (None if env.get("OLLAMA_HOST", "").strip() else config.host)
+    from ollama_tui.api import resolve_host
+
+    resolved = resolve_host(host, env)  # InvalidInput (a ValueError) for a bad host
+    return Settings(
+        host=resolved,
+        interval=args.interval
+        if args.interval is not None
+        else (config.interval or DEFAULT_INTERVAL),
+        read_only=bool(args.read_only if args.read_only is not None else config.read_only),
+        theme=args.theme or config.theme,
+        max_transfers=config.max_transfers or DEFAULT_MAX_TRANSFERS,
+        keymap=dict(config.keymap),
+        headers=config.headers_for(resolved),
+        config_path=config.path,
+        demo=bool(args.demo),
+    )
+
+
+def check_keymap(config: ConfigFile) -> None:
+    """Every keymap id must name a binding of the app; say which line is wrong."""
+    from ollama_tui.screens.help import known_binding_ids
+
+    known = known_binding_ids()
+    for binding_id in config.keymap:
+        if binding_id not in known:
+            raise ConfigError(
+                config.path,
+                f"no key binding has this id (known: {', '.join(sorted(known))})",
+                line=config.line_of("keymap", *binding_id.split(".")) or config.line_of("keymap"),
+                key=f"keymap.{binding_id}",
+            )
+
+
+def check_theme(name: str | None, source: str) -> str | None:
+    """The error message for an unknown theme, or None."""
+    if name is None:
+        return None
+    from textual.theme import BUILTIN_THEMES
+
+    if name in BUILTIN_THEMES:
+        return None
+    return f"{source}: unknown theme {name!r} (known: {', '.join(sorted(BUILTIN_THEMES))})"
+
+
+@contextlib.contextmanager
+def _demo_server() -> Iterator[str]:
+    from ollama_tui.simulator import serve_in_thread
+
+    with serve_in_thread() as simulator:
+        yield str(simulator.url)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    explicit = args.config is not None
+    path: Path = args.config if explicit else default_config_path()
+    try:
+        config = load_config(path, must_exist=explicit)
+        check_keymap(config)
+    except ConfigError as error:
+        print(f"ollama-tui: bad config: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    problem = check_theme(args.theme, "--theme") or check_theme(
+        None if args.theme else config.theme, f"{path}: theme"
+    )
+    if problem:
+        print(f"ollama-tui: {problem}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        with contextlib.ExitStack() as stack:
+            if args.demo:
+                args.host = stack.enter_context(_demo_server())
+            try:
+                settings = resolve_settings(args, config)
+            except ValueError as error:
+                print(f"ollama-tui: bad host: {error}", file=sys.stderr)
+                return EXIT_USAGE
+            return _run(settings)
+    except KeyboardInterrupt:
+        return 130
+    except OSError as error:  # e.g. the demo server could not listen
+        print(f"ollama-tui: {error}", file=sys.stderr)
+        return 1
+
+
+def _run(settings: Settings) -> int:
+    import httpx
+
+    from ollama_tui.app import OllamaTuiApp
+
+    try:
+        app = OllamaTuiApp(settings)
+    except (ValueError, httpx.InvalidURL) as error:  # the client rejects the host
+        print(f"ollama-tui: bad host {settings.host!r}: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    app.run()
+    return app.return_code or 0
+
+
+def _entry() -> Any:  # pragma: no cover - `python -m ollama_tui`
+    sys.exit(main())
+
+
+if __name__ == "__main__":  # pragma: no cover
+    _entry()

@@ -1,0 +1,328 @@
+"""The App: stylesheets, client and jobs lifetime, polling, and routing to screens.
+
+Polling runs in one worker at a time and re-arms a timer only after a poll has finished, so a
+slow server never stacks requests; an unreachable server backs off 1, 2, 4 ... 30 s.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path, PurePath
+from typing import Any, ClassVar
+
+from textual.app import App
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+from textual.theme import Theme
+from textual.timer import Timer
+
+from ollama_tui.api import LocalModel, OllamaClient, OllamaError, RunningModel, ServerUnreachable
+from ollama_tui.config import Settings, save_theme
+from ollama_tui.formatting import safe_line
+from ollama_tui.jobs import Job, JobQueue, JobState
+from ollama_tui.poller import Poller
+from ollama_tui.screens.dashboard import DashboardScreen
+from ollama_tui.screens.details import DetailsScreen
+from ollama_tui.screens.help import BindingCommands, HelpScreen, collect_help
+from ollama_tui.widgets.status_bar import ConnectionStatus
+
+__all__ = ["MAX_BACKOFF", "OllamaTuiApp", "stylesheet_paths"]
+
+log = logging.getLogger(__name__)
+
+MAX_BACKOFF = 30.0
+
+
+def stylesheet_paths() -> list[Path]:
+    """Every styles/*.tcss: inside the installed package, else the repo's top-level folder."""
+    here = Path(__file__).resolve().parent
+    for folder in (here / "styles", here.parent / "styles"):
+        sheets = sorted(folder.glob("*.tcss"))
+        if sheets:
+            return sheets
+    return []
+
+
+class OllamaTuiApp(App[None]):
+    """A live dashboard for one Ollama server."""
+
+    TITLE = "ollama-tui"
+    CSS_PATH: ClassVar[list[str | PurePath]] = list(stylesheet_paths())
+    COMMANDS = App.COMMANDS | {BindingCommands}
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("question_mark", "help", "Help", id="help"),
+    ]
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        clock: Callable[[], datetime] | None = None,
+        monotonic: Callable[[], float] | None = None,
+        client: OllamaClient | None = None,
+    ) -> None:
+        super().__init__()
+        self.settings = settings or Settings()
+        self.clock: Callable[[], datetime] = clock or (lambda: datetime.now(UTC))
+        self.monotonic: Callable[[], float] = monotonic or time.monotonic
+        self.read_only = self.settings.read_only
+        self.client = client or OllamaClient(self.settings.host, headers=self.settings.headers)
+        self.poller = Poller(
+            self.client.base_url, headers=self.settings.headers, monotonic=self.monotonic
+        )
+        self.jobs = JobQueue(
+            lambda: self.client,
+            max_transfers=self.settings.max_transfers,
+            on_finished=self._job_finished,
+        )
+        self.installed: list[LocalModel] = []
+        self.running_models: list[RunningModel] = []
+        self.show_cache: dict[tuple[str, str], Any] = {}
+        self.operations: Any = _make_operations(self)
+        self.status = ConnectionStatus(
+            host=self.client.base_url, read_only=self.read_only, demo=self.settings.demo
+        )
+        self.poll_count = 0
+        self._failures = 0
+        self._polling = False
+        self._refresh_pending = False
+        self._paused = False
+        self._poll_timer: Timer | None = None
+        self._saved_theme: str | None = None
+        self.dashboard: DashboardScreen | None = None
+        if self.settings.keymap:
+            self.set_keymap(dict(self.settings.keymap))
+
+    # --- lifetime -------------------------------------------------------------------------------
+
+    def get_default_screen(self) -> Screen[Any]:
+        self.dashboard = DashboardScreen()
+        return self.dashboard
+
+    def on_mount(self) -> None:
+        if self.settings.theme:
+            if self.settings.theme in self.available_themes:
+                self.theme = self.settings.theme
+            else:
+                self.notify(
+                    f"Unknown theme {self.settings.theme!r}", severity="warning", markup=False
+                )
+        self._saved_theme = self.theme  # start-up theme (maybe from --theme): not a choice
+        self.theme_changed_signal.subscribe(self, self._theme_changed)
+        self._publish_status()
+        self.poller.start()
+        self._schedule_poll(0)
+
+    async def on_unmount(self) -> None:
+        if self._poll_timer is not None:
+            self._poll_timer.stop()
+        try:
+            await self.jobs.aclose()
+            await self.poller.aclose()
+        finally:
+            await self.client.aclose()
+
+    def _theme_changed(self, theme: Theme) -> None:
+        """Remember a theme chosen in the palette in the config file."""
+        path = self.settings.config_path
+        if path is None or theme.name == self._saved_theme:
+            return
+        self._saved_theme = theme.name
+        try:
+            save_theme(path, theme.name)
+        except Exception as error:  # a read-only home must not break theme switching
+            self.notify(
+                f"Could not save the theme to {path}: {error}", severity="warning", markup=False
+            )
+
+    # --- polling --------------------------------------------------------------------------------
+
+    def request_refresh(self) -> None:
+        """Poll now (non-blocking); during a poll, poll again as soon as it finishes."""
+        if self._polling:
+            self._refresh_pending = True
+        else:
+            self._schedule_poll(0)
+
+    def toggle_pause(self) -> None:
+        self._paused = not self._paused
+        if self._paused:
+            if self._poll_timer is not None:
+                self._poll_timer.stop()
+            self._set_status(paused=True)
+        else:
+            self._set_status(paused=False)
+            self.request_refresh()
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    @property
+    def polling(self) -> bool:
+        """A poll is in flight."""
+        return self._polling
+
+    def _schedule_poll(self, delay: float) -> None:
+        if self._poll_timer is not None:
+            self._poll_timer.stop()
+            self._poll_timer = None
+        if delay <= 0:
+            self.call_later(self._start_poll)  # a zero-length Timer divides by zero
+        else:
+            self._poll_timer = self.set_timer(delay, self._start_poll, name="poll")
+
+    def _start_poll(self) -> None:
+        if self._polling:
+            self._refresh_pending = True
+            return
+        self._polling = True
+        self.run_worker(
+            self._poll(), name="poll", group="poll", exclusive=True, exit_on_error=False
+        )
+
+    async def _poll(self) -> None:
+        delay = self.settings.interval
+        try:
+            snapshot = await self.poller.poll(with_version=self.status.version is None)
+            self._failures = 0
+            self._apply(snapshot.installed, snapshot.running)
+            self._set_status(
+                version=snapshot.version or self.status.version,
+                state="connected",
+                reason="",
+                retry_at=None,
+                last_ok=self.monotonic(),
+                rtt=snapshot.rtt,
+            )
+        except Exception as error:  # network or server trouble must never end the app
+            delay = self._poll_failed(error)
+        finally:
+            self._polling = False
+            self.poll_count += 1
+        if self._paused:
+            return
+        if self._refresh_pending:
+            self._refresh_pending = False
+            delay = 0
+        self._schedule_poll(delay)
+
+    def _poll_failed(self, error: Exception) -> float:
+        self._failures += 1
+        delay = min(MAX_BACKOFF, 2.0 ** (self._failures - 1))
+        if isinstance(error, OllamaError):
+            reason = str(error)
+        else:
+            log.exception("poll failed")
+            reason = f"{type(error).__name__}: {error}"
+        self._set_status(
+            version=None,  # ask again after reconnecting: the server may have been upgraded
+            state="unreachable" if isinstance(error, ServerUnreachable) else "error",
+            reason=reason,
+            retry_at=None if self._paused else self.monotonic() + delay,
+        )
+        return delay
+
+    def _apply(self, installed: list[LocalModel], running: list[RunningModel]) -> None:
+        if installed is self.installed and running is self.running_models:
+            return  # the poller hands back the same lists when nothing changed
+        self.installed = installed
+        self.running_models = running
+        if self.dashboard is not None:
+            self.dashboard.show_models(installed, running)
+
+    def _set_status(self, **changes: Any) -> None:
+        self.status = replace(self.status, **changes)
+        self._publish_status()
+
+    def _publish_status(self) -> None:
+        if self.dashboard is not None:
+            self.dashboard.set_status(self.status)
+
+    # --- routing --------------------------------------------------------------------------------
+
+    def show_details(self, model: LocalModel | RunningModel) -> None:
+        self.push_screen(DetailsScreen(model))
+
+    def show_help(self) -> None:
+        screen = self.screen
+        if isinstance(screen, HelpScreen):
+            return
+        palette = None
+        if self.use_command_palette:
+            palette = self.get_key_display(Binding(self.COMMAND_PALETTE_BINDING, ""))
+        entries = collect_help(self.get_key_display, screen.active_bindings, palette)
+        self.push_screen(HelpScreen(entries, title=f"Keys — {_screen_name(screen)}"))
+
+    def action_help(self) -> None:
+        self.show_help()
+
+    def operations_or_notify(self) -> Any:
+        """UI-B's Operations, or None after telling the user (read-only or not built in)."""
+        if self.read_only:
+            self.notify("Read-only mode: the server cannot be changed.", severity="warning")
+            return None
+        if self.operations is None:
+            self.notify("Model operations are not available in this build.", severity="warning")
+            return None
+        return self.operations
+
+    def request_quit(self) -> None:
+        """Quit, asking first if jobs are still running."""
+        active = self.jobs.active
+        if not active:
+            self.exit()
+            return
+        names = [f"{job.kind} {job.model}" for job in active]
+        self.push_screen(
+            _confirm_screen(f"{len(active)} job(s) still running — quit and cancel them?", names),
+            callback=lambda ok: self.exit() if ok else None,
+        )
+
+    async def action_quit(self) -> None:
+        self.request_quit()
+
+    def _job_finished(self, job: Job) -> None:
+        self.request_refresh()
+        what = safe_line(f"{job.kind} {job.model}")
+        if job.state is JobState.DONE:
+            self.notify(f"{what}: done", markup=False)
+        elif job.state is JobState.FAILED:
+            self.notify(f"{what} failed: {safe_line(job.error)}", severity="error", markup=False)
+        else:
+            self.notify(f"{what}: cancelled", severity="warning", markup=False)
+
+
+def _screen_name(screen: Screen[Any]) -> str:
+    if isinstance(screen, DashboardScreen):
+        return "dashboard"
+    if isinstance(screen, DetailsScreen):
+        return "details"
+    return type(screen).__name__.removesuffix("Screen").lower() or "screen"
+
+
+def _make_operations(app: OllamaTuiApp) -> Any:
+    """UI-B's Operations, hooked to the job queue; None if that module is missing."""
+    try:
+        from ollama_tui.operations import Operations
+    except ImportError:
+        return None
+    operations = Operations(app)
+    hook = getattr(operations, "hook_jobs", None)
+    if hook is not None:
+        hook()
+    return operations
+
+
+def _confirm_screen(title: str, items: list[str]) -> Screen[bool]:
+    try:
+        from ollama_tui.screens.confirm import ConfirmScreen
+    except ImportError:
+        from ollama_tui.screens.help import QuitConfirm
+
+        return QuitConfirm(title, items)
+    return ConfirmScreen(title, items, confirm_label="Quit", danger=True)

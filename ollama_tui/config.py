@@ -1,0 +1,368 @@
+"""The config file (TOML) and the settings the app runs with: flags > config file > defaults.
+
+```toml
+host = "http://gpu-box:11434"
+interval = 2            # seconds between polls
+read_only = false
+theme = "nord"
+max_transfers = 2       # pulls/pushes/creates at once
+
+[keymap]                # binding id = keys (comma separated)
+pull = "ctrl+p"
+
+[hosts."http://gpu-box:11434".headers]
+Authorization = "Bearer s3cret"
+```
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "DEFAULT_INTERVAL",
+    "DEFAULT_MAX_TRANSFERS",
+    "ConfigError",
+    "ConfigFile",
+    "Settings",
+    "default_config_path",
+    "find_key_line",
+    "load_config",
+    "save_theme",
+]
+
+DEFAULT_INTERVAL = 2.0
+DEFAULT_MAX_TRANSFERS = 2
+MIN_INTERVAL = 0.2
+
+_TOP_KEYS = ("host", "interval", "read_only", "theme", "max_transfers", "keymap", "hosts")
+
+
+class ConfigError(Exception):
+    """A config file we cannot use; ``str()`` names the file, the line and the key."""
+
+    def __init__(
+        self, path: Path | None, message: str, *, line: int | None = None, key: str | None = None
+    ) -> None:
+        self.path = path
+        self.line = line
+        self.key = key
+        self.message = message
+        where = str(path) if path is not None else "config"
+        if line is not None:
+            where += f", line {line}"
+        what = f"{key}: " if key else ""
+        super().__init__(f"{where}: {what}{message}")
+
+
+@dataclass(frozen=True)
+class ConfigFile:
+    """What a config file says; ``None`` = not set there."""
+
+    path: Path | None = None
+    host: str | None = None
+    interval: float | None = None
+    read_only: bool | None = None
+    theme: str | None = None
+    max_transfers: int | None = None
+    keymap: Mapping[str, str] = field(default_factory=dict)
+    hosts: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    text: str = ""
+
+    def line_of(self, *key: str) -> int | None:
+        """1-based line of a dotted key in the file's text (for error messages)."""
+        return find_key_line(self.text, key)
+
+    def headers_for(self, base_url: str) -> dict[str, str]:
+        """Extra headers configured for a server; host keys are compared in resolved form."""
+        wanted = _normalize_host(base_url)
+        for host, headers in self.hosts.items():
+            if _normalize_host(host) == wanted:
+                return dict(headers)
+        return {}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the app needs to start, after merging flags, config file and defaults."""
+
+    host: str | None = None
+    interval: float = DEFAULT_INTERVAL
+    read_only: bool = False
+    theme: str | None = None
+    max_transfers: int = DEFAULT_MAX_TRANSFERS
+    keymap: Mapping[str, str] = field(default_factory=dict)
+    headers: Mapping[str, str] = field(default_factory=dict)
+    config_path: Path | None = None
+    demo: bool = False
+
+
+def default_config_path(environ: Mapping[str, str] | None = None) -> Path:
+    """$XDG_CONFIG_HOME/ollama-tui/config.toml, else ~/.config/ollama-tui/config.toml."""
+    env = os.environ if environ is None else environ
+    base = env.get("XDG_CONFIG_HOME", "").strip()
+    root = Path(base) if base and Path(base).is_absolute() else Path.home() / ".config"
+    return root / "ollama-tui" / "config.toml"
+
+
+def load_config(path: Path, *, must_exist: bool = False) -> ConfigFile:
+    """Read and check a config file; a missing file is empty unless ``must_exist``."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        if must_exist:
+            raise ConfigError(path, "file not found") from None
+        return ConfigFile(path=path)
+    except OSError as error:
+        raise ConfigError(path, f"cannot read: {error.strerror or error}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise ConfigError(path, f"not UTF-8 text ({error.reason})") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        # tomllib's message ends with "(at line L, column C)": move the place to the front.
+        message = str(error)
+        match = re.search(r"\(at line (\d+), column (\d+)\)$", message)
+        line = int(match.group(1)) if match else None
+        if match:
+            message = message[: match.start()].strip() + f" (column {match.group(2)})"
+        raise ConfigError(path, f"invalid TOML: {message}", line=line) from None
+    return _check(path, text, data)
+
+
+def _check(path: Path, text: str, data: dict[str, Any]) -> ConfigFile:
+    def fail(message: str, *key: str) -> ConfigError:
+        shown = ".".join(k if re.fullmatch(_BARE, k) else _toml_string(k) for k in key)
+        return ConfigError(path, message, line=find_key_line(text, key), key=shown)
+
+    for key in data:
+        if key not in _TOP_KEYS:
+            raise fail(f"unknown setting (known: {', '.join(_TOP_KEYS)})", key)
+
+    host = data.get("host")
+    if host is not None and not isinstance(host, str):
+        raise fail(f"must be a string, not {_type_name(host)}", "host")
+
+    interval = data.get("interval")
+    if interval is not None:
+        if isinstance(interval, bool) or not isinstance(interval, int | float):
+            raise fail(f"must be a number of seconds, not {_type_name(interval)}", "interval")
+        if not interval >= MIN_INTERVAL:
+            raise fail(f"must be at least {MIN_INTERVAL} seconds", "interval")
+        interval = float(interval)
+
+    read_only = data.get("read_only")
+    if read_only is not None and not isinstance(read_only, bool):
+        raise fail(f"must be true or false, not {_type_name(read_only)}", "read_only")
+
+    theme = data.get("theme")
+    if theme is not None and not isinstance(theme, str):
+        raise fail(f"must be a string, not {_type_name(theme)}", "theme")
+
+    max_transfers = data.get("max_transfers")
+    if max_transfers is not None:
+        if isinstance(max_transfers, bool) or not isinstance(max_transfers, int):
+            raise fail(f"must be a whole number, not {_type_name(max_transfers)}", "max_transfers")
+        if max_transfers < 1:
+            raise fail("must be at least 1", "max_transfers")
+
+    keymap_raw = data.get("keymap", {})
+    if not isinstance(keymap_raw, dict):
+        raise fail(f"must be a table ([keymap]), not {_type_name(keymap_raw)}", "keymap")
+    keymap: dict[str, str] = {}
+    # Binding ids may contain dots ("ops.confirm.yes"): TOML reads those as nested tables.
+    pending: list[tuple[tuple[str, ...], Any]] = [((k,), v) for k, v in keymap_raw.items()]
+    while pending:
+        path_parts, keys = pending.pop(0)
+        if isinstance(keys, dict):
+            pending.extend(((*path_parts, k), v) for k, v in keys.items())
+            continue
+        if not isinstance(keys, str) or not keys.strip():
+            raise fail(
+                f'must be a non-empty string of keys, e.g. "ctrl+p", not {_type_name(keys)}',
+                "keymap",
+                *path_parts,
+            )
+        keymap[".".join(path_parts)] = keys.strip()
+
+    hosts_raw = data.get("hosts", {})
+    if not isinstance(hosts_raw, dict):
+        raise fail(f'must be a table ([hosts."URL"]), not {_type_name(hosts_raw)}', "hosts")
+    hosts: dict[str, dict[str, str]] = {}
+    for host_key, host_table in hosts_raw.items():
+        if not isinstance(host_table, dict):
+            raise fail(f"must be a table, not {_type_name(host_table)}", "hosts", host_key)
+        for sub in host_table:
+            if sub != "headers":
+                raise fail("unknown setting (known: headers)", "hosts", host_key, sub)
+        headers_raw = host_table.get("headers", {})
+        if not isinstance(headers_raw, dict):
+            raise fail(
+                f"must be a table, not {_type_name(headers_raw)}", "hosts", host_key, "headers"
+            )
+        headers: dict[str, str] = {}
+        for name, value in headers_raw.items():
+            if not isinstance(value, str):
+                raise fail(
+                    f"header value must be a string, not {_type_name(value)}",
+                    "hosts",
+                    host_key,
+                    "headers",
+                    name,
+                )
+            if not re.fullmatch(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+", name):
+                raise fail("not a valid HTTP header name", "hosts", host_key, "headers", name)
+            if "\n" in value or "\r" in value:
+                raise fail("header value must be one line", "hosts", host_key, "headers", name)
+            headers[name] = value
+        hosts[host_key] = headers
+
+    return ConfigFile(
+        path=path,
+        host=host,
+        interval=interval,
+        read_only=read_only,
+        theme=theme,
+        max_transfers=max_transfers,
+        keymap=keymap,
+        hosts=hosts,
+        text=text,
+    )
+
+
+def _type_name(value: object) -> str:
+    names = {
+        bool: "a boolean",
+        int: "an integer",
+        float: "a number",
+        str: "a string",
+        list: "an array",
+        dict: "a table",
+    }
+    return names.get(type(value), type(value).__name__)
+
+
+def _normalize_host(host: str) -> str:
+    """Compare hosts the way the client resolves them ("gpu-box" == "http://gpu-box:11434")."""
+    try:
+        from ollama_tui.api.hosts import resolve_host
+
+        return resolve_host(host, environ={})
+    except Exception:  # a bad host key must not stop the app: compare as written
+        return host.strip().rstrip("/")
+
+
+# --- locating keys in the text (tomllib gives no positions for type errors) --------------------
+
+_BARE = r"[A-Za-z0-9_-]+"
+_BASIC = r'"(?:[^"\\]|\\.)*"'
+_LITERAL = r"'[^']*'"
+_KEY_PART = re.compile(rf"\s*({_BARE}|{_BASIC}|{_LITERAL})\s*")
+
+
+def _split_key(text: str) -> tuple[list[str], str] | None:
+    """Parse a dotted key at the start of ``text``; returns (parts, rest) or None."""
+    parts: list[str] = []
+    pos = 0
+    while True:
+        match = _KEY_PART.match(text, pos)
+        if not match:
+            return None
+        token = match.group(1)
+        if token.startswith('"'):
+            try:
+                token = tomllib.loads(f"k = {token}")["k"]
+            except tomllib.TOMLDecodeError:
+                token = token[1:-1]
+        elif token.startswith("'"):
+            token = token[1:-1]
+        parts.append(token)
+        pos = match.end()
+        if pos < len(text) and text[pos] == ".":
+            pos += 1
+            continue
+        return parts, text[pos:]
+
+
+def find_key_line(text: str, key: tuple[str, ...] | list[str]) -> int | None:
+    """1-based line where ``key`` (a path like ("hosts", URL, "headers")) is set or its table
+    starts; the nearest enclosing table's line when the exact key is not found."""
+    wanted = list(key)
+    if not wanted:
+        return None
+    table: list[str] = []
+    best: tuple[int, int] | None = None  # (matched length, line)
+    for number, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("["):
+            inner = line[2:] if line.startswith("[[") else line[1:]
+            parsed = _split_key(inner)
+            if parsed is None:
+                continue
+            table = parsed[0]
+            full = table
+        else:
+            parsed = _split_key(line)
+            if parsed is None or not parsed[1].lstrip().startswith("="):
+                continue
+            full = table + parsed[0]
+        if full == wanted:
+            return number
+        common = 0
+        for a, b in zip(full, wanted, strict=False):
+            if a != b:
+                break
+            common += 1
+        # Only a key that is a prefix of the wanted one (its table) is a useful fallback.
+        if common == len(full) and (best is None or common > best[0]):
+            best = (common, number)
+    return best[1] if best else None
+
+
+# --- writing the theme back -------------------------------------------------------------------
+
+_TOP_THEME = re.compile(r"^\s*theme\s*=")
+
+
+def save_theme(path: Path, theme: str) -> None:
+    """Set ``theme = "..."`` in the config file, keeping every other line as it is."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        text = ""
+    lines = text.splitlines(keepends=True)
+    new_line = f"theme = {_toml_string(theme)}\n"
+    first_table = next(
+        (i for i, line in enumerate(lines) if line.lstrip().startswith("[")), len(lines)
+    )
+    for index in range(first_table):
+        if _TOP_THEME.match(lines[index]):
+            lines[index] = new_line
+            break
+    else:
+        # A top-level key must come before the first [table]; after leading comments.
+        insert_at = 0
+        while insert_at < first_table and lines[insert_at].lstrip().startswith("#"):
+            insert_at += 1
+        lines.insert(insert_at, new_line)
+    new_text = "".join(lines)
+    tomllib.loads(new_text)  # never write a file we could not read back
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(new_text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _toml_string(value: str) -> str:
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{escaped}"'

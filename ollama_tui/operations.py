@@ -1,0 +1,466 @@
+"""Model operations behind the dashboard's keys: pull, push, create, copy, rename, delete,
+load / unload, and the jobs view.
+
+Every method returns at once: it pushes a dialog and continues in a worker
+(`push_screen_wait`), so the event loop never blocks. Failures are shown with the server's own
+words and never end the app. Transfers (pull, push, create) run as jobs in `app.jobs`, which
+outlive the dialogs that started them; job progress reaches widgets through `job_signal`.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from rich.text import Text
+from textual.screen import ModalScreen
+from textual.signal import Signal
+
+from ollama_tui.api.errors import ApiError, OllamaError
+from ollama_tui.api.models import LocalModel, RunningModel
+from ollama_tui.api.names import names_equal
+from ollama_tui.formatting import safe_line
+from ollama_tui.jobs import Job, JobKind
+from ollama_tui.screens.confirm import ConfirmScreen
+from ollama_tui.screens.load import LoadScreen, describe_keep_alive
+
+if TYPE_CHECKING:
+    from textual.app import App
+
+__all__ = ["Operations", "explain_job_error", "is_embedding_only"]
+
+log = logging.getLogger(__name__)
+
+_UNAUTHORIZED = re.compile(r"unauthori[sz]ed|access denied|permission", re.IGNORECASE)
+
+
+def explain_job_error(job: Job) -> str:
+    """Advice for a failed job beyond the server's words ("" if none)."""
+    error = job.error or ""
+    if job.kind is JobKind.PUSH and _UNAUTHORIZED.search(error):
+        model = job.model.split("/")[-1]
+        return (
+            "The namespace must belong to the ollama.com account this server is signed in "
+            f"with: copy the model to <user>/{model} first (c), then push that."
+        )
+    return ""
+
+
+def is_embedding_only(capabilities: Sequence[str]) -> bool:
+    """Embedding models cannot be loaded through /api/generate (section 11)."""
+    caps = {c.lower() for c in capabilities}
+    return "embedding" in caps and "completion" not in caps
+
+
+class Operations:
+    """UI-B's operations; the app calls one method per key (see CONTRACT.md)."""
+
+    def __init__(self, app: App[Any]) -> None:
+        self.app = app
+        self.job_signal: Signal[Job] = Signal(app, "job-changed")
+        self._hooked_queue: object | None = None
+        self._loading: set[str] = set()
+        self.hook_jobs()
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    @property
+    def _ops_app(self) -> Any:
+        """The app with the contract's attributes (client, jobs, installed, ...)."""
+        return self.app
+
+    def job_changed(self, job: Job) -> None:
+        """Publish one job's change to the subscribed widgets (jobs view, strip, editor)."""
+        self.job_signal.publish(job)
+
+    def hook_jobs(self) -> None:
+        """Chain `job_changed` onto the queue's on_change (idempotent; keeps the app's hook)."""
+        queue = getattr(self.app, "jobs", None)
+        if queue is None or queue is self._hooked_queue or not hasattr(queue, "on_change"):
+            return
+        previous = queue.on_change
+
+        def on_change(job: Job) -> None:
+            if previous is not None:
+                previous(job)
+            self.job_changed(job)
+
+        queue.on_change = on_change
+        self._hooked_queue = queue
+
+    def refused(self, what: str) -> bool:
+        """In read-only mode: say so and return True (the caller then does nothing)."""
+        if getattr(self.app, "read_only", False):
+            self.app.notify(
+                f"Read-only mode: {what} is disabled.", severity="warning", markup=False
+            )
+            return True
+        return False
+
+    def _dialog_open(self) -> bool:
+        # App-level keys still reach us while one of our dialogs is up; never stack them.
+        return isinstance(self.app.screen, ModalScreen)
+
+    def _error(self, error: BaseException, doing: str) -> None:
+        message = str(error) or type(error).__name__
+        if not isinstance(error, OllamaError):
+            message = f"unexpected error ({type(error).__name__}): {message}"
+        self.app.notify(safe_line(message), title=doing, severity="error", markup=False)
+
+    def _run(
+        self,
+        work: Callable[[], Awaitable[None]],
+        doing: str,
+        *,
+        group: str,
+        exclusive: bool = False,
+    ) -> None:
+        """Run a flow in a worker; any failure becomes a notification, never an exit."""
+
+        async def guarded() -> None:
+            try:
+                await work()
+            except Exception as error:  # OllamaError or a bug: shown, never fatal
+                if not isinstance(error, OllamaError):
+                    log.exception("%s failed", doing)
+                self._error(error, doing)
+
+        self.app.run_worker(
+            guarded(), name=doing, group=group, exclusive=exclusive, exit_on_error=False
+        )
+
+    def _installed_names(self) -> list[str]:
+        return [m.name for m in getattr(self.app, "installed", []) or []]
+
+    def _installed(self, name: str) -> LocalModel | None:
+        models: list[LocalModel] = getattr(self.app, "installed", []) or []
+        return next((m for m in models if names_equal(m.name, name)), None)
+
+    def _running(self, name: str) -> RunningModel | None:
+        models: list[RunningModel] = getattr(self.app, "running_models", []) or []
+        return next((m for m in models if names_equal(m.name, name)), None)
+
+    def _refresh(self) -> None:
+        refresh = getattr(self.app, "request_refresh", None)
+        if refresh is not None:
+            refresh()
+
+    def _notify(self, message: str) -> None:
+        self.app.notify(safe_line(message), markup=False)
+
+    # -- pull / push / create (jobs) --------------------------------------------------------
+
+    def pull(self, marked: Sequence[LocalModel] = ()) -> None:
+        """`p`: ask for a name, or offer to re-pull (update) the marked models."""
+        if self.refused("pull") or self._dialog_open():
+            return
+        self.hook_jobs()
+        from ollama_tui.screens.pull import PullScreen, repull_items
+
+        if marked:
+            names = [m.name for m in marked]
+
+            async def repull() -> None:
+                ok = await self.app.push_screen_wait(
+                    ConfirmScreen(
+                        f"Re-pull (update) {len(names)} marked models?",
+                        repull_items(names),
+                        note="Each pull runs as a job; unchanged layers are not downloaded.",
+                        confirm_label="Pull",
+                    )
+                )
+                if ok:
+                    for name in names:
+                        self._ops_app.jobs.submit_pull(name)
+                    self._notify(f"Pulling {len(names)} models — J shows the jobs.")
+
+            self._run(repull, "Pull", group="ops-dialog")
+            return
+
+        async def ask() -> None:
+            request = await self.app.push_screen_wait(PullScreen(self._installed_names()))
+            if request is None:
+                return
+            self._ops_app.jobs.submit_pull(request.name, insecure=request.insecure)
+            self._notify(f"Pulling {request.name} — J shows the jobs.")
+
+        self._run(ask, "Pull", group="ops-dialog")
+
+    def push(self, model: LocalModel) -> None:
+        """`P`: push the highlighted model as a job (after a confirmation with advice)."""
+        if self.refused("push") or self._dialog_open():
+            return
+        self.hook_jobs()
+        from ollama_tui.screens.push import PushScreen
+
+        async def ask() -> None:
+            insecure = await self.app.push_screen_wait(PushScreen(model.name))
+            if insecure is None:
+                return
+            self._ops_app.jobs.submit_push(model.name, insecure=insecure)
+            self._notify(f"Pushing {model.name} — J shows the jobs.")
+
+        self._run(ask, "Push", group="ops-dialog")
+
+    def create(self, base: LocalModel | None = None) -> None:
+        """`n`: the Modelfile editor; with `base`, pre-filled from that model's /api/show."""
+        if self.refused("create") or self._dialog_open():
+            return
+        self.hook_jobs()
+        from ollama_tui.screens.create import CreateScreen, modelfile_from_show
+
+        async def open_editor() -> None:
+            text = ""
+            if base is not None:
+                try:
+                    show = await self._ops_app.client.show(base.name)
+                except OllamaError as error:
+                    # Still useful: start from the model, without its settings.
+                    self._error(error, f"Details of {safe_line(base.name)}")
+                    text = f"FROM {base.name}\n"
+                else:
+                    text = modelfile_from_show(base.name, show)
+            # Pushed from the app's own message loop, not from this worker's task.
+            self.app.call_later(self.app.push_screen, CreateScreen(self, text=text))
+
+        # Exclusive: a second `n` while /api/show is pending replaces the first, not stacks.
+        self._run(open_editor, "Create", group="ops-create", exclusive=True)
+
+    def edit_create_job(self, job: Job) -> None:
+        """Reopen the editor with a create job's Modelfile (e.g. after it failed)."""
+        from ollama_tui.screens.create import CreateScreen
+
+        self.app.push_screen(
+            CreateScreen(
+                self,
+                text=job.params.modelfile,
+                name=job.model,
+                base_dir=job.params.base_dir,
+                quantize=job.params.quantize,
+                failed_job=job,
+            )
+        )
+
+    def show_jobs(self) -> None:
+        """`J`: the jobs view (also in read-only mode: it only shows)."""
+        if isinstance(self.app.screen, ModalScreen):
+            return
+        self.hook_jobs()
+        from ollama_tui.screens.jobs import JobsScreen
+
+        self.app.push_screen(JobsScreen(self))
+
+    def cancel_job(self, job: Job) -> None:
+        if self._ops_app.jobs.cancel(job.id):
+            self._notify(f"Cancelling {job.kind} {job.model}…")
+
+    def retry_job(self, job: Job) -> None:
+        if self.refused("retry"):
+            return
+        if not job.can_retry:
+            self.app.notify("Only failed or cancelled jobs can be retried.", severity="warning")
+            return
+        self._ops_app.jobs.retry(job.id)
+
+    # -- copy / rename / delete -------------------------------------------------------------
+
+    async def _confirm_overwrite(self, destination: str, source: str) -> bool:
+        if self._installed(destination) is None:
+            return True
+        items = [Text(f"• {safe_line(destination)}")]
+        ok: bool = await self.app.push_screen_wait(
+            ConfirmScreen(
+                "Replace an existing model?",
+                items,
+                note=Text(f"It will be replaced by {safe_line(source)}."),
+                confirm_label="Replace",
+                danger=True,
+            )
+        )
+        return ok
+
+    def copy(self, model: LocalModel) -> None:
+        """`c`: copy a model to a new name (asks before replacing an existing one)."""
+        if self.refused("copy") or self._dialog_open():
+            return
+        from ollama_tui.screens.copy import CopyScreen
+
+        async def flow() -> None:
+            request = await self.app.push_screen_wait(
+                CopyScreen(model.name, self._installed_names())
+            )
+            if request is None:
+                return
+            if not await self._confirm_overwrite(request.destination, request.source):
+                return
+            await self._ops_app.client.copy(request.source, request.destination)
+            self._notify(f"Copied {request.source} to {request.destination}.")
+            self._refresh()
+
+        self._run(flow, "Copy", group="ops-dialog")
+
+    def rename(self, model: LocalModel) -> None:
+        """`R`: copy, verify the copy, then delete the source (never loses the source)."""
+        if self.refused("rename") or self._dialog_open():
+            return
+        from ollama_tui.screens.copy import CopyScreen
+        from ollama_tui.screens.rename import RenameFailed, rename_model
+
+        async def flow() -> None:
+            request = await self.app.push_screen_wait(
+                CopyScreen(model.name, self._installed_names(), rename=True)
+            )
+            if request is None:
+                return
+            if not await self._confirm_overwrite(request.destination, request.source):
+                return
+            try:
+                await rename_model(self._ops_app.client, request.source, request.destination)
+            except RenameFailed as error:
+                self.app.notify(
+                    safe_line(str(error)), title="Rename", severity="error", markup=False
+                )
+            else:
+                self._notify(f"Renamed {request.source} to {request.destination}.")
+            finally:
+                self._refresh()
+
+        self._run(flow, "Rename", group="ops-dialog")
+
+    def delete(self, models: Sequence[LocalModel]) -> None:
+        """`d`: confirm (naming every target and its size), unload loaded ones, delete."""
+        if self.refused("delete") or self._dialog_open() or not models:
+            return
+        from ollama_tui.screens.delete import DeleteScreen
+
+        targets = list(models)
+
+        async def flow() -> None:
+            loaded = {m.name for m in targets if self._running(m.name) is not None}
+            if not await self.app.push_screen_wait(DeleteScreen(targets, loaded)):
+                return
+            client = self._ops_app.client
+            deleted: list[str] = []
+            for model in targets:
+                try:
+                    running = self._running(model.name)
+                    if running is not None:
+                        # As `ollama rm` does: the server does not unload on delete.
+                        await client.unload(running.name, capabilities=model.capabilities)
+                    await client.delete(model.name)
+                except OllamaError as error:
+                    self._error(error, f"Delete {safe_line(model.name)}")
+                else:
+                    deleted.append(model.name)
+            if deleted:
+                shown = ", ".join(deleted[:3]) + ("…" if len(deleted) > 3 else "")
+                self._notify(f"Deleted {shown}.")
+            self._refresh()
+
+        self._run(flow, "Delete", group="ops-dialog")
+
+    # -- load / unload ----------------------------------------------------------------------
+
+    def load(self, name: str) -> None:
+        """`l`: load with a chosen keep-alive (or extend a loaded model's keep-alive)."""
+        if self.refused("load") or self._dialog_open():
+            return
+        if name in self._loading:
+            self._notify(f"{name} is already loading.")
+            return
+        running = self._running(name)
+
+        async def flow() -> None:
+            keep_alive = await self.app.push_screen_wait(
+                LoadScreen(name, loaded=running is not None)
+            )
+            if keep_alive is None:
+                return
+            # The load itself gets its own worker: it can take minutes and has no timeout.
+            self._run(
+                lambda: self._load(name, keep_alive, extend=running is not None),
+                f"Load {name}",
+                group="ops-load",
+            )
+            if running is None:
+                self._notify(f"Loading {name} (keep alive {describe_keep_alive(keep_alive)})…")
+
+        self._run(flow, "Load", group="ops-dialog")
+
+    async def _embedding_only(self, name: str) -> bool:
+        model = self._installed(name)
+        capabilities: Sequence[str] = model.capabilities if model is not None else ()
+        if not capabilities:
+            try:
+                capabilities = (await self._ops_app.client.show(name)).capabilities
+            except OllamaError:
+                capabilities = ()
+        return is_embedding_only(capabilities)
+
+    async def _load(self, name: str, keep_alive: str | float, *, extend: bool = False) -> None:
+        self._loading.add(name)
+        try:
+            client = self._ops_app.client
+            embedding = await self._embedding_only(name)
+            try:
+                await client.load(name, keep_alive, embedding=embedding)
+            except ApiError as error:
+                # Old servers report no capabilities: fall back like the CLI would.
+                if embedding or "does not support generate" not in error.server_message:
+                    raise
+                await client.load(name, keep_alive, embedding=True)
+            if extend:
+                self._notify(f"{name} stays loaded ({describe_keep_alive(keep_alive)}).")
+            else:
+                self._notify(f"Loaded {name}.")
+        finally:
+            self._loading.discard(name)
+            self._refresh()
+
+    def unload(self, model: RunningModel) -> None:
+        """`u`: unload the highlighted running model."""
+        if self.refused("unload"):
+            return
+
+        async def work() -> None:
+            await self._unload(model.name)
+            self._notify(f"Unloaded {model.name}.")
+            self._refresh()
+
+        self._run(work, f"Unload {model.name}", group="ops-unload")
+
+    async def _unload(self, name: str) -> None:
+        installed = self._installed(name)
+        capabilities = installed.capabilities if installed is not None else None
+        await self._ops_app.client.unload(name, capabilities=capabilities)
+
+    def unload_all(self) -> None:
+        """`U`: unload every running model after a confirmation."""
+        if self.refused("unload") or self._dialog_open():
+            return
+        running = list(getattr(self.app, "running_models", []) or [])
+        if not running:
+            self._notify("No model is loaded.")
+            return
+
+        async def flow() -> None:
+            items = [Text(f"• {safe_line(m.name)}") for m in running]
+            ok = await self.app.push_screen_wait(
+                ConfirmScreen(f"Unload {len(running)} models?", items, confirm_label="Unload")
+            )
+            if not ok:
+                return
+            failed = 0
+            for model in running:
+                try:
+                    await self._unload(model.name)
+                except OllamaError as error:
+                    failed += 1
+                    self._error(error, f"Unload {safe_line(model.name)}")
+            if not failed:
+                self._notify("Unloaded all models.")
+            self._refresh()
+
+        self._run(flow, "Unload all", group="ops-dialog")

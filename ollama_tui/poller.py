@@ -1,0 +1,123 @@
+"""Fetch /api/tags and /api/ps on a private thread, so the UI loop never decodes or parses them.
+
+At thousands of models, decoding and parsing a poll costs tens of milliseconds; on the UI's
+event loop that would freeze input every interval. The poller keeps its own ``OllamaClient`` on
+its own event loop in a daemon thread; the app awaits ``poll()`` from a worker. A snapshot equal
+to the previous one comes back as the *same* list objects, so the UI can skip it in O(1).
+
+No Textual here (pure asyncio + threading).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Callable, Coroutine, Mapping
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from ollama_tui.api import LocalModel, OllamaClient, RunningModel
+
+__all__ = ["Poller", "Snapshot"]
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """One poll: what is installed and running, and how long the two requests took."""
+
+    installed: list[LocalModel]
+    running: list[RunningModel]
+    version: str | None
+    rtt: float
+
+
+class Poller:
+    """Polls one server from a background thread; every method is called from the UI loop."""
+
+    def __init__(
+        self,
+        host: str | None,
+        *,
+        headers: Mapping[str, str] | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._host = host
+        self._headers = dict(headers or {})
+        self._monotonic = monotonic
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._client: OllamaClient | None = None
+        self._installed: list[LocalModel] = []
+        self._running: list[RunningModel] = []
+
+    def start(self) -> None:
+        loop = asyncio.new_event_loop()
+        ready = threading.Event()
+
+        def run() -> None:
+            asyncio.set_event_loop(loop)
+            # The client (and its httpx pool) must be created on the loop that uses it.
+            self._client = OllamaClient(self._host, headers=self._headers)
+            ready.set()
+            loop.run_forever()
+            loop.close()
+
+        self._loop = loop
+        self._thread = threading.Thread(target=run, name="ollama-tui-poller", daemon=True)
+        self._thread.start()
+        ready.wait(timeout=10)
+
+    async def _call(self, coro: Coroutine[Any, Any, T]) -> T:
+        loop = self._loop
+        if loop is None or not loop.is_running():
+            coro.close()
+            raise RuntimeError("poller is not running")
+        # Cancelling the awaiting UI task cancels the request on the poller's loop too.
+        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, loop))
+
+    async def poll(self, *, with_version: bool) -> Snapshot:
+        """Fetch a snapshot; raises the client's errors (ServerUnreachable, ApiError, ...)."""
+        return await self._call(self._fetch(with_version))
+
+    async def _fetch(self, with_version: bool) -> Snapshot:
+        client = self._client
+        assert client is not None
+        version = await client.version() if with_version else None
+        started = self._monotonic()
+        installed, running = await asyncio.gather(client.list_models(), client.running())
+        rtt = self._monotonic() - started
+        # Compared here, off the UI thread: unchanged data keeps its identity.
+        if installed == self._installed:
+            installed = self._installed
+        else:
+            self._installed = installed
+        if running == self._running:
+            running = self._running
+        else:
+            self._running = running
+        return Snapshot(installed, running, version, rtt)
+
+    async def aclose(self) -> None:
+        """Cancel what is in flight, close the client, stop the thread."""
+        loop, thread = self._loop, self._thread
+        if loop is None or thread is None or not loop.is_running():
+            return
+
+        async def shutdown() -> None:
+            current = asyncio.current_task()
+            tasks = [t for t in asyncio.all_tasks() if t is not current]
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            if self._client is not None:
+                await self._client.aclose()
+
+        try:
+            await self._call(shutdown())
+        finally:
+            loop.call_soon_threadsafe(loop.stop)
+            await asyncio.to_thread(thread.join, 5)
+            self._loop = None

@@ -1,0 +1,1 @@
+"""Screens: dashboard, details, help (UI-A) and the operation dialogs (UI-B)."""

@@ -1,0 +1,183 @@
+"""Dialog building blocks: a confirmation that names its targets, and a validated name field.
+
+Every dialog here focuses Cancel first, so a stray Enter never confirms anything; `y` confirms.
+Texts that come from the server or the user are passed as `Text` (never parsed as markup).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.suggester import SuggestFromList
+from textual.validation import ValidationResult, Validator
+from textual.widgets import Button, Input, Static
+
+from ollama_tui.api.names import validate_model_name
+from ollama_tui.formatting import safe_line
+
+
+class ConfirmScreen(ModalScreen[bool]):
+    """Yes/no with a title, the targets (one per line) and a note; Cancel is focused."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("y", "confirm", "Confirm", id="ops.confirm.yes"),
+        Binding("n,escape", "cancel", "Cancel", id="ops.confirm.no"),
+        Binding("left,right", "switch_button", "Switch button", show=False),
+    ]
+    AUTO_FOCUS = "#cancel"
+
+    def __init__(
+        self,
+        title: str,
+        items: Sequence[Text | str] = (),
+        *,
+        note: Text | str = "",
+        confirm_label: str = "Yes",
+        danger: bool = False,
+        id: str | None = None,
+    ) -> None:
+        super().__init__(id=id, classes="ops-dialog confirm-dialog")
+        self.title_text = title
+        self.items = [item if isinstance(item, Text) else Text(safe_line(item)) for item in items]
+        self.note = note if isinstance(note, Text) else Text(note)
+        self.confirm_label = confirm_label
+        self.danger = danger
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Static(Text(self.title_text), classes="dialog-title", markup=False)
+            if self.items:
+                with VerticalScroll(classes="dialog-items"):
+                    for item in self.items:
+                        yield Static(item, classes="dialog-item", markup=False)
+            if self.note.plain:
+                yield Static(self.note, classes="dialog-note", markup=False)
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Cancel (n)", id="cancel")
+                yield Button(
+                    f"{self.confirm_label} (y)",
+                    id="confirm",
+                    variant="error" if self.danger else "primary",
+                )
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.dismiss(event.button.id == "confirm")
+
+    def action_confirm(self) -> None:
+        self.dismiss(True)
+
+    def action_cancel(self) -> None:
+        self.dismiss(False)
+
+    def action_switch_button(self) -> None:
+        focused = self.focused
+        target = "#confirm" if focused is not None and focused.id == "cancel" else "#cancel"
+        self.query_one(target, Button).focus()
+
+
+class ModelNameValidator(Validator):
+    """The server's name rules (section 12), with its specific message."""
+
+    def validate(self, value: str) -> ValidationResult:
+        if not value.strip():
+            return self.failure("enter a model name")
+        message = validate_model_name(value.strip())
+        return self.success() if message is None else self.failure(message)
+
+
+def name_input(
+    value: str = "",
+    *,
+    id: str,
+    placeholder: str = "model:tag",
+    suggestions: Iterable[str] = (),
+) -> Input:
+    """An Input validated as you type, suggesting the given names."""
+    names = sorted(set(suggestions))
+    return Input(
+        value=value,
+        placeholder=placeholder,
+        id=id,
+        validators=[ModelNameValidator()],
+        validate_on=["changed", "submitted"],
+        suggester=SuggestFromList(names, case_sensitive=False) if names else None,
+        classes="name-input",
+    )
+
+
+def show_validation(field: Input, message_widget: Static, *, quiet_empty: bool = True) -> bool:
+    """Run the field's validators; show the first failure under it. True when valid."""
+    result = field.validate(field.value)
+    valid = result is None or result.is_valid
+    if valid or (quiet_empty and not field.value.strip()):
+        message_widget.update("")
+    else:
+        assert result is not None
+        message_widget.update(Text(result.failure_descriptions[0], style="red"))
+    return valid
+
+
+class TextPrompt(ModalScreen[str | None]):
+    """Ask for one line of text (e.g. a file path); `check` returns an error message or None."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel", id="ops.prompt.cancel")
+    ]
+    AUTO_FOCUS = "#prompt-value"
+
+    def __init__(
+        self, title: str, value: str = "", *, check: Callable[[str], str | None] | None = None
+    ) -> None:
+        super().__init__(classes="ops-dialog prompt-dialog")
+        self.title_text = title
+        self.initial = value
+        self.check = check
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Static(Text(self.title_text), classes="dialog-title", markup=False)
+            yield Input(value=self.initial, id="prompt-value")
+            yield Static("", id="prompt-message", classes="field-message", markup=False)
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Cancel (esc)", id="cancel")
+                yield Button("OK (enter)", id="ok", variant="primary")
+
+    def _problem(self) -> str | None:
+        value = self.query_one("#prompt-value", Input).value
+        if not value.strip():
+            return "enter a value"
+        return self.check(value) if self.check is not None else None
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        problem = self._problem()
+        shown = "" if problem is None or not event.value.strip() else problem
+        self.query_one("#prompt-message", Static).update(Text(shown, style="red"))
+        self.query_one("#ok", Button).disabled = problem is not None
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self._submit()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        if event.button.id == "ok":
+            self._submit()
+        else:
+            self.dismiss(None)
+
+    def _submit(self) -> None:
+        problem = self._problem()
+        if problem is not None:
+            self.query_one("#prompt-message", Static).update(Text(problem, style="red"))
+            return
+        self.dismiss(self.query_one("#prompt-value", Input).value)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,416 @@
+"""Create a model: a full-screen Modelfile editor with live validation.
+
+Flow (documented in the README by the lead): Ctrl+R starts the create as a job. The editor
+stays open and follows the job: on success it closes; if the server rejects the Modelfile the
+editor keeps the text and shows the server's message at the line it names. Escape closes the
+editor at any time; a running create keeps going in the jobs view (`J`), and `e` there reopens
+a failed create's Modelfile. Nothing is sent while the name or the Modelfile is invalid.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Select, Static, TextArea
+
+from ollama_tui.api.models import ModelShow
+from ollama_tui.api.names import names_equal, validate_model_name
+from ollama_tui.formatting import human_bytes, safe_line
+from ollama_tui.jobs import Job, JobState
+from ollama_tui.modelfile import Modelfile, ModelfileError, parse, quote_value, render
+from ollama_tui.screens.confirm import ConfirmScreen, TextPrompt, name_input, show_validation
+from ollama_tui.widgets.job_progress import job_numbers
+from ollama_tui.widgets.modelfile_editor import ModelfileEditor
+
+if TYPE_CHECKING:
+    from ollama_tui.operations import Operations
+
+QUANTIZE_CHOICES = ("none", "q4_K_M", "q4_K_S", "q8_0", "f16", "bf16", "f32")
+_LINE_REF = re.compile(r"\bline (\d+)")
+_PATHLIKE = re.compile(r"^(\.{1,2}[/\\]|[/\\~])|\.(gguf|safetensors|bin|pth)$", re.IGNORECASE)
+
+
+def modelfile_from_show(name: str, show: ModelShow) -> str:
+    """`FROM <name>` plus the model's parameters, system prompt, template and messages.
+
+    A part that a Modelfile cannot carry becomes a comment instead of breaking the rest.
+    """
+    lines = [f"FROM {quote_value(name, 'FROM')}"]
+    for key, value in show.parameters_dict.items():
+        try:
+            lines.append(render(Modelfile(from_=None, parameters=((key, value),))).rstrip("\n"))
+        except ValueError as error:
+            lines.append(f"# PARAMETER {key} left out: {error}")
+    for keyword, text in (("SYSTEM", show.system), ("TEMPLATE", show.template)):
+        if not text:
+            continue
+        try:
+            lines.append(f"{keyword} {quote_value(text, keyword)}")
+        except ValueError as error:
+            lines.append(f"# {keyword} left out: {error}")
+    for message in show.messages:
+        try:
+            lines.append(f"MESSAGE {message.role} {quote_value(message.content, 'MESSAGE')}")
+        except ValueError as error:
+            lines.append(f"# MESSAGE left out: {error}")
+    return "\n".join(lines) + "\n"
+
+
+@dataclass(frozen=True)
+class Problem:
+    message: str
+    line: int | None = None
+    column: int | None = None
+
+    def text(self) -> str:
+        if self.line is None:
+            return self.message
+        where = f"line {self.line}" + (f", column {self.column}" if self.column else "")
+        return f"{where}: {self.message}"
+
+
+def resolve_path(value: str, folder: str) -> Path:
+    """A FROM/ADAPTER path as the CLI resolves it: `~` expanded, relative to the folder."""
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else Path(folder).expanduser() / path
+
+
+def check_modelfile(text: str, folder: str) -> tuple[Problem | None, list[str]]:
+    """Parse and check local paths: the first problem (or None) and notes for the user."""
+    try:
+        mf = parse(text)
+    except ModelfileError as error:
+        return Problem(error.message, error.line, error.column), []
+    notes: list[str] = [safe_line(w) for w in mf.warnings]
+    for instruction in mf.instructions:
+        if instruction.command not in ("from", "adapter"):
+            continue
+        value = instruction.value
+        path = resolve_path(value, folder)
+        keyword = instruction.command.upper()
+        if path.exists():
+            size = path.stat().st_size if path.is_file() else 0
+            shown = f"{human_bytes(size)}, " if size else ""
+            notes.append(f"{keyword} {safe_line(value)}: {shown}uploaded as a blob")
+        elif instruction.command == "adapter" or _PATHLIKE.search(value):
+            return (
+                Problem(f"{keyword} {value}: no such file in {folder}", instruction.line, 1),
+                notes,
+            )
+        elif value.startswith("@"):
+            continue  # a blob reference (FROM @sha256:...): the server decides
+        elif (problem := validate_model_name(value)) is not None:
+            return Problem(f"FROM {value}: {problem}", instruction.line, 1), notes
+    return None, notes
+
+
+class CreateScreen(ModalScreen[None]):
+    """Full-screen editor; see the module docstring for the flow."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+r", "create", "Create", id="ops.create.submit", priority=True),
+        Binding("ctrl+s", "save", "Save", id="ops.create.save", priority=True),
+        Binding("ctrl+o", "open", "Open", id="ops.create.open", priority=True),
+        Binding("escape", "close", "Close", id="ops.create.close"),
+    ]
+    AUTO_FOCUS = "#create-name"
+
+    def __init__(
+        self,
+        operations: Operations,
+        *,
+        text: str = "",
+        name: str = "",
+        base_dir: str | None = None,
+        quantize: str | None = None,
+        failed_job: Job | None = None,
+    ) -> None:
+        super().__init__(classes="create-screen")
+        self.operations = operations
+        self.initial_text = text or "FROM \n"
+        self.initial_name = name
+        self.base_dir = base_dir or os.getcwd()
+        self.quantize = quantize if quantize in QUANTIZE_CHOICES else "none"
+        self.job: Job | None = None
+        self.failed_job = failed_job
+        self.problem: Problem | None = None
+        self.saved_text = self.initial_text
+
+    def compose(self) -> ComposeResult:
+        installed = [m.name for m in getattr(self.app, "installed", []) or []]
+        with Vertical(id="create-dialog"):
+            yield Static("Create a model", classes="dialog-title")
+            with Horizontal(classes="create-row"):
+                yield Static("Name", classes="field-label")
+                name = name_input(
+                    self.initial_name,
+                    id="create-name",
+                    placeholder="new-model:tag",
+                    suggestions=installed,
+                )
+                name.compact = True
+                yield name
+                yield Static("Quantize", classes="field-label -quantize")
+                yield Select(
+                    [(choice, choice) for choice in QUANTIZE_CHOICES],
+                    value=self.quantize,
+                    allow_blank=False,
+                    id="create-quantize",
+                    compact=True,
+                )
+            yield Static("", id="create-name-message", classes="field-message", markup=False)
+            with Horizontal(classes="create-row"):
+                yield Static("Folder", classes="field-label")
+                yield Input(self.base_dir, id="create-folder", compact=True)
+            yield ModelfileEditor(self.initial_text, id="create-editor")
+            yield Static("", id="create-status", markup=False)
+            with Horizontal(id="create-buttons"):
+                yield Button("Create ctrl+r", id="create", variant="primary", compact=True)
+                yield Button("Save ctrl+s", id="save", compact=True)
+                yield Button("Open ctrl+o", id="open", compact=True)
+                yield Button("Close esc", id="close", compact=True)
+
+    def on_mount(self) -> None:
+        self.operations.job_signal.subscribe(self, self.on_job_changed)
+        # After a refresh: widgets nested in containers may not be mounted yet here.
+        self.call_after_refresh(self._initial_check)
+
+    def _initial_check(self) -> None:
+        if self.failed_job is not None and self.failed_job.error:
+            self._show_server_error(self.failed_job.error)
+        else:
+            self.validate()
+        if self.initial_name:
+            self.query_one(ModelfileEditor).focus()
+
+    # -- validation -------------------------------------------------------------------------
+
+    @property
+    def editor(self) -> ModelfileEditor:
+        return self.query_one(ModelfileEditor)
+
+    def _folder(self) -> str:
+        return self.query_one("#create-folder", Input).value.strip() or "."
+
+    def validate(self, *, quiet_empty: bool = True) -> bool:
+        """Check name and Modelfile; mark the error line; return whether creating may start."""
+        name_field = self.query_one("#create-name", Input)
+        name_message = self.query_one("#create-name-message", Static)
+        name_ok = show_validation(name_field, name_message, quiet_empty=quiet_empty)
+        # Only take a line from the editor while there is something to say.
+        name_message.display = not name_ok and (bool(name_field.value.strip()) or not quiet_empty)
+        status = self.query_one("#create-status", Static)
+        if self.editor.text.strip().upper() in ("", "FROM"):
+            # A fresh editor: a hint, not an error.
+            self.problem = Problem("no FROM line")
+            self.editor.mark_error(None)
+            status.update(Text("Start with FROM <model> or FROM ./file.gguf", style="dim"))
+            status.remove_class("-error")
+            self._update_create_button(False)
+            return False
+        problem, notes = check_modelfile(self.editor.text, self._folder())
+        self.problem = problem
+        self.editor.mark_error(problem.line if problem else None)
+        if problem is not None:
+            status.update(Text(safe_line(problem.text()), style="bold red"))
+        elif self.job is None:
+            ok = Text()
+            ok.append("✓ Modelfile OK", style="green")
+            for note in notes[:2]:
+                ok.append(f"  ·  {note}", style="dim")
+            status.update(ok)
+        status.set_class(problem is not None, "-error")
+        valid = name_ok and problem is None
+        self._update_create_button(valid)
+        return valid
+
+    def _update_create_button(self, valid: bool) -> None:
+        running = self.job is not None and self.job.is_active
+        self.query_one("#create", Button).disabled = not valid or running
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        actions = {
+            "create": self.action_create,
+            "save": self.action_save,
+            "open": self.action_open,
+            "close": self.action_close,
+        }
+        actions[event.button.id or "close"]()
+
+    def on_text_area_changed(self, event: TextArea.Changed) -> None:
+        event.stop()
+        self.validate()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        event.stop()
+        self.validate()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.editor.focus()  # Enter in a field moves on to the Modelfile
+
+    # -- create -----------------------------------------------------------------------------
+
+    def action_create(self) -> None:
+        if self.operations.refused("create"):
+            return
+        if self.job is not None and self.job.is_active:
+            self.app.notify("This create is already running.", severity="warning")
+            return
+        if not self.validate(quiet_empty=False):
+            self.app.notify("Fix the marked problem first; nothing was sent.", severity="error")
+            return
+        name = self.query_one("#create-name", Input).value.strip()
+        installed = getattr(self.app, "installed", []) or []
+        if any(names_equal(m.name, name) for m in installed):
+            self.app.push_screen(
+                ConfirmScreen(
+                    "Replace an existing model?",
+                    [Text(f"• {safe_line(name)}")],
+                    note="Creating under this name replaces the installed model.",
+                    confirm_label="Replace",
+                    danger=True,
+                ),
+                lambda ok: self._start_if(ok, name),
+            )
+            return
+        self._start(name)
+
+    def _start_if(self, ok: bool | None, name: str) -> None:
+        if ok:
+            self._start(name)
+
+    def _start(self, name: str) -> None:
+        quantize = self.query_one("#create-quantize", Select).value
+        self.job = self.app.jobs.submit_create(  # type: ignore[attr-defined]
+            name,
+            self.editor.text,
+            base_dir=self._folder(),
+            quantize=None if quantize in (None, "none", Select.NULL) else str(quantize),
+        )
+        self.editor.mark_error(None)
+        self.on_job_changed(self.job)
+
+    def on_job_changed(self, job: Job) -> None:
+        if self.job is None or job.id != self.job.id:
+            return
+        status = self.query_one("#create-status", Static)
+        self.query_one("#create", Button).disabled = job.is_active
+        if job.state is JobState.DONE:
+            self.dismiss(None)  # the app announces finished jobs
+        elif job.state is JobState.FAILED:
+            self._show_server_error(job.error or "create failed")
+        elif job.state is JobState.CANCELLED:
+            status.update(Text("Create cancelled — ctrl+r starts it again", style="yellow"))
+        else:
+            text = Text()
+            text.append(f"Creating (job #{job.id}) · ", style="cyan")
+            text.append(safe_line(job.phase or str(job.state)))
+            numbers = job_numbers(job)
+            if numbers.plain:
+                text.append("  ")
+                text.append_text(numbers)
+            text.append("   esc: continue in background", style="dim")
+            status.update(text)
+
+    def _show_server_error(self, message: str) -> None:
+        """The server's words, at the line they name; the text stays as it is."""
+        match = _LINE_REF.search(message)
+        line = int(match.group(1)) if match else None
+        self.problem = Problem(message, None)
+        self.editor.mark_error(line)
+        status = self.query_one("#create-status", Static)
+        status.update(Text(f"Rejected: {safe_line(message)}", style="bold red"))
+        status.add_class("-error")
+
+    # -- files ------------------------------------------------------------------------------
+
+    def action_save(self) -> None:
+        default = str(Path(self._folder()) / "Modelfile")
+        self.app.push_screen(TextPrompt("Save the Modelfile as", default), self._save_to)
+
+    def _save_to(self, path: str | None) -> None:
+        if not path:
+            return
+        target = resolve_path(path.strip(), self._folder())
+        if target.exists():
+            self.app.push_screen(
+                ConfirmScreen(
+                    "Replace the file?", [str(target)], confirm_label="Replace", danger=True
+                ),
+                lambda ok: self._write_if(ok, target),
+            )
+        else:
+            self._write(target)
+
+    def _write_if(self, ok: bool | None, target: Path) -> None:
+        if ok:
+            self._write(target)
+
+    @work(group="create-file", exit_on_error=False)
+    async def _write(self, target: Path) -> None:
+        text = self.editor.text
+        try:
+            await asyncio.to_thread(target.write_text, text, encoding="utf-8")
+        except OSError as error:
+            self.app.notify(safe_line(str(error)), title="Save", severity="error", markup=False)
+            return
+        self.saved_text = text
+        self.app.notify(f"Saved {safe_line(str(target))}.", markup=False)
+
+    def action_open(self) -> None:
+        default = str(Path(self._folder()) / "Modelfile")
+        self.app.push_screen(TextPrompt("Open a Modelfile", default), self._open_from)
+
+    def _open_from(self, path: str | None) -> None:
+        if path:
+            self._read(resolve_path(path.strip(), self._folder()))
+
+    @work(group="create-file", exit_on_error=False)
+    async def _read(self, source: Path) -> None:
+        try:
+            text = await asyncio.to_thread(source.read_text, encoding="utf-8-sig")
+        except (OSError, UnicodeDecodeError) as error:
+            self.app.notify(safe_line(str(error)), title="Open", severity="error", markup=False)
+            return
+        self.editor.load_text(text)
+        self.saved_text = text
+        # FROM ./file paths are relative to the Modelfile's folder, as in `ollama create -f`.
+        self.query_one("#create-folder", Input).value = str(source.parent)
+        self.validate()
+
+    # -- closing ----------------------------------------------------------------------------
+
+    def _discard_if(self, ok: bool | None) -> None:
+        if ok:
+            self.dismiss(None)
+
+    def action_close(self) -> None:
+        if self.job is not None and self.job.is_active:
+            self.app.notify("The create continues in the background — J shows it.")
+            self.dismiss(None)
+            return
+        if self.job is None and self.editor.text != self.saved_text:
+            self.app.push_screen(
+                ConfirmScreen(
+                    "Discard this Modelfile?",
+                    note="Your edits are not saved (ctrl+s saves them).",
+                    confirm_label="Discard",
+                    danger=True,
+                ),
+                self._discard_if,
+            )
+            return
+        self.dismiss(None)

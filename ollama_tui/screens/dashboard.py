@@ -1,0 +1,325 @@
+"""The main screen: status line, running models, installed models, filter, jobs strip, footer."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from rich.text import Text
+from textual import events
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Input
+
+from ollama_tui.api import LocalModel, RunningModel
+from ollama_tui.formatting import human_bytes
+from ollama_tui.widgets.filter_bar import FilterBar
+from ollama_tui.widgets.installed_table import InstalledTable
+from ollama_tui.widgets.model_table import VirtualTable
+from ollama_tui.widgets.running_table import RunningTable
+from ollama_tui.widgets.status_bar import ConnectionStatus, StatusBar
+
+if TYPE_CHECKING:
+    from ollama_tui.app import OllamaTuiApp
+
+__all__ = ["DashboardScreen"]
+
+RUNNING_MAX_ROWS = 6
+OPERATION_ACTIONS = frozenset(
+    {"pull", "push", "new", "copy", "rename", "delete", "load", "unload", "unload_all", "jobs"}
+)
+
+
+class DashboardScreen(Screen[None]):
+    """Both tables; every action here is a Binding with an id (remappable)."""
+
+    HELP_SECTION = "Dashboard"
+    AUTO_FOCUS = "#installed"
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("tab", "switch_table", "Switch table", id="switch-table", show=False),
+        Binding("slash", "filter", "Filter", id="filter"),
+        Binding("escape", "clear_filter", "Clear filter", id="clear-filter"),
+        Binding("r", "refresh", "Refresh now", id="refresh", show=False),
+        Binding("z", "pause", "Pause/resume polling", id="pause", show=False),
+        Binding("p", "pull", "Pull", id="pull"),
+        Binding("P", "push", "Push", id="push", show=False),
+        Binding("n", "new", "New model", id="new", show=False),
+        Binding("c", "copy", "Copy", id="copy", show=False),
+        Binding("R", "rename", "Rename", id="rename", show=False),
+        Binding("d", "delete", "Delete", id="delete"),
+        Binding("l", "load", "Load", id="load"),
+        Binding("u", "unload", "Unload", id="unload"),
+        Binding("U", "unload_all", "Unload all", id="unload-all", show=False),
+        Binding("J", "jobs", "Jobs", id="jobs", show=False),
+        Binding("q", "quit", "Quit", id="quit"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__(id="dashboard")
+        app = self.tui
+        self.status_bar = StatusBar(app.monotonic, id="status")
+        self.running_table = RunningTable(app.clock, id="running")
+        self.installed_table = InstalledTable(app.clock, id="installed")
+        self.filter_bar = FilterBar(id="filter")
+        self._active: VirtualTable[Any, Any] = self.installed_table
+        self._ticks = 0
+        self._totals: tuple[str, str] = ("", "")
+        self._state_key: tuple[bool, bool, bool, bool] | None = None
+
+    @property
+    def tui(self) -> OllamaTuiApp:
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        yield self.status_bar
+        with Vertical(id="running-box", classes="table-box"):
+            yield self.running_table
+        with Vertical(id="installed-box", classes="table-box"):
+            yield self.installed_table
+        yield self.filter_bar
+        strip = _jobs_strip()
+        if strip is not None:
+            yield strip
+        yield Footer(compact=True, show_command_palette=False)
+
+    def on_mount(self) -> None:
+        self.running_table.styles.height = 2
+        self._update_titles()
+        self.set_interval(1.0, self._tick, name="dashboard-tick")
+
+    def on_resize(self, event: events.Resize) -> None:
+        # Below ~18 lines the table borders would eat the rows: drop them.
+        self.set_class(event.size.height < 18, "-short")
+
+    # --- data from the app ----------------------------------------------------------------------
+
+    def show_models(self, installed: Sequence[LocalModel], running: Sequence[RunningModel]) -> None:
+        """A new poll result; tables diff it by key, so an unchanged poll re-renders nothing."""
+        running_changed = self.running_table.set_items(running)
+        installed_changed = self.installed_table.set_items(installed)
+        if running_changed:
+            self.installed_table.set_loaded(frozenset(m.digest for m in running if m.digest))
+            rows = max(1, min(len(running), RUNNING_MAX_ROWS))
+            self.running_table.styles.height = rows + 1
+        if running_changed or installed_changed:
+            self._update_titles()
+            self._refresh_bindings_if_needed()
+
+    def set_status(self, status: ConnectionStatus) -> None:
+        self.status_bar.set_status(status)
+        waiting = None if status.last_ok is not None else "Waiting for the server…"
+        self.running_table.set_empty_text(waiting)
+        self.installed_table.set_empty_text(waiting)
+
+    def _update_titles(self) -> None:
+        running = self.running_table.items.values()
+        ram = sum(m.size - m.size_vram for m in running)
+        vram = sum(m.size_vram for m in running)
+        installed = self.installed_table.items.values()
+        on_disk = sum(m.size for m in installed if not m.is_remote)
+        shown_r, total_r = self.running_table.row_count, len(self.running_table.items)
+        shown_i, total_i = self.installed_table.row_count, len(self.installed_table.items)
+        filtered = bool(self.installed_table.filter_text)
+        running_title = f"Running ({_count(shown_r, total_r, filtered)})"
+        running_sub = f"RAM {human_bytes(ram)} · VRAM {human_bytes(vram)}"
+        installed_title = f"Installed ({_count(shown_i, total_i, filtered)})"
+        installed_sub = f"{human_bytes(on_disk)} on disk"
+        if filtered:
+            installed_sub = f"filter: {self.installed_table.filter_text} · " + installed_sub
+        totals = (running_title + running_sub, installed_title + installed_sub)
+        if totals == self._totals:
+            return
+        self._totals = totals
+        # Text, not str: a str title is parsed as markup and the filter is user input.
+        running_box = self.query_one("#running-box")
+        running_box.border_title = Text(running_title)
+        running_box.border_subtitle = Text(running_sub)
+        installed_box = self.query_one("#installed-box")
+        installed_box.border_title = Text(installed_title)
+        installed_box.border_subtitle = Text(installed_sub)
+
+    def _refresh_bindings_if_needed(self) -> None:
+        """check_action depends on these; refresh the footer only when one flips."""
+        key = (
+            self._active is self.running_table,
+            self._active.cursor_key is not None,
+            bool(self.running_table.items),
+            bool(self.installed_table.marked),
+        )
+        if key != self._state_key:
+            self._state_key = key
+            self.refresh_bindings()
+
+    def _tick(self) -> None:
+        self._ticks += 1
+        self.status_bar.tick()
+        self.running_table.refresh_dynamic()
+        if self._ticks % 30 == 0:
+            self.installed_table.refresh_dynamic()
+
+    # --- focus and table events -----------------------------------------------------------------
+
+    @property
+    def active_table(self) -> VirtualTable[Any, Any]:
+        return self._active
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        widget = event.widget
+        if isinstance(widget, VirtualTable) and widget is not self._active:
+            self._active = widget
+            self._refresh_bindings_if_needed()
+
+    def on_virtual_table_cursor_moved(self, event: VirtualTable.CursorMoved) -> None:
+        self._refresh_bindings_if_needed()
+
+    def on_virtual_table_marks_changed(self, event: VirtualTable.MarksChanged) -> None:
+        self._refresh_bindings_if_needed()
+
+    def on_virtual_table_selected(self, event: VirtualTable.Selected) -> None:
+        item = event.table.items.get(event.key)
+        if item is not None:
+            self.tui.show_details(item)
+
+    # --- filter ---------------------------------------------------------------------------------
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input is self.filter_bar:
+            self._apply_filter(event.value)
+
+    def _apply_filter(self, text: str) -> None:
+        self.running_table.set_filter(text)
+        self.installed_table.set_filter(text)
+        self._update_titles()
+        self._refresh_bindings_if_needed()
+
+    def on_filter_bar_done(self, event: FilterBar.Done) -> None:
+        if event.cleared:
+            self._apply_filter("")
+        self._active.focus()
+
+    def action_filter(self) -> None:
+        self.filter_bar.open()
+
+    def action_clear_filter(self) -> None:
+        self.filter_bar.value = ""
+        self.filter_bar.close()
+        self._apply_filter("")
+
+    # --- actions --------------------------------------------------------------------------------
+
+    def action_switch_table(self) -> None:
+        target = self.installed_table if self._active is self.running_table else self.running_table
+        target.focus()
+        self._active = target
+        self._refresh_bindings_if_needed()
+
+    def action_refresh(self) -> None:
+        self.tui.request_refresh()
+
+    def action_pause(self) -> None:
+        self.tui.toggle_pause()
+
+    def action_quit(self) -> None:
+        self.tui.request_quit()
+
+    def _installed_target(self) -> LocalModel | None:
+        if self._active is self.installed_table:
+            return self.installed_table.cursor_item
+        return None
+
+    def _running_target(self) -> RunningModel | None:
+        if self._active is self.running_table:
+            return self.running_table.cursor_item
+        return None
+
+    def _ops(self) -> Any:
+        return self.tui.operations_or_notify()
+
+    def action_pull(self) -> None:
+        if ops := self._ops():
+            ops.pull(self.installed_table.marked_items())
+
+    def action_push(self) -> None:
+        model = self._installed_target()
+        if model is not None and (ops := self._ops()):
+            ops.push(model)
+
+    def action_new(self) -> None:
+        if ops := self._ops():
+            ops.create(self._installed_target())
+
+    def action_copy(self) -> None:
+        model = self._installed_target()
+        if model is not None and (ops := self._ops()):
+            ops.copy(model)
+
+    def action_rename(self) -> None:
+        model = self._installed_target()
+        if model is not None and (ops := self._ops()):
+            ops.rename(model)
+
+    def action_delete(self) -> None:
+        marked = self.installed_table.marked_items()
+        model = self._installed_target()
+        targets = marked or ([model] if model is not None else [])
+        if targets and (ops := self._ops()):
+            ops.delete(targets)
+
+    def action_load(self) -> None:
+        item = self._active.cursor_item
+        if item is not None and (ops := self._ops()):
+            ops.load(item.name)
+
+    def action_unload(self) -> None:
+        model = self._running_target()
+        if model is not None and (ops := self._ops()):
+            ops.unload(model)
+
+    def action_unload_all(self) -> None:
+        if ops := self._ops():
+            ops.unload_all()
+
+    def action_jobs(self) -> None:
+        if ops := self._ops():
+            ops.show_jobs()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in OPERATION_ACTIONS:
+            if self.tui.read_only:
+                return False
+            return self._operation_applies(action)
+        if action == "clear_filter":
+            return bool(self.installed_table.filter_text)
+        return True
+
+    def _operation_applies(self, action: str) -> bool:
+        on_running = self._active is self.running_table
+        has_row = self._active.cursor_key is not None
+        if action in ("push", "copy", "rename"):
+            return not on_running and has_row
+        if action == "delete":
+            return not on_running and (has_row or bool(self.installed_table.marked))
+        if action == "load":
+            item = self._active.cursor_item
+            return has_row and not getattr(item, "is_remote", False)
+        if action == "unload":
+            return on_running and has_row
+        if action == "unload_all":
+            return bool(self.running_table.items)
+        return True
+
+
+def _count(shown: int, total: int, filtered: bool) -> str:
+    return f"{shown}/{total}" if filtered else str(total)
+
+
+def _jobs_strip() -> Any:
+    """UI-B's compact jobs strip, if that module is there (hidden while no job runs)."""
+    try:
+        from ollama_tui.widgets.job_progress import JobsStrip
+    except ImportError:
+        return None
+    return JobsStrip()

@@ -1,0 +1,33 @@
+"""Delete confirmation: names every target with its size and the space it frees."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+
+from rich.text import Text
+
+from ollama_tui.api.models import LocalModel
+from ollama_tui.formatting import human_bytes, safe_line
+from ollama_tui.screens.confirm import ConfirmScreen
+
+
+class DeleteScreen(ConfirmScreen):
+    """Cancel is focused (Enter alone never deletes); `y` deletes."""
+
+    def __init__(self, models: Sequence[LocalModel], loaded: Collection[str] = ()) -> None:
+        items: list[Text] = []
+        for model in models:
+            line = Text("• ")
+            line.append(safe_line(model.name), style="bold")
+            line.append(f"  {human_bytes(model.size)}")
+            if model.name in loaded:
+                line.append("  (loaded — unloaded first)", style="yellow")
+            items.append(line)
+        total = sum(model.size for model in models)
+        count = len(models)
+        title = f"Delete {count} models?" if count > 1 else "Delete this model?"
+        # Layers shared with other models (copies, derived models) stay: hence "up to".
+        note = Text(f"Frees up to {human_bytes(total)} of disk space. This cannot be undone.")
+        super().__init__(
+            title, items, note=note, confirm_label="Delete", danger=True, id="delete-dialog"
+        )

@@ -1,0 +1,234 @@
+"""A model's details from /api/show: overview, parameters, template, system, license, Modelfile.
+
+Fetched in a worker the first time they are needed and cached by the app per (name, digest), so a
+re-pulled model (new digest) is fetched again. Loading and errors are shown in the screen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, LoadingIndicator, Static, TabbedContent, TabPane
+
+from ollama_tui.api import LocalModel, ModelShow, OllamaError, RunningModel
+from ollama_tui.formatting import human_bytes, human_number, relative_time, safe_line, safe_text
+from ollama_tui.widgets.modelfile_view import ModelfileView
+
+if TYPE_CHECKING:
+    from ollama_tui.app import OllamaTuiApp
+
+__all__ = ["DetailsScreen"]
+
+TABS = ("overview", "modelfile", "template", "system", "license")
+
+
+class DetailsScreen(Screen[None]):
+    """Details of one model; `esc` goes back."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,q", "close", "Back", id="details-back"),
+        Binding("r", "reload", "Reload", id="details-reload"),
+        Binding("right_square_bracket", "next_tab", "Next tab", id="details-next-tab"),
+        Binding("left_square_bracket", "previous_tab", "Previous tab", id="details-prev-tab"),
+        Binding("1", "tab('overview')", "Overview", show=False, id="details-tab-overview"),
+        Binding("2", "tab('modelfile')", "Modelfile", show=False, id="details-tab-modelfile"),
+        Binding("3", "tab('template')", "Template", show=False, id="details-tab-template"),
+        Binding("4", "tab('system')", "System", show=False, id="details-tab-system"),
+        Binding("5", "tab('license')", "License", show=False, id="details-tab-license"),
+    ]
+
+    def __init__(self, model: LocalModel | RunningModel) -> None:
+        super().__init__(classes="details-screen")
+        self.model = model
+        self.show: ModelShow | None = None
+        self.error: str | None = None
+
+    @property
+    def tui(self) -> OllamaTuiApp:
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        yield Static(self._title(), id="details-title", markup=False)
+        yield LoadingIndicator(id="details-loading")
+        yield Static("", id="details-error", markup=False)
+        with TabbedContent(id="details-tabs", initial="overview"):
+            with TabPane("Overview", id="overview"), VerticalScroll(id="details-overview"):
+                yield Static("", id="details-info", markup=False)
+            with TabPane("Modelfile", id="modelfile"):
+                yield ModelfileView("", id="details-modelfile")
+            with TabPane("Template", id="template"):
+                yield ModelfileView("", highlight=False, id="details-template")
+            with TabPane("System", id="system"):
+                yield ModelfileView("", highlight=False, id="details-system")
+            with TabPane("License", id="license"):
+                yield ModelfileView("", highlight=False, id="details-license")
+        yield Footer(compact=True)
+
+    def _title(self) -> Text:
+        text = Text(" ")
+        text.append(safe_line(self.model.name), style="bold")
+        text.append(f"  {safe_line(self.model.short_id)}", style="dim")
+        return text
+
+    def on_mount(self) -> None:
+        self.query_one("#details-tabs").display = False
+        self.query_one("#details-error").display = False
+        cached = self.tui.show_cache.get(self._cache_key())
+        if cached is not None:
+            self._fill(cached)
+        else:
+            self._fetch()
+
+    def _cache_key(self) -> tuple[str, str]:
+        return (self.model.name, self.model.digest)
+
+    @work(exclusive=True, group="details", exit_on_error=False)
+    async def _fetch(self) -> None:
+        self._set_state("loading")
+        try:
+            show = await self.tui.client.show(self.model.name)
+        except OllamaError as error:
+            self._failed(str(error))
+            return
+        except Exception as error:  # never let a surprise from the server end the app
+            self._failed(f"{type(error).__name__}: {error}")
+            return
+        self.tui.show_cache[self._cache_key()] = show
+        self._fill(show)
+
+    def _failed(self, message: str) -> None:
+        self.error = message
+        error = self.query_one("#details-error", Static)
+        text = Text("Could not load the details: ", style="bold red")
+        text.append(safe_line(message))
+        text.append("\nr: try again   esc: back", style="dim")
+        error.update(text)
+        self._set_state("error")
+
+    def _set_state(self, state: str) -> None:
+        self.query_one("#details-loading").display = state == "loading"
+        self.query_one("#details-error").display = state == "error"
+        self.query_one("#details-tabs").display = state == "ready"
+
+    def _fill(self, show: ModelShow) -> None:
+        self.show = show
+        self.error = None
+        self.query_one("#details-info", Static).update(self._overview(show))
+        self.query_one("#details-modelfile", ModelfileView).load_text(safe_text(show.modelfile))
+        self.query_one("#details-template", ModelfileView).load_text(
+            safe_text(show.template) or "(no template)"
+        )
+        self.query_one("#details-system", ModelfileView).load_text(
+            safe_text(show.system) or "(no system prompt)"
+        )
+        self.query_one("#details-license", ModelfileView).load_text(
+            safe_text(show.license) or "(no license)"
+        )
+        self._set_state("ready")
+
+    def _overview(self, show: ModelShow) -> Group:
+        model = self.model
+        details = show.details if show.details.family or show.details.format else model.details
+        info = _kv_table()
+        count = show.parameter_count
+        rows: list[tuple[str, Any]] = [
+            ("Name", model.name),
+            ("ID", model.short_id),
+            ("Architecture", show.architecture or details.family),
+            ("Parameters", human_number(count) if count else details.parameter_size),
+            ("Context length", show.context_length),
+            ("Embedding length", show.embedding_length),
+            ("Quantization", details.quantization_level),
+            ("Format", details.format),
+            ("Family", ", ".join(details.families) or details.family),
+            ("Capabilities", ", ".join(show.capabilities)),
+        ]
+        if isinstance(model, LocalModel):
+            rows.append(("Size", "-" if model.is_remote else human_bytes(model.size)))
+            if model.modified_at is not None:
+                rows.append(("Modified", relative_time(model.modified_at, self.tui.clock())))
+            if model.is_remote:
+                rows.append(("Remote", f"{model.remote_model or ''} @ {model.remote_host or ''}"))
+        if details.parent_model:
+            rows.append(("Parent", details.parent_model))
+        for label, value in rows:
+            if value not in (None, ""):
+                info.add_row(Text(label, style="bold"), Text(safe_line(value)))
+        parts: list[Any] = [info]
+        if show.parameters_dict:
+            parts.append(Text("\nParameters", style="bold underline"))
+            params = _kv_table()
+            for key, value in show.parameters_dict.items():
+                values: Iterable[Any] = value if isinstance(value, list) else [value]
+                params.add_row(
+                    Text(safe_line(key), style="bold"),
+                    Text(", ".join(_param_repr(v) for v in values)),
+                )
+            parts.append(params)
+        if show.system:
+            parts.append(Text("\nSystem prompt", style="bold underline"))
+            parts.append(Text(safe_text(show.system)))
+        if show.messages:
+            parts.append(Text(f"\nMessages ({len(show.messages)})", style="bold underline"))
+            for message in show.messages:
+                line = Text(f"{safe_line(message.role)}: ", style="bold")
+                line.append(safe_line(message.content))
+                parts.append(line)
+        if show.license:
+            first = safe_line(show.license.strip().splitlines()[0] if show.license.strip() else "")
+            parts.append(Text("\nLicense", style="bold underline"))
+            parts.append(Text(first[:200] + ("  (5: full text)" if first else "")))
+        return Group(*parts)
+
+    # --- actions --------------------------------------------------------------------------------
+
+    def action_close(self) -> None:
+        self.dismiss()
+
+    def action_reload(self) -> None:
+        self.tui.show_cache.pop(self._cache_key(), None)
+        self._fetch()
+
+    def action_tab(self, tab: str) -> None:
+        if self.show is not None:
+            self.query_one(TabbedContent).active = tab
+
+    def _step_tab(self, step: int) -> None:
+        tabs = self.query_one(TabbedContent)
+        index = TABS.index(tabs.active) if tabs.active in TABS else 0
+        self.action_tab(TABS[(index + step) % len(TABS)])
+
+    def action_next_tab(self) -> None:
+        self._step_tab(1)
+
+    def action_previous_tab(self) -> None:
+        self._step_tab(-1)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("tab", "next_tab", "previous_tab"):
+            return self.show is not None
+        return True
+
+
+def _kv_table() -> Table:
+    table = Table.grid(padding=(0, 2))
+    table.add_column(no_wrap=True)
+    table.add_column(overflow="fold")
+    return table
+
+
+def _param_repr(value: object) -> str:
+    if isinstance(value, str):
+        return safe_line(f'"{value}"')
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return safe_line(value)

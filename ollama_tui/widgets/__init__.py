@@ -1,0 +1,1 @@
+"""Widgets: the virtual model tables, status line, filter bar, viewers and job progress."""

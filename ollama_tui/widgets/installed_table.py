@@ -1,0 +1,141 @@
+"""The installed models (/api/tags) as a virtual table."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from operator import attrgetter
+
+from ollama_tui.api import LocalModel
+from ollama_tui.formatting import human_bytes, parse_param_size, relative_time, safe_line
+from ollama_tui.widgets.model_table import Column, VirtualTable
+
+__all__ = ["InstalledTable", "installed_key"]
+
+ModelKey = tuple[str, str]
+
+
+# (name, digest): a re-pulled model is a new row. attrgetter keeps keying 5,000 rows in C.
+installed_key: Callable[[LocalModel], ModelKey] = attrgetter("name", "digest")
+
+
+# The manifest digest covers everything in `details` (it hashes the config blob), so these
+# fields decide whether a row changed; comparing them is C-level and far cheaper than __eq__.
+fingerprint = attrgetter(
+    "name", "digest", "size", "modified_at", "capabilities", "remote_model", "remote_host"
+)
+
+
+def search_text(model: LocalModel) -> str:
+    details = model.details
+    return f"{model.name}\n{details.family}\n{details.quantization_level}"
+
+
+class InstalledTable(VirtualTable[LocalModel, ModelKey]):
+    """NAME, ID, SIZE, PARAMS, QUANT, FAMILY, MODIFIED, CAPABILITIES; ● marks loaded models."""
+
+    HELP_SECTION = "Installed models"
+    EMPTY_TEXT = "No models installed — press p to pull one"
+
+    def __init__(
+        self, clock: Callable[[], datetime], *, id: str | None = None, classes: str | None = None
+    ) -> None:
+        self._clock = clock
+        self.loaded_digests: frozenset[str] = frozenset()
+        columns: list[Column[LocalModel]] = [
+            Column(
+                "name",
+                "NAME",
+                lambda m: safe_line(m.name),
+                sort_key=lambda m: m.name.lower(),
+                priority=100,
+                min_width=12,
+                max_width=60,
+            ),
+            Column("id", "ID", lambda m: safe_line(m.short_id), width=12, priority=40, style="dim"),
+            Column(
+                "size",
+                "SIZE",
+                lambda m: "-" if m.is_remote else human_bytes(m.size),
+                sort_key=lambda m: -1 if m.is_remote else m.size,
+                priority=90,
+                justify="right",
+                reverse_first=True,
+            ),
+            Column(
+                "params",
+                "PARAMS",
+                lambda m: safe_line(m.details.parameter_size),
+                sort_key=lambda m: parse_param_size(m.details.parameter_size),
+                priority=60,
+                justify="right",
+                max_width=10,
+                reverse_first=True,
+            ),
+            Column(
+                "quant",
+                "QUANT",
+                lambda m: safe_line(m.details.quantization_level),
+                priority=50,
+                max_width=12,
+            ),
+            Column(
+                "family",
+                "FAMILY",
+                lambda m: safe_line(m.details.family),
+                priority=30,
+                max_width=14,
+            ),
+            Column(
+                "modified",
+                "MODIFIED",
+                self._modified,
+                sort_key=lambda m: m.modified_at.timestamp() if m.modified_at else None,
+                dynamic=True,
+                width=14,
+                priority=70,
+                style="dim",
+                reverse_first=True,
+            ),
+            Column(
+                "caps",
+                "CAPABILITIES",
+                lambda m: safe_line(", ".join(m.capabilities)),
+                priority=20,
+                max_width=34,
+                style="dim",
+                hide_when_empty=True,
+            ),
+        ]
+        super().__init__(
+            columns,
+            installed_key,
+            search_text=search_text,
+            fingerprint=fingerprint,
+            sort="name",
+            id=id,
+            classes=classes,
+        )
+
+    def _modified(self, model: LocalModel) -> str:
+        if model.is_remote and model.modified_at is None:
+            return "-"
+        return relative_time(model.modified_at, self._clock())
+
+    def set_loaded(self, digests: frozenset[str]) -> None:
+        """Digests of the running models (the join key between /api/ps and /api/tags)."""
+        if digests != self.loaded_digests:
+            self.loaded_digests = digests
+            self.refresh()
+
+    def gutter_flag(self, item: LocalModel) -> tuple[str, str | None]:
+        if item.digest and item.digest in self.loaded_digests:
+            return ("●", "virtual-table--accent")
+        if item.is_remote:
+            return ("☁", "virtual-table--dim")
+        return (" ", None)
+
+    def cell_style(self, column: Column[LocalModel], item: LocalModel, text: str) -> str | None:
+        if column.key == "size" and item.is_remote:
+            return "virtual-table--dim"
+        return super().cell_style(column, item, text)

@@ -1,0 +1,271 @@
+"""Job progress: text helpers, one job's row for the jobs view, and the dashboard's strip.
+
+Widgets here are updated in place from `Operations.job_signal` (the JobQueue's coalesced
+on_change, ~10 updates a second per job); nothing is rebuilt per update.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import DataTable, Static
+
+from ollama_tui.formatting import human_bytes, safe_line
+from ollama_tui.jobs import Job, JobKind, JobState
+
+BAR_WIDTH = 24
+
+
+def format_bytes(size: float) -> str:
+    """Decimal units like the Ollama CLI (`19 GB`, `5.1 GB`)."""
+    return human_bytes(int(size))
+
+
+def format_rate(rate: float | None) -> str:
+    """Bytes per second, or empty when unknown."""
+    if not rate or rate <= 0:
+        return ""
+    return f"{format_bytes(rate)}/s"
+
+
+def format_eta(seconds: float | None) -> str:
+    """`45s`, `3m05s`, `2h07m`; empty when unknown."""
+    if seconds is None or seconds < 0:
+        return ""
+    whole = round(seconds)
+    if whole < 60:
+        return f"{whole}s"
+    minutes, secs = divmod(whole, 60)
+    if minutes < 60:
+        return f"{minutes}m{secs:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m"
+
+
+def progress_bar(fraction: float | None, width: int = BAR_WIDTH) -> Text:
+    """A plain text bar (deterministic: no pulse animation, so snapshots are stable)."""
+    bar = Text()
+    if fraction is None:
+        bar.append("·" * width, style="dim")
+        return bar
+    fraction = min(max(fraction, 0.0), 1.0)
+    filled = round(fraction * width)
+    bar.append("━" * filled, style="bold green")
+    bar.append("━" * (width - filled), style="grey37")
+    return bar
+
+
+STATE_STYLES = {
+    JobState.QUEUED: "yellow",
+    JobState.RUNNING: "bold cyan",
+    JobState.DONE: "green",
+    JobState.FAILED: "bold red",
+    JobState.CANCELLED: "magenta",
+}
+
+
+def job_fraction(job: Job) -> float | None:
+    """Overall progress, or None while nothing measurable was seen (and for ended jobs
+    that never had sizes)."""
+    return job.fraction if job.total > 0 else None
+
+
+def job_title(job: Job) -> Text:
+    """`#3 pull llama3.2:3b` — the model name is user/server text, kept literal."""
+    text = Text()
+    text.append(f"#{job.id} ", style="dim")
+    text.append(str(job.kind), style="bold")
+    text.append(" ")
+    text.append(safe_line(job.model), style="bold")
+    return text
+
+
+def job_status(job: Job) -> Text:
+    """State and the server's phase text, e.g. `running · pulling dde5aa3fc5ff`."""
+    text = Text()
+    text.append(job.state_text, style=STATE_STYLES.get(job.state, ""))
+    if job.phase and job.is_active:
+        text.append(" · ")
+        text.append(safe_line(job.phase), style="italic")
+    return text
+
+
+def job_numbers(job: Job) -> Text:
+    """`45%  1.2 GB / 2.0 GB  12 MB/s  ETA 1m05s` (parts left out when unknown)."""
+    fraction = job_fraction(job)
+    parts: list[str] = []
+    if fraction is not None:
+        parts.append(f"{fraction * 100:3.0f}%")
+        parts.append(f"{format_bytes(job.completed)} / {format_bytes(job.total)}")
+    if job.state is JobState.RUNNING:
+        rate = format_rate(job.rate)
+        if rate:
+            parts.append(rate)
+        eta = format_eta(job.eta)
+        if eta and fraction is not None and fraction < 1:
+            parts.append(f"ETA {eta}")
+    return Text("  ".join(parts))
+
+
+def job_hint(job: Job) -> str:
+    """What to do about a failed or cancelled job (keys of the jobs view)."""
+    from ollama_tui.operations import explain_job_error
+
+    if job.state is JobState.FAILED:
+        extra = explain_job_error(job)
+        return (extra + " " if extra else "") + "r: retry"
+    if job.state is JobState.CANCELLED:
+        return "r: resume" if job.kind is JobKind.PULL else "r: run again"
+    return ""
+
+
+class JobRow(Vertical, can_focus=True):
+    """One job in the jobs view; `expanded` shows a row per layer like `ollama pull`."""
+
+    def __init__(self, job: Job) -> None:
+        super().__init__(id=f"job-{job.id}", classes="job-row")
+        self.job = job
+        self.expanded = False
+        self._layer_keys: set[str] = set()
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="job-title", classes="job-line", markup=False)
+        yield Static(id="job-progress", classes="job-line", markup=False)
+        yield Static(id="job-error", classes="job-line job-error", markup=False)
+        table: DataTable[Text] = DataTable(
+            id="job-layers", cursor_type="none", show_cursor=False, zebra_stripes=False
+        )
+        table.can_focus = False
+        yield table
+
+    def on_mount(self) -> None:
+        table: DataTable[Text] = self.query_one("#job-layers", DataTable)
+        table.add_column("layer", key="layer", width=14)
+        table.add_column("status", key="status", width=22)
+        table.add_column("%", key="pct", width=4)
+        table.add_column("size", key="size", width=21)
+        table.display = False
+        self.update_job(self.job)
+
+    def toggle_expanded(self) -> None:
+        self.expanded = not self.expanded
+        table = self.query_one("#job-layers", DataTable)
+        table.display = self.expanded
+        if self.expanded:
+            self._update_layers()
+
+    def update_job(self, job: Job) -> None:
+        """Refresh the lines of this row from the job (cheap: a few Static updates)."""
+        self.job = job
+        title = job_title(job)
+        title.append("  ")
+        title.append_text(job_status(job))
+        self.query_one("#job-title", Static).update(title)
+        fraction = job_fraction(job)
+        progress = self.query_one("#job-progress", Static)
+        if fraction is None and not job.is_active:
+            progress.display = False
+        else:
+            line = progress_bar(fraction, BAR_WIDTH)
+            line.append("  ")
+            line.append_text(job_numbers(job))
+            progress.update(line)
+            progress.display = True
+        error_line = self.query_one("#job-error", Static)
+        hint = job_hint(job)
+        if job.error or hint:
+            text = Text()
+            if job.error:
+                text.append(safe_line(job.error), style="red")
+                text.append("  ")
+            text.append(hint, style="dim")
+            error_line.update(text)
+            error_line.display = True
+        else:
+            error_line.display = False
+        self.set_class(job.state in (JobState.FAILED, JobState.CANCELLED), "-ended-badly")
+        self.set_class(job.state is JobState.DONE, "-done")
+        if self.expanded:
+            self._update_layers()
+
+    def _update_layers(self) -> None:
+        table: DataTable[Text] = self.query_one("#job-layers", DataTable)
+        for key, layer in self.job.layers.items():
+            total, completed = layer.total, layer.completed
+            cells = (
+                # Placeholder digests (quantize, GGUF checks) have no short form: show status.
+                Text(layer.short_digest),
+                Text(safe_line(layer.status)),
+                Text(f"{completed * 100 // total:3d}" if total else "", justify="right"),
+                Text(f"{format_bytes(completed)}/{format_bytes(total)}" if total else ""),
+            )
+            if key in self._layer_keys:
+                for column, cell in zip(("layer", "status", "pct", "size"), cells, strict=True):
+                    table.update_cell(key, column, cell)
+            else:
+                table.add_row(*cells, key=key)
+                self._layer_keys.add(key)
+        if len(self._layer_keys) > len(self.job.layers):
+            # A retry starts with no layers: drop the rows of the previous attempt.
+            table.clear()
+            self._layer_keys.clear()
+            self._update_layers()
+            return
+        table.styles.height = len(self._layer_keys) + 1
+
+
+class JobsStrip(Vertical):
+    """Compact progress of the running jobs at the bottom of the dashboard (hidden when idle)."""
+
+    MAX_LINES = 3
+
+    def __init__(self, *, id: str | None = "jobs-strip") -> None:
+        super().__init__(id=id)
+        self._lines: dict[int, Static] = {}
+        self._more = Static("", id="jobs-strip-more", markup=False)
+
+    def compose(self) -> ComposeResult:
+        yield self._more
+
+    def _jobs(self) -> list[Job]:
+        return list(getattr(getattr(self.app, "jobs", None), "jobs", []) or [])
+
+    def on_mount(self) -> None:
+        self.display = False
+        operations = getattr(self.app, "operations", None)
+        if operations is not None:
+            operations.hook_jobs()
+            operations.job_signal.subscribe(self, self.on_job_changed)
+        for job in self._jobs():
+            self.on_job_changed(job)
+
+    def on_job_changed(self, job: Job) -> None:
+        """Update, add or drop the line of one job."""
+        line = self._lines.get(job.id)
+        if job.is_active:
+            if line is None and len(self._lines) < self.MAX_LINES:
+                line = Static("", classes="jobs-strip-line", markup=False)
+                self._lines[job.id] = line
+                self.mount(line, before=self._more)
+            if line is not None:
+                line.update(self._compact(job))
+        elif line is not None:
+            del self._lines[job.id]
+            line.remove()
+        hidden = sum(1 for j in self._jobs() if j.is_active and j.id not in self._lines)
+        self._more.update(Text(f"+{hidden} more — J: jobs view", style="dim") if hidden else "")
+        self._more.display = hidden > 0
+        self.display = bool(self._lines)
+
+    @staticmethod
+    def _compact(job: Job) -> Text:
+        text = job_title(job)
+        text.append(" ")
+        text.append_text(progress_bar(job_fraction(job), 16))
+        text.append(" ")
+        text.append_text(job_numbers(job))
+        if job_fraction(job) is None and job.phase:
+            text.append(" ")
+            text.append(safe_line(job.phase), style="italic")
+        return text

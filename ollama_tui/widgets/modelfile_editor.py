@@ -1,0 +1,191 @@
+"""A TextArea that highlights Modelfile syntax and marks the line of a parse error.
+
+tree-sitter is not a dependency and has no Modelfile grammar, so the highlight map is
+built by a small line lexer instead (TextArea keeps highlights as byte ranges per line).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+
+from rich.style import Style
+from rich.text import Text
+from textual.strip import Strip
+from textual.widgets import TextArea
+from textual.widgets.text_area import TextAreaTheme
+
+INSTRUCTIONS = frozenset(
+    {
+        "from",
+        "parameter",
+        "template",
+        "system",
+        "adapter",
+        "license",
+        "message",
+        "renderer",
+        "parser",
+        "requires",
+        "draft",
+    }
+)
+
+Highlight = tuple[int, int | None, str]
+
+_WORD = re.compile(r"[A-Za-z]+")
+_ARGUMENT = re.compile(r"[ \t]+(\S+)")
+_NUMBER = re.compile(r"[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?$")
+_BOOLEAN = frozenset({"true", "false", "t", "f"})
+
+ERROR_HIGHLIGHT = "modelfile.error"
+_SYNTAX = {
+    "keyword": Style(color="#569cd6", bold=True),
+    "modelfile.unknown": Style(color="#f44747", underline=True),
+    "comment": Style(color="#6A9955", italic=True),
+    "string": Style(color="#ce9178"),
+    "number": Style(color="#b5cea8"),
+    "boolean": Style(color="#4ec9b0"),
+    "variable": Style(color="#9cdcfe"),
+    "type": Style(color="#c586c0"),
+    ERROR_HIGHLIGHT: Style(bgcolor="#5f1f1f"),
+}
+THEME = TextAreaTheme(name="modelfile", syntax_styles=_SYNTAX)
+
+
+def _byte_offset(line: str, index: int) -> int:
+    return len(line[:index].encode("utf-8"))
+
+
+def highlight_lines(lines: list[str]) -> dict[int, list[Highlight]]:
+    """Highlights (start byte, end byte or None = to line end, name) per line index."""
+    result: dict[int, list[Highlight]] = defaultdict(list)
+    open_quote: str | None = None  # delimiter of a value that continues on the next line
+    for index, line in enumerate(lines):
+        spans: list[tuple[int, int | None, str]] = []
+        if open_quote is not None:
+            close = line.find(open_quote)
+            if close < 0:
+                spans.append((0, None, "string"))
+            else:
+                spans.append((0, close + len(open_quote), "string"))
+                open_quote = None
+        else:
+            open_quote = _highlight_instruction(line, spans)
+        for start, end, name in spans:
+            result[index].append(
+                (
+                    _byte_offset(line, start),
+                    None if end is None else _byte_offset(line, end),
+                    name,
+                )
+            )
+    return result
+
+
+def _highlight_instruction(line: str, spans: list[tuple[int, int | None, str]]) -> str | None:
+    """Add the spans of one instruction line; return an unclosed quote delimiter, if any."""
+    stripped = line.lstrip()
+    lead = len(line) - len(stripped)
+    if not stripped:
+        return None
+    if stripped.startswith("#"):
+        spans.append((lead, None, "comment"))
+        return None
+    word = _WORD.match(stripped)
+    if word is None:
+        spans.append((lead, None, "modelfile.unknown"))
+        return None
+    command = word.group().lower()
+    pos = lead + word.end()
+    spans.append((lead, pos, "keyword" if command in INSTRUCTIONS else "modelfile.unknown"))
+    if command in ("parameter", "message"):
+        argument = _ARGUMENT.match(line, pos)
+        if argument is None:
+            return None
+        spans.append(
+            (argument.start(1), argument.end(1), "variable" if command == "parameter" else "type")
+        )
+        pos = argument.end(1)
+    value_start = pos + (len(line[pos:]) - len(line[pos:].lstrip()))
+    value = line[value_start:].rstrip()
+    if not value:
+        return None
+    for quote in ('"""', '"'):
+        if value.startswith(quote):
+            close = value.find(quote, len(quote))
+            if close < 0:
+                spans.append((value_start, None, "string"))
+                return quote
+            spans.append((value_start, value_start + close + len(quote), "string"))
+            return None
+    if command == "parameter":
+        if _NUMBER.match(value):
+            spans.append((value_start, value_start + len(value), "number"))
+        elif value.lower() in _BOOLEAN:
+            spans.append((value_start, value_start + len(value), "boolean"))
+        else:
+            spans.append((value_start, value_start + len(value), "string"))
+    elif command != "message":
+        spans.append((value_start, value_start + len(value), "string"))
+    return None
+
+
+class ModelfileEditor(TextArea):
+    """Modelfile text with line numbers, syntax colours and an error marker."""
+
+    DEFAULT_CSS = """
+    ModelfileEditor { height: 1fr; }
+    """
+
+    def __init__(self, text: str = "", *, id: str | None = None) -> None:
+        # Set before TextArea.__init__: it builds the highlight map (our override) at once.
+        self._error_line: int | None = None
+        super().__init__(text, show_line_numbers=True, soft_wrap=False, id=id)
+        self.register_theme(THEME)
+        self.theme = "modelfile"
+
+    @property
+    def error_line(self) -> int | None:
+        """The 1-based line marked as wrong, or None."""
+        return self._error_line
+
+    def mark_error(self, line: int | None) -> None:
+        """Mark a 1-based line (None clears the mark) and redraw."""
+        if line is not None and not 1 <= line <= self.document.line_count:
+            line = max(1, min(line, self.document.line_count))
+        if line == self._error_line:
+            return
+        self._error_line = line
+        self._build_highlight_map()
+        self.refresh()
+
+    def _build_highlight_map(self) -> None:
+        self._line_cache.clear()
+        highlights = self._highlights
+        highlights.clear()
+        highlights.update(highlight_lines(list(self.document.lines)))
+        error_line = getattr(self, "_error_line", None)
+        if error_line is not None:
+            # First, so that syntax colours keep their foreground over the error background.
+            highlights[error_line - 1].insert(0, (0, None, ERROR_HIGHLIGHT))
+
+    def render_line(self, y: int) -> Strip:
+        strip = super().render_line(y)
+        if self._error_line is None or not self.show_line_numbers:
+            return strip
+        try:
+            line_index, section = self.wrapped_document._offset_to_line_info[
+                y + self.scroll_offset.y
+            ]
+        except IndexError:
+            return strip
+        if line_index != self._error_line - 1 or section != 0:
+            return strip
+        # Replace the gutter with the line number and a marker; cached lines stay unmarked.
+        width = self.gutter_width
+        number = str(line_index + self.line_number_start)
+        style = self.rich_style + Style(color="red", bold=True)
+        gutter = Text(f"{number:>{width - 2}}▶ ", style=style)
+        gutter_strip = Strip(gutter.render(self.app.console), width)
+        return Strip.join([gutter_strip, strip.crop(width)])

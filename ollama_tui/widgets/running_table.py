@@ -1,0 +1,98 @@
+"""The running models (/api/ps) as a virtual table with a live UNTIL countdown."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from operator import attrgetter
+
+from ollama_tui.api import RunningModel
+from ollama_tui.formatting import human_bytes, safe_line
+from ollama_tui.widgets.model_table import Column, VirtualTable
+
+__all__ = ["RunningTable", "running_key"]
+
+ModelKey = tuple[str, str]
+
+
+# (name, digest): a re-pulled model is a new row. attrgetter keeps keying 5,000 rows in C.
+running_key: Callable[[RunningModel], ModelKey] = attrgetter("name", "digest")
+
+
+def search_text(model: RunningModel) -> str:
+    details = model.details
+    return f"{model.name}\n{details.family}\n{details.quantization_level}"
+
+
+class RunningTable(VirtualTable[RunningModel, ModelKey]):
+    """NAME, ID, SIZE, PROCESSOR, CONTEXT, UNTIL — the columns of `ollama ps`."""
+
+    HELP_SECTION = "Running models"
+    EMPTY_TEXT = "No models loaded — press l on a model to load it"
+    MARKABLE = False
+
+    def __init__(
+        self, clock: Callable[[], datetime], *, id: str | None = None, classes: str | None = None
+    ) -> None:
+        self._clock = clock
+        columns: list[Column[RunningModel]] = [
+            Column(
+                "name",
+                "NAME",
+                lambda m: safe_line(m.name),
+                sort_key=lambda m: m.name.lower(),
+                priority=100,
+                min_width=12,
+                max_width=60,
+            ),
+            Column("id", "ID", lambda m: safe_line(m.short_id), width=12, priority=40, style="dim"),
+            Column(
+                "size",
+                "SIZE",
+                lambda m: human_bytes(m.size),
+                sort_key=lambda m: m.size,
+                priority=90,
+                justify="right",
+                reverse_first=True,
+            ),
+            Column(
+                "processor",
+                "PROCESSOR",
+                lambda m: m.processor,
+                sort_key=lambda m: (m.size_vram / m.size) if m.size else 0.0,
+                priority=70,
+                max_width=16,
+            ),
+            Column(
+                "context",
+                "CONTEXT",
+                lambda m: str(m.context_length) if m.context_length else "",
+                sort_key=lambda m: m.context_length or 0,
+                priority=60,
+                justify="right",
+                reverse_first=True,
+            ),
+            Column(
+                "until",
+                "UNTIL",
+                self._until,
+                sort_key=lambda m: m.expires_at.timestamp() if m.expires_at else None,
+                dynamic=True,
+                width=19,
+                priority=80,
+            ),
+        ]
+        super().__init__(
+            columns, running_key, search_text=search_text, sort="name", id=id, classes=classes
+        )
+
+    def _until(self, model: RunningModel) -> str:
+        try:
+            return model.until(self._clock())
+        except (OverflowError, ValueError):
+            return "Forever"
+
+    def cell_style(self, column: Column[RunningModel], item: RunningModel, text: str) -> str | None:
+        if column.key == "until" and text == "Stopping...":
+            return "virtual-table--warning"
+        return super().cell_style(column, item, text)

@@ -1,0 +1,99 @@
+"""One line at the top: server, version, connection state, last refresh age, round-trip time."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Literal
+
+from rich.text import Text
+from textual.widget import Widget
+
+from ollama_tui.formatting import age_text, safe_line
+
+__all__ = ["ConnectionStatus", "StatusBar"]
+
+State = Literal["connecting", "connected", "unreachable", "error"]
+
+
+@dataclass(frozen=True)
+class ConnectionStatus:
+    """What the poller knows; times are monotonic seconds."""
+
+    host: str = ""
+    version: str | None = None
+    state: State = "connecting"
+    reason: str = ""
+    retry_at: float | None = None
+    last_ok: float | None = None
+    rtt: float | None = None
+    paused: bool = False
+    read_only: bool = False
+    demo: bool = False
+
+
+class StatusBar(Widget):
+    """Rendered from a :class:`ConnectionStatus`; re-rendered each second for the ages."""
+
+    DEFAULT_CSS = """
+    StatusBar {
+        height: 1;
+        background: $panel;
+        color: $foreground;
+    }
+    """
+
+    def __init__(self, monotonic: Callable[[], float], *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._monotonic = monotonic
+        self.status = ConnectionStatus()
+
+    def set_status(self, status: ConnectionStatus) -> None:
+        if status != self.status:
+            self.status = status
+            self.refresh()
+
+    def update_status(self, **changes: object) -> None:
+        self.set_status(replace(self.status, **changes))  # type: ignore[arg-type]
+
+    def tick(self) -> None:
+        """Called every second: ages and the retry countdown move."""
+        if self.status.last_ok is not None or self.status.retry_at is not None:
+            self.refresh()
+
+    def render(self) -> Text:
+        status = self.status
+        now = self._monotonic()
+        text = Text(no_wrap=True, overflow="ellipsis")
+        if status.state == "connected":
+            text.append(" ● ", style="bold green")
+        elif status.state == "connecting":
+            text.append(" ◌ ", style="bold yellow")
+        else:
+            text.append(" ✖ ", style="bold red")
+        text.append(safe_line(status.host), style="bold")
+        if status.demo:
+            text.append(" (demo)", style="dim")
+        if status.version:
+            text.append(f"  v{safe_line(status.version)}", style="dim")
+        text.append("  ")
+        if status.state == "connected":
+            text.append("connected", style="green")
+        elif status.state == "connecting":
+            text.append("connecting…", style="yellow")
+        else:
+            label = "unreachable" if status.state == "unreachable" else "error"
+            text.append(label, style="bold red")
+            if status.retry_at is not None and not status.paused:
+                seconds = max(0, round(status.retry_at - now))
+                text.append(f" — retrying in {seconds} s (r: now)", style="yellow")
+            text.append(f": {safe_line(status.reason)}", style="red")
+        if status.last_ok is not None:
+            text.append(f"  refreshed {age_text(now - status.last_ok)}", style="dim")
+        if status.rtt is not None and status.state == "connected":
+            text.append(f"  rtt {status.rtt * 1000:.0f} ms", style="dim")
+        if status.paused:
+            text.append("  ⏸ PAUSED (z: resume)", style="bold yellow")
+        if status.read_only:
+            text.append("  READ-ONLY", style="bold magenta")
+        return text

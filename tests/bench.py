@@ -1,0 +1,912 @@
+"""ollama-tui benchmark: ``python tests/bench.py [--json] [--quick] [--rows 1,2,5]``.
+
+Every figure is measured in the same run as its baseline, on the same machine, as the median
+of several repetitions (the reference machine is small and noisy). Servers are the project's
+simulator; where a row says "another process" it is ``python -m ollama_tui.simulator``.
+
+How each row is measured (and why that is a fair figure):
+
+1. Start-up. A fresh ``python`` process runs the app headless (``App.run(headless=True)``)
+   against a simulator in another process; the figure is the wall time from spawning the
+   process to the first screen refresh in which both tables have rows. The baseline is the
+   same for a minimal Textual app (Header, DataTable, Footer) to its first refresh. Both
+   include interpreter start-up and imports; the headless driver writes nothing to a terminal
+   in either case. "Screen refresh" = ``Screen._compositor_refresh``, which this script wraps
+   in the child process (the app's code is not changed).
+2-3. UI time of one poll at 5,000 models: the app's poll-apply path (``OllamaTuiApp._apply``,
+   which hands a fresh /api/tags + /api/ps snapshot to the tables) plus the render it causes,
+   forced by ``await pilot.pause()`` (which runs the screen update). The figure is the CPU time
+   of the UI thread (``time.thread_time``) for apply + pause, minus the median CPU time of an
+   empty ``pilot.pause()`` measured in the same app. CPU time rather than wall time, because
+   the event loop is this thread and the simulator runs in another process: what is counted
+   is exactly the time the UI cannot answer a key. The snapshot is fetched from the simulator
+   (new objects, equal values) outside the timed window; its JSON decoding is the client's
+   cost, reported separately in the notes ("full poll on the UI loop"). Row 3 changes 50
+   models (half with a new digest, half with a new size; 10 of them on screen) and alternates
+   with the original snapshot, so every timed poll changes 50 rows. Baseline: a DataTable in
+   a minimal app doing ``clear()`` + ``add_rows()`` of the same 5,000 rows (as ``Text``
+   cells), measured the same way.
+4. Filter keystroke: ``/`` opens the filter, then each key is timed as for rows 2-3 (CPU of
+   ``pilot.press(key)`` + ``pilot.pause()`` minus an empty pause). No baseline.
+5. Client throughput: a pull of a prepared 200,000-line stream (the simulator writes a
+   pre-built buffer, so the client is the bottleneck) with ``OllamaClient.pull``; baseline:
+   the official ``ollama.AsyncClient.pull(stream=True)`` on the same stream. Wall time,
+   simulator in another process, alternating clients.
+6. Key latency: the time from injecting a key (``down``/``up`` on the installed table) to
+   the first screen refresh that shows the cursor on the new row, with 4 pulls streaming
+   prepared buffers as fast as the simulator (another process) can send them, re-submitted
+   as they finish. Baseline: the same with no pulls. p95 of wall times. The screen's own
+   refresh timer (60 fps) is part of the latency, as it is for a user.
+7. Idle CPU: the app headless in its own process, polling every 1 s, 200 models; process CPU
+   time (``time.process_time``) over 30 s after a 2 s warm-up, as % of one core. Baseline: a
+   bare asyncio loop in its own process sending GET /api/tags + GET /api/ps with httpx each
+   second (bodies read, not decoded).
+8. Peak RSS (``VmHWM``) of a process running the app headless with 5,000 installed models
+   (tables populated, three more polls, one filter); baseline: the minimal Textual app after
+   its first frame.
+
+``--quick`` runs everything at toy scale (for the CI smoke test); its figures mean nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import dataclasses
+import datetime
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+HUGE = "bench/huge:latest"
+PULL_NAMES = ("bench/pull-a:latest", "bench/pull-b:latest", "bench/pull-c:latest", "bench/pull-d:latest")
+FILTER_KEYS = ("l", "l", "a", "m", "a", "backspace", "backspace", "backspace", "backspace")
+FILTER_KEYS += ("backspace", "q", "w", "e", "n", "backspace", "backspace", "backspace", "backspace")
+SIZE = (160, 45)
+
+
+@dataclasses.dataclass(frozen=True)
+class Scale:
+    """How big each measurement is; ``QUICK`` is for the smoke test only."""
+
+    models: int = 5000
+    stream_lines: int = 200_000
+    reps: int = 5
+    baseline_reps: int = 3
+    cpu_models: int = 200
+    cpu_seconds: float = 30.0
+    key_presses: int = 60
+    pull_lines: int = 300_000
+
+
+FULL = Scale()
+QUICK = Scale(
+    models=300,
+    stream_lines=5_000,
+    reps=2,
+    baseline_reps=1,
+    cpu_models=20,
+    cpu_seconds=2.0,
+    key_presses=6,
+    pull_lines=20_000,
+)
+
+
+@dataclasses.dataclass
+class Row:
+    id: int
+    what: str
+    figure: float
+    unit: str
+    baseline: float | None
+    ratio: float | None
+    goal: str
+    goal_met: bool
+
+    def as_json(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        for key in ("figure", "baseline", "ratio"):
+            if isinstance(data[key], float):
+                data[key] = round(data[key], 3)
+        return data
+
+
+NOTES: list[str] = []
+
+
+def note(text: str) -> None:
+    NOTES.append(text)
+    print(f"  note: {text}", file=sys.stderr, flush=True)
+
+
+def ratio(figure: float, baseline: float | None) -> float | None:
+    return None if not baseline else figure / baseline
+
+
+def median(values: Sequence[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+def p95(values: Sequence[float]) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+
+
+# --- machine ---------------------------------------------------------------------------------
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    try:
+        from importlib.metadata import version
+
+        textual = version("textual")
+    except Exception:
+        textual = "?"
+    now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return (
+        f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"Textual {textual}, {now}"
+    )
+
+
+# --- processes ---------------------------------------------------------------------------------
+
+
+def child_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
+    env.pop("OLLAMA_HOST", None)
+    env["TEXTUAL"] = ""  # no devtools
+    return env
+
+
+class SimProcess:
+    """``python -m ollama_tui.simulator`` on a free loopback port, in another process."""
+
+    def __init__(self, *args: str) -> None:
+        self._log = tempfile.TemporaryFile()
+        command = [sys.executable, "-m", "ollama_tui.simulator", "--listen", "127.0.0.1:0"]
+        self.proc = subprocess.Popen(
+            [*command, *args],
+            stdout=subprocess.PIPE,
+            stderr=self._log,
+            text=True,
+            env=child_env(),
+        )
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        if "http" not in line:
+            self.close()
+            self._log.seek(0)
+            raise RuntimeError(f"simulator did not start: {line!r} {self._log.read()[-500:]!r}")
+        self.url = line.strip().rsplit(" ", 1)[-1]
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
+        self._log.close()
+
+
+@contextlib.contextmanager
+def simulator(*args: str) -> Iterator[SimProcess]:
+    sim = SimProcess(*args)
+    try:
+        yield sim
+    finally:
+        sim.close()
+
+
+def run_child(*args: str, timeout: float = 120) -> dict[str, Any]:
+    """Run this script in child mode; its last stdout line is a JSON result."""
+    done = subprocess.run(
+        [sys.executable, str(Path(__file__).resolve()), "--child", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=child_env(),
+    )
+    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+    if done.returncode != 0 or not lines:
+        raise RuntimeError(f"child {args} failed ({done.returncode}): {done.stderr[-2000:]}")
+    result: dict[str, Any] = json.loads(lines[-1])
+    return result
+
+
+# --- shared UI helpers -------------------------------------------------------------------------
+
+
+def minimal_app_class() -> Any:
+    from textual.app import App, ComposeResult
+    from textual.widgets import DataTable, Footer, Header
+
+    class MinimalApp(App[None]):
+        def compose(self) -> ComposeResult:
+            yield Header()
+            yield DataTable()
+            yield Footer()
+
+        def on_mount(self) -> None:
+            table = self.query_one(DataTable)
+            table.add_columns("NAME", "ID", "SIZE", "PARAMS", "QUANT", "FAMILY", "MODIFIED", "CAPS")
+
+    return MinimalApp
+
+
+def make_app(url: str, **settings: Any) -> Any:
+    from ollama_tui.app import OllamaTuiApp
+    from ollama_tui.config import Settings
+
+    settings.setdefault("interval", 3600.0)  # the benchmark polls explicitly
+    return OllamaTuiApp(Settings(host=url, **settings))
+
+
+def populated(app: Any, models: int = 1) -> bool:
+    dashboard = app.dashboard
+    return (
+        dashboard is not None
+        and dashboard.installed_table.row_count >= models
+        and dashboard.running_table.row_count > 0
+    )
+
+
+async def wait_until(predicate: Callable[[], object], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise TimeoutError("condition not met in time")
+        await asyncio.sleep(0.01)
+
+
+async def cpu_of(action: Callable[[], Awaitable[Any]]) -> float:
+    start = time.thread_time()
+    await action()
+    return time.thread_time() - start
+
+
+async def empty_pause_cpu(pilot: Any, reps: int) -> float:
+    costs = [await cpu_of(pilot.pause) for _ in range(max(5, reps * 2))]
+    return median(costs)
+
+
+def apply_path(app: Any) -> Callable[[Any, Any], None]:
+    """The app's poll-apply function (snapshot in, tables updated)."""
+    apply = getattr(app, "_apply", None)
+    if apply is None:
+        apply = app.dashboard.show_models
+    return apply  # type: ignore[no-any-return]
+
+
+def table_rows(models: Sequence[Any]) -> list[tuple[Any, ...]]:
+    """The 8 installed-table cells of each model, as ``Text`` (DataTable would parse str)."""
+    from rich.text import Text
+
+    from ollama_tui.formatting import human_bytes
+
+    rows = []
+    for m in models:
+        d = m.details
+        cells = (
+            m.name,
+            m.digest[:12],
+            human_bytes(m.size),
+            d.parameter_size,
+            d.quantization_level,
+            d.family,
+            m.modified_at.strftime("%Y-%m-%d") if m.modified_at else "",
+            ", ".join(m.capabilities),
+        )
+        rows.append(tuple(Text(c) for c in cells))
+    return rows
+
+
+# --- row 1: start-up ----------------------------------------------------------------------------
+
+
+def child_startup(kind: str, url: str) -> dict[str, Any]:
+    from textual.screen import Screen
+
+    if kind == "app":
+        app = make_app(url)
+
+        def ready() -> bool:
+            return populated(app)
+
+    else:
+        app = minimal_app_class()()
+
+        def ready() -> bool:
+            return True
+
+    original = Screen._compositor_refresh
+    when: list[float] = []
+
+    def refresh(self: Any) -> None:
+        original(self)
+        if not when and ready():
+            when.append(time.time())
+            app.exit()
+
+    Screen._compositor_refresh = refresh  # type: ignore[method-assign]
+    app.run(headless=True, size=SIZE)
+    return {"ready": when[0] if when else None}
+
+
+def row_1(scale: Scale) -> Row:
+    app_times: list[float] = []
+    base_times: list[float] = []
+    with simulator() as sim:
+        for _ in range(scale.reps):
+            for kind, out in (("minimal", base_times), ("app", app_times)):
+                start = time.time()
+                result = run_child("startup", kind, sim.url)
+                if result["ready"] is None:
+                    raise RuntimeError(f"{kind} never became ready")
+                out.append((result["ready"] - start) * 1000)
+    figure, baseline = median(app_times), median(base_times)
+    r = ratio(figure, baseline)
+    note(f"row 1 samples ms: app {[round(t) for t in app_times]}, minimal {[round(t) for t in base_times]}")
+    return Row(
+        1,
+        "start to both tables populated (headless, simulator in another process)",
+        figure,
+        "ms",
+        baseline,
+        r,
+        "ratio <= 1.5",
+        r is not None and r <= 1.5,
+    )
+
+
+# --- rows 2-4: UI time at 5,000 models ----------------------------------------------------------
+
+
+async def ui_rows(scale: Scale, url: str) -> list[Row]:
+    from ollama_tui.api import OllamaClient
+
+    reps = max(scale.reps, 3)
+    app = make_app(url)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(lambda: populated(app, scale.models))
+        await pilot.pause()
+        empty = await empty_pause_cpu(pilot, reps)
+        apply = apply_path(app)
+        table = app.dashboard.installed_table
+        running = await app.client.running()
+
+        # Row 2: nothing changed.
+        rendered = table.render_count
+        unchanged: list[float] = []
+        for _ in range(reps):
+            fresh = await app.client.list_models()
+            start = time.thread_time()
+            apply(fresh, running)
+            await pilot.pause()
+            unchanged.append(time.thread_time() - start - empty)
+        rerendered = table.render_count - rendered
+
+        # Informational: the whole poll on the UI loop, including the client's JSON decoding.
+        full: list[float] = []
+        for _ in range(reps):
+            start = time.thread_time()
+            fresh, running = await asyncio.gather(app.client.list_models(), app.client.running())
+            apply(fresh, running)
+            await pilot.pause()
+            full.append(time.thread_time() - start - empty)
+
+        # Row 3: 50 models changed.
+        original = list(app.installed)
+        on_screen = set(table.visible_keys[: SIZE[1] // 2][:10])
+        chosen = [i for i, m in enumerate(original) if (m.name, m.digest) in on_screen]
+        step = max(1, len(original) // 40)
+        chosen += [i for i in range(0, len(original), step) if i not in chosen]
+        chosen = chosen[:50]
+        changed = list(original)
+        for n, i in enumerate(chosen):
+            m = original[i]
+            if n % 2:
+                changed[i] = dataclasses.replace(m, size=m.size + 1)
+            else:
+                changed[i] = dataclasses.replace(m, digest=f"{n:04d}" + m.digest[4:])
+        fifty: list[float] = []
+        for rep in range(reps * 2):
+            snapshot = changed if rep % 2 == 0 else original
+            start = time.thread_time()
+            apply(snapshot, running)
+            await pilot.pause()
+            fifty.append(time.thread_time() - start - empty)
+
+        # Row 4: filter keystrokes.
+        await pilot.press("slash")
+        await pilot.pause()
+        keys: list[float] = []
+        for key in FILTER_KEYS[: max(6, len(FILTER_KEYS) if scale is FULL else 6)]:
+            start = time.thread_time()
+            await pilot.press(key)
+            await pilot.pause()
+            keys.append(time.thread_time() - start - empty)
+        shown = table.row_count
+        await pilot.press("escape")
+
+    # Baseline: DataTable clear + add_rows of the same rows.
+    rows = table_rows(original)
+    baseline_costs: list[float] = []
+    base_app = minimal_app_class()()
+    async with base_app.run_test(size=SIZE) as pilot:
+        from textual.widgets import DataTable
+
+        data_table = base_app.query_one(DataTable)
+        data_table.add_rows(rows)
+        await pilot.pause()
+        base_empty = await empty_pause_cpu(pilot, reps)
+        for _ in range(scale.baseline_reps):
+            start = time.thread_time()
+            data_table.clear()
+            data_table.add_rows(rows)
+            await pilot.pause()
+            baseline_costs.append(time.thread_time() - start - base_empty)
+
+    async with OllamaClient(url) as client:
+        count = len(await client.list_models())
+    ms = 1000.0
+    r2, r3, r4 = median(unchanged) * ms, median(fifty) * ms, median(keys) * ms
+    base = median(baseline_costs) * ms
+    note(
+        f"rows 2-4: {count} models; empty pause {empty * ms:.1f} ms CPU; unchanged poll "
+        f"re-rendered {rerendered} rows; filter left {shown} rows; samples ms "
+        f"unchanged {[round(c * ms, 1) for c in unchanged]}, 50 changed "
+        f"{[round(c * ms, 1) for c in fifty]}, keys {[round(c * ms, 1) for c in keys]}, "
+        f"DataTable {[round(c * ms) for c in baseline_costs]}"
+    )
+    note(
+        f"full poll on the UI loop (fetch + JSON decode of {count} models + apply + render), "
+        f"CPU ms: median {median(full) * ms:.1f} {[round(c * ms, 1) for c in full]}"
+    )
+    ratio2 = ratio(r2, base)
+    return [
+        Row(
+            2,
+            f"UI time, one poll, {count} models, nothing changed",
+            r2,
+            "ms",
+            base,
+            ratio2,
+            "<= 20 ms and <= 0.1x",
+            r2 <= 20 and ratio2 is not None and ratio2 <= 0.1,
+        ),
+        Row(
+            3,
+            f"UI time, one poll, 50 of {count} models changed",
+            r3,
+            "ms",
+            base,
+            ratio(r3, base),
+            "<= 30 ms",
+            r3 <= 30,
+        ),
+        Row(
+            4,
+            f"filter keystroke to table updated, {count} models",
+            r4,
+            "ms",
+            None,
+            None,
+            "<= 50 ms",
+            r4 <= 50,
+        ),
+    ]
+
+
+def rows_2_to_4(scale: Scale) -> list[Row]:
+    with simulator("--models", str(scale.models)) as sim:
+        return asyncio.run(ui_rows(scale, sim.url))
+
+
+# --- row 5: client throughput -------------------------------------------------------------------
+
+
+async def pull_ours(url: str) -> tuple[float, int]:
+    from ollama_tui.api import OllamaClient
+
+    async with OllamaClient(url) as client:
+        start = time.perf_counter()
+        count = 0
+        async for _event in client.pull(HUGE):
+            count += 1
+        return time.perf_counter() - start, count
+
+
+async def pull_official(url: str) -> tuple[float, int]:
+    import ollama
+
+    client = ollama.AsyncClient(url)
+    try:
+        start = time.perf_counter()
+        count = 0
+        async for _event in await client.pull(HUGE, stream=True):
+            count += 1
+        return time.perf_counter() - start, count
+    finally:
+        with contextlib.suppress(Exception):
+            await client._client.aclose()
+
+
+def row_5(scale: Scale) -> Row:
+    try:
+        import ollama  # noqa: F401
+
+        have_official = True
+    except ImportError:
+        have_official = False
+        note("row 5: the `ollama` package is not installed: no baseline")
+    ours: list[float] = []
+    theirs: list[float] = []
+    with simulator("--prepare", f"{HUGE}={scale.stream_lines}", "--empty") as sim:
+        asyncio.run(pull_ours(sim.url))  # warm-up: first pull installs the model
+        for _ in range(scale.reps):
+            seconds, count = asyncio.run(pull_ours(sim.url))
+            if count != scale.stream_lines:
+                raise RuntimeError(f"our client saw {count} of {scale.stream_lines} lines")
+            ours.append(seconds * 1000)
+            if have_official:
+                seconds, count = asyncio.run(pull_official(sim.url))
+                if count != scale.stream_lines:
+                    raise RuntimeError(f"ollama client saw {count} of {scale.stream_lines} lines")
+                theirs.append(seconds * 1000)
+    figure = median(ours)
+    base = median(theirs) if theirs else None
+    r = ratio(figure, base)
+    note(f"row 5 samples ms: ours {[round(t) for t in ours]}, ollama {[round(t) for t in theirs]}")
+    return Row(
+        5,
+        f"client consuming a {scale.stream_lines:,}-line pull stream (vs ollama.AsyncClient)",
+        figure,
+        "ms",
+        base,
+        r,
+        "ratio <= 0.7",
+        r is not None and r <= 0.7,
+    )
+
+
+# --- row 6: key latency while pulls stream -----------------------------------------------------
+
+
+async def key_latencies(scale: Scale, url: str) -> tuple[list[float], list[float], dict[str, Any]]:
+    app = make_app(url, interval=1.0, max_transfers=len(PULL_NAMES))
+    info: dict[str, Any] = {}
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(lambda: populated(app, 10))
+        await pilot.pause()
+        screen = app.screen
+        table = app.dashboard.installed_table
+        stamps: list[tuple[float, int | None]] = []
+        original = screen._compositor_refresh
+
+        def refresh() -> None:
+            original()
+            stamps.append((time.perf_counter(), table.cursor_row))
+
+        screen._compositor_refresh = refresh
+        for _ in range(5):
+            await pilot.press("down")
+        await pilot.pause()
+
+        async def measure(count: int, busy: Callable[[], None] | None) -> list[float]:
+            out: list[float] = []
+            for n in range(count):
+                if busy is not None:
+                    busy()
+                key = "down" if n % 2 == 0 else "up"
+                before = table.cursor_row or 0
+                expected = before + (1 if key == "down" else -1)
+                mark = len(stamps)
+                start = time.perf_counter()
+                press = asyncio.create_task(pilot.press(key))
+                deadline = start + 10
+                seen: float | None = None
+                while seen is None and time.perf_counter() < deadline:
+                    for when, row in stamps[mark:]:
+                        if row == expected:
+                            seen = when
+                            break
+                    else:
+                        await asyncio.sleep(0.001)
+                await press
+                if seen is None:
+                    raise TimeoutError("the screen never showed the key press")
+                out.append((seen - start) * 1000)
+                await asyncio.sleep(0.02 + 0.01 * (n % 3))  # pacing between key presses
+            return out
+
+        quiet = await measure(scale.key_presses, None)
+
+        jobs = app.jobs
+        submitted = 0
+
+        def keep_pulling() -> None:
+            nonlocal submitted
+            active = {job.model for job in jobs.active}
+            for name in PULL_NAMES:
+                if not any(name.split(":")[0] in model for model in active):
+                    jobs.submit_pull(name)
+                    submitted += 1
+
+        keep_pulling()
+        await wait_until(lambda: sum(1 for j in jobs.active if j.completed > 0) >= len(PULL_NAMES))
+        busy = await measure(scale.key_presses, keep_pulling)
+        info["pulls_running"] = sum(1 for j in jobs.active if j.completed > 0)
+        info["pulls_submitted"] = submitted
+        info["jobs_done"] = sum(1 for j in jobs.jobs if str(j.state) == "done")
+        for job in jobs.active:
+            jobs.cancel(job.id)
+        await jobs.wait_idle()
+    return quiet, busy, info
+
+
+def row_6(scale: Scale) -> Row:
+    prepares: list[str] = []
+    for name in PULL_NAMES:
+        prepares += ["--prepare", f"{name}={scale.pull_lines}"]
+    with simulator("--models", "200", *prepares) as sim:
+        quiet, busy, info = asyncio.run(key_latencies(scale, sim.url))
+    figure, base = p95(busy), p95(quiet)
+    note(
+        f"row 6: pulls {info}; latency ms with pulls median {median(busy):.1f} p95 {figure:.1f} "
+        f"max {max(busy):.1f}; without median {median(quiet):.1f} p95 {base:.1f}"
+    )
+    return Row(
+        6,
+        "key press to screen updated, 4 pulls streaming (p95)",
+        figure,
+        "ms",
+        base,
+        ratio(figure, base),
+        "p95 <= 50 ms",
+        figure <= 50,
+    )
+
+
+# --- row 7: idle CPU ---------------------------------------------------------------------------
+
+
+async def child_cpu_app(url: str, seconds: float) -> dict[str, Any]:
+    app = make_app(url, interval=1.0)
+    async with app.run_test(size=SIZE):
+        await wait_until(lambda: populated(app))
+        await asyncio.sleep(2.0)
+        polls, cpu, wall = app.poll_count, time.process_time(), time.monotonic()
+        await asyncio.sleep(seconds)
+        cpu, wall = time.process_time() - cpu, time.monotonic() - wall
+        polls = app.poll_count - polls
+    return {"cpu": cpu, "wall": wall, "polls": polls}
+
+
+async def child_cpu_bare(url: str, seconds: float) -> dict[str, Any]:
+    import httpx
+
+    async with httpx.AsyncClient(base_url=url) as client:
+        loop = asyncio.get_running_loop()
+
+        async def poll() -> None:
+            tags, ps = await asyncio.gather(client.get("/api/tags"), client.get("/api/ps"))
+            tags.raise_for_status()
+            ps.raise_for_status()
+
+        await poll()
+        tick = loop.time()
+        end_warmup = tick + 2.0
+        while loop.time() < end_warmup:
+            tick += 1.0
+            await asyncio.sleep(max(0.0, tick - loop.time()))
+            await poll()
+        polls, cpu, wall = 0, time.process_time(), time.monotonic()
+        end = loop.time() + seconds
+        while True:
+            tick += 1.0
+            if tick > end:
+                break
+            await asyncio.sleep(max(0.0, tick - loop.time()))
+            await poll()
+            polls += 1
+        await asyncio.sleep(max(0.0, end - loop.time()))
+        cpu, wall = time.process_time() - cpu, time.monotonic() - wall
+    return {"cpu": cpu, "wall": wall, "polls": polls}
+
+
+def row_7(scale: Scale) -> Row:
+    seconds = str(scale.cpu_seconds)
+    timeout = scale.cpu_seconds + 60
+    with simulator("--models", str(scale.cpu_models)) as sim:
+        app = run_child("cpu-app", sim.url, seconds, timeout=timeout)
+        bare = run_child("cpu-bare", sim.url, seconds, timeout=timeout)
+    figure = 100 * app["cpu"] / app["wall"]
+    base = 100 * bare["cpu"] / bare["wall"]
+    note(f"row 7: app {app}, bare loop {bare}")
+    return Row(
+        7,
+        f"CPU of the app polling every 1 s for {scale.cpu_seconds:g} s, {scale.cpu_models} models",
+        figure,
+        "% of a core",
+        base,
+        ratio(figure, base),
+        "<= 3% of a core",
+        figure <= 3,
+    )
+
+
+# --- row 8: peak RSS ---------------------------------------------------------------------------
+
+
+def peak_rss_mb() -> float:
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+async def child_rss_app(url: str, models: int) -> dict[str, Any]:
+    app = make_app(url)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(lambda: populated(app, models))
+        for _ in range(3):
+            count = app.poll_count
+            app.request_refresh()
+            await wait_until(lambda: app.poll_count > count)
+        await pilot.press("slash", "l", "l", "a")
+        await pilot.pause()
+    return {"peak_mb": peak_rss_mb(), "models": len(app.installed)}
+
+
+async def child_rss_minimal() -> dict[str, Any]:
+    app = minimal_app_class()()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+    return {"peak_mb": peak_rss_mb()}
+
+
+def row_8(scale: Scale) -> Row:
+    with simulator("--models", str(scale.models)) as sim:
+        app = [run_child("rss-app", sim.url, str(scale.models)) for _ in range(2)]
+    base = [run_child("rss-minimal") for _ in range(2)]
+    figure = median([r["peak_mb"] for r in app])
+    baseline = median([r["peak_mb"] for r in base])
+    note(f"row 8: app {app}, minimal {base}")
+    return Row(
+        8,
+        f"peak RSS with {app[0]['models']} installed models",
+        figure,
+        "MB",
+        baseline,
+        ratio(figure, baseline),
+        "<= 150 MB",
+        figure <= 150,
+    )
+
+
+# --- main ----------------------------------------------------------------------------------------
+
+ROWS: dict[int, Callable[[Scale], Row | list[Row]]] = {
+    1: row_1,
+    2: rows_2_to_4,
+    5: row_5,
+    6: row_6,
+    7: row_7,
+    8: row_8,
+}
+
+
+def run_rows(wanted: set[int], scale: Scale) -> list[Row]:
+    rows: list[Row] = []
+    for first, function in ROWS.items():
+        covers = {2, 3, 4} if first == 2 else {first}
+        if not covers & wanted:
+            continue
+        started = time.monotonic()
+        print(f"row {sorted(covers & wanted)} ...", file=sys.stderr, flush=True)
+        result = function(scale)
+        produced = result if isinstance(result, list) else [result]
+        rows.extend(r for r in produced if r.id in wanted)
+        print(f"  done in {time.monotonic() - started:.1f} s", file=sys.stderr, flush=True)
+    return rows
+
+
+def fmt(value: float | None, digits: int = 1) -> str:
+    if value is None:
+        return "—"
+    return f"{value:,.{digits}f}"
+
+
+def table(machine_line: str, rows: list[Row]) -> str:
+    lines = [f"machine: {machine_line}", ""]
+    header = f"{'#':>2}  {'what':<74} {'figure':>10} {'unit':<11} {'baseline':>10} {'ratio':>7}  {'goal':<21} met"
+    lines.append(header)
+    lines.append("-" * len(header))
+    for r in rows:
+        lines.append(
+            f"{r.id:>2}  {r.what[:74]:<74} {fmt(r.figure):>10} {r.unit:<11} "
+            f"{fmt(r.baseline):>10} {fmt(r.ratio, 2):>7}  {r.goal:<21} {'yes' if r.goal_met else 'NO'}"
+        )
+    if NOTES:
+        lines.append("")
+        lines.extend(f"- {n}" for n in NOTES)
+    return "\n".join(lines)
+
+
+def child_main(args: list[str]) -> int:
+    kind, rest = args[0], args[1:]
+    if kind == "startup":
+        result = child_startup(rest[0], rest[1])
+    elif kind == "cpu-app":
+        result = asyncio.run(child_cpu_app(rest[0], float(rest[1])))
+    elif kind == "cpu-bare":
+        result = asyncio.run(child_cpu_bare(rest[0], float(rest[1])))
+    elif kind == "rss-app":
+        result = asyncio.run(child_rss_app(rest[0], int(rest[1])))
+    elif kind == "rss-minimal":
+        result = asyncio.run(child_rss_minimal())
+    else:
+        raise SystemExit(f"unknown child {kind!r}")
+    print(json.dumps(result), flush=True)
+    return 0
+
+
+def parse_rows(text: str) -> set[int]:
+    wanted = {int(part) for part in text.split(",") if part.strip()}
+    unknown = wanted - set(range(1, 9))
+    if unknown:
+        raise argparse.ArgumentTypeError(f"no such row: {sorted(unknown)}")
+    return wanted
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["--child"]:
+        return child_main(argv[1:])
+    parser = argparse.ArgumentParser(description="ollama-tui benchmark (see the module docstring)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--quick", action="store_true", help="toy scale (smoke test only)")
+    parser.add_argument("--rows", type=parse_rows, default=set(range(1, 9)), help="e.g. 2,5")
+    args = parser.parse_args(argv)
+    NOTES.clear()
+    machine_line = machine()
+    started = time.monotonic()
+    rows = run_rows(args.rows, QUICK if args.quick else FULL)
+    rows.sort(key=lambda r: r.id)
+    note(f"total bench time {time.monotonic() - started:.0f} s")
+    if args.json:
+        print(json.dumps({"machine": machine_line, "rows": [r.as_json() for r in rows]}))
+    else:
+        print(table(machine_line, rows))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

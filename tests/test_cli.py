@@ -1,0 +1,110 @@
+"""The command line: flags > config file > defaults, and clear exits (code 2, no traceback)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ollama_tui import __version__
+from ollama_tui.__main__ import build_parser, main, resolve_settings
+from ollama_tui.config import DEFAULT_INTERVAL, load_config
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "ollama_tui", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
+
+
+def test_version_and_help() -> None:
+    result = run("--version")
+    assert result.returncode == 0 and __version__ in result.stdout
+    result = run("--help")
+    assert result.returncode == 0
+    for flag in ("--host", "--demo", "--interval", "--read-only", "--theme", "--config"):
+        assert flag in result.stdout
+
+
+def test_bad_config_exits_2_with_file_line_and_key(tmp_path: Path) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text('host = "x"\n\ninterval = "soon"\n')
+    result = run("--config", str(config))
+    assert result.returncode == 2
+    assert f"{config}, line 3: interval:" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_missing_explicit_config_exits_2(tmp_path: Path) -> None:
+    result = run("--config", str(tmp_path / "none.toml"))
+    assert result.returncode == 2 and "file not found" in result.stderr
+
+
+def test_unknown_keymap_id_names_its_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text('[keymap]\npull = "ctrl+p"\npul = "x"\n')
+    assert main(["--config", str(config)]) == 2
+    err = capsys.readouterr().err
+    assert "line 3: keymap.pul: no key binding has this id" in err
+    assert "pull" in err  # the known ids are listed
+
+
+def test_unknown_theme_exits_2(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text("")
+    assert main(["--config", str(config), "--theme", "no-such-theme"]) == 2
+    assert "unknown theme 'no-such-theme'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("value", ["abc", "0", "-1"])
+def test_bad_interval_is_a_usage_error(value: str) -> None:
+    result = run("--interval", value)
+    assert result.returncode == 2 and "--interval" in result.stderr
+
+
+def test_flags_win_over_config_and_config_over_defaults(tmp_path: Path) -> None:
+    config_path = tmp_path / "c.toml"
+    config_path.write_text(
+        'host = "cfg-host"\ninterval = 7\nread_only = true\ntheme = "nord"\nmax_transfers = 4\n'
+        '[hosts."cfg-host".headers]\nX-Token = "t"\n'
+    )
+    config = load_config(config_path)
+    parser = build_parser()
+
+    from_config = resolve_settings(parser.parse_args([]), config, environ={})
+    assert from_config.host == "http://cfg-host:11434"
+    assert (from_config.interval, from_config.read_only, from_config.theme) == (7, True, "nord")
+    assert from_config.max_transfers == 4
+    assert from_config.headers == {"X-Token": "t"}
+    assert from_config.config_path == config_path
+
+    flags = parser.parse_args(["--host", "flag-host:1234", "--interval", "3", "--theme", "dracula"])
+    from_flags = resolve_settings(flags, config, environ={})
+    assert from_flags.host == "http://flag-host:1234"
+    assert (from_flags.interval, from_flags.theme) == (3, "dracula")
+    assert from_flags.headers == {}
+
+    # OLLAMA_HOST beats the config file's host (it is the user's environment, like a flag).
+    from_env = resolve_settings(parser.parse_args([]), config, environ={"OLLAMA_HOST": "envhost"})
+    assert from_env.host == "http://envhost:11434"
+
+    defaults = resolve_settings(parser.parse_args([]), load_config(tmp_path / "x"), environ={})
+    assert defaults.host == "http://127.0.0.1:11434"
+    assert defaults.interval == DEFAULT_INTERVAL and not defaults.read_only
+
+
+@pytest.mark.parametrize("host", ["ht!tp://x", "http://[bad"])
+def test_bad_host_exits_2_without_traceback(host: str, tmp_path: Path) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text("")
+    result = run("--config", str(config), "--host", host)
+    assert result.returncode == 2
+    assert "bad host" in result.stderr and "Traceback" not in result.stderr

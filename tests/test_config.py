@@ -1,0 +1,132 @@
+"""The config file: settings, per-host headers, keymap, clear errors with file/line/key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ollama_tui.config import (
+    ConfigError,
+    default_config_path,
+    find_key_line,
+    load_config,
+    save_theme,
+)
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_full_config_is_read(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """
+host = "gpu-box"
+interval = 5
+read_only = true
+theme = "nord"
+max_transfers = 3
+
+[keymap]
+pull = "ctrl+p"
+ops.confirm.yes = "Y"
+
+[hosts."http://gpu-box:11434".headers]
+Authorization = "Bearer s3cret"
+""",
+    )
+    config = load_config(path)
+    assert (config.host, config.interval, config.read_only) == ("gpu-box", 5.0, True)
+    assert (config.theme, config.max_transfers) == ("nord", 3)
+    assert config.keymap == {"pull": "ctrl+p", "ops.confirm.yes": "Y"}
+    # Host keys compare in resolved form: "gpu-box" is http://gpu-box:11434.
+    assert config.headers_for("http://gpu-box:11434") == {"Authorization": "Bearer s3cret"}
+    assert config.headers_for("http://other:11434") == {}
+
+
+def test_missing_file_is_empty_unless_required(tmp_path: Path) -> None:
+    config = load_config(tmp_path / "nope.toml")
+    assert config.host is None and config.keymap == {}
+    with pytest.raises(ConfigError, match="file not found"):
+        load_config(tmp_path / "nope.toml", must_exist=True)
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "key", "message"),
+    [
+        ('host = "x"\ninterval = "fast"\n', 2, "interval", "number of seconds"),
+        ("interval = 0\n", 1, "interval", "at least"),
+        ('read_only = "yes"\n', 1, "read_only", "true or false"),
+        ("max_transfers = 1.5\n", 1, "max_transfers", "whole number"),
+        ("theme = 3\n", 1, "theme", "string"),
+        ("\n\ncolour = 1\n", 3, "colour", "unknown setting"),
+        ("[keymap]\npull = 1\n", 2, "keymap.pull", "non-empty string"),
+        (
+            '[hosts."http://a:1".headers]\n# c\nAuthorization = 5\n',
+            3,
+            'hosts."http://a:1".headers.Authorization',
+            "must be a string",
+        ),
+        ('[hosts."http://a:1"]\nheader = {}\n', 2, 'hosts."http://a:1".header', "unknown"),
+        ('[hosts."http://a:1".headers]\n"bad name" = "x"\n', 2, None, "header name"),
+    ],
+)
+def test_type_errors_name_file_line_and_key(
+    tmp_path: Path, text: str, line: int, key: str | None, message: str
+) -> None:
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    error = caught.value
+    assert error.line == line
+    assert message in str(error)
+    assert str(error).startswith(f"{path}, line {line}: ")
+    if key is not None:
+        assert error.key == key
+
+
+def test_toml_syntax_error_gives_line_and_column(tmp_path: Path) -> None:
+    path = write(tmp_path, 'host = "a"\ninterval = = 2\n')
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert caught.value.line == 2
+    assert "invalid TOML" in str(caught.value) and "column" in str(caught.value)
+
+
+def test_find_key_line_handles_tables_and_quotes() -> None:
+    text = '# top\nhost = "x"\n[keymap]\n"pull" = "p"\n[hosts."h:1".headers]\nA = "b"\n'
+    assert find_key_line(text, ("host",)) == 2
+    assert find_key_line(text, ("keymap", "pull")) == 4
+    assert find_key_line(text, ("hosts", "h:1", "headers", "A")) == 6
+    assert find_key_line(text, ("hosts", "h:1", "headers", "missing")) == 5
+
+
+def test_save_theme_keeps_the_rest_of_the_file(tmp_path: Path) -> None:
+    original = '# my settings\nhost = "x"  # comment kept\n\n[keymap]\npull = "P"\n'
+    path = write(tmp_path, original)
+    save_theme(path, "nord")
+    assert path.read_text() == '# my settings\ntheme = "nord"\n' + original.split("\n", 1)[1]
+    save_theme(path, "gruvbox")
+    text = path.read_text()
+    assert text.count("theme =") == 1 and 'theme = "gruvbox"' in text
+    assert load_config(path).theme == "gruvbox"
+    assert load_config(path).keymap == {"pull": "P"}
+
+
+def test_save_theme_creates_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "new" / "dir" / "config.toml"
+    save_theme(path, "dracula")
+    assert load_config(path).theme == "dracula"
+
+
+def test_default_path_follows_xdg(tmp_path: Path) -> None:
+    assert default_config_path({"XDG_CONFIG_HOME": str(tmp_path)}) == (
+        tmp_path / "ollama-tui" / "config.toml"
+    )
+    assert default_config_path({}).parts[-3:] == (".config", "ollama-tui", "config.toml")
+    # A relative XDG_CONFIG_HOME is invalid per the spec and ignored.
+    assert default_config_path({"XDG_CONFIG_HOME": "rel"}).parts[-3] == ".config"

@@ -1,0 +1,109 @@
+"""End to end: the console script in a real terminal (tmux) against a simulator process."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+pytestmark = [pytest.mark.simulator_only, pytest.mark.slow]
+
+SCRIPT = Path(sys.executable).parent / "ollama-tui"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float = 15, what: str = "") -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.1)
+
+
+@pytest.fixture
+def simulator_url() -> Iterator[str]:
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "ollama_tui.simulator", "--listen", f"127.0.0.1:{port}"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+
+        def listening() -> bool:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                    return True
+            except OSError:
+                return False
+
+        wait_until(listening, what="the simulator to listen")
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+class Tmux:
+    def __init__(self, session: str) -> None:
+        self.session = session
+
+    def run(self, *args: str) -> str:
+        return subprocess.run(
+            ["tmux", *args], check=True, capture_output=True, text=True, timeout=10
+        ).stdout
+
+    def screen(self) -> str:
+        return self.run("capture-pane", "-p", "-t", self.session)
+
+    def keys(self, *keys: str) -> None:
+        self.run("send-keys", "-t", self.session, *keys)
+
+    def wait_for(self, text: str, timeout: float = 15) -> str:
+        wait_until(lambda: text in self.screen(), timeout, repr(text))
+        return self.screen()
+
+
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+@pytest.mark.skipif(not SCRIPT.exists(), reason="the console script is not installed")
+def test_console_script_in_tmux(simulator_url: str, tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text("interval = 1\n")
+    session = f"ollama-tui-e2e-{uuid.uuid4().hex[:8]}"
+    command = f"{SCRIPT} --host {simulator_url} --config {config}; echo EXITED-$?; sleep 30"
+    tmux = Tmux(session)
+    tmux.run("new-session", "-d", "-s", session, "-x", "100", "-y", "30", command)
+    try:
+        screen = tmux.wait_for("mistral:7b")
+        tmux.wait_for("connected")
+        assert "Running (1)" in screen or tmux.wait_for("Running (1)")
+        assert "llama3.2:latest" in screen
+        tmux.keys("/")
+        tmux.wait_for("filter: name")  # the filter input's placeholder
+        tmux.keys("mistral")
+        screen = tmux.wait_for("Installed (1/")
+        assert "qwen2.5:0.5b" not in screen
+        tmux.keys("Enter")
+        tmux.keys("Enter")  # details of the only row
+        screen = tmux.wait_for("Architecture")
+        assert "mistral:7b" in screen
+        tmux.keys("q")  # back (a lone ESC would merge with the next key as alt+key)
+        tmux.wait_for("Installed (1/")
+        tmux.keys("q")
+        screen = tmux.wait_for("EXITED-0")
+        assert "Traceback" not in screen
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True, timeout=10)
