@@ -32,9 +32,10 @@ def build_parser() -> argparse.ArgumentParser:
         prog="ollama-tui",
         description="A keyboard-driven terminal dashboard for an Ollama server.",
         epilog=(
-            "The server is --host, else $OLLAMA_HOST, else http://127.0.0.1:11434. "
-            "Settings are read from $XDG_CONFIG_HOME/ollama-tui/config.toml "
-            "(default ~/.config/ollama-tui/config.toml); flags win over the file."
+            "The server is --host, else $OLLAMA_HOST, else `host` in the config file, else "
+            "http://127.0.0.1:11434. Settings are read from "
+            "$XDG_CONFIG_HOME/ollama-tui/config.toml (default ~/.config/ollama-tui/config.toml); "
+            "flags win over the file. In the app, ? lists the keys."
         ),
     )
     parser.add_argument("--host", metavar="URL", help="Ollama server (like OLLAMA_HOST)")
@@ -51,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--read-only",
-        action="store_true",
+        action=argparse.BooleanOptionalAction,
         default=None,
         help="hide and refuse every action that changes the server",
     )

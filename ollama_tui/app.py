@@ -122,9 +122,11 @@ class OllamaTuiApp(App[None]):
             self._poll_timer.stop()
         try:
             await self.jobs.aclose()
-            await self.poller.aclose()
         finally:
-            await self.client.aclose()
+            try:
+                await self.poller.aclose()
+            finally:
+                await self.client.aclose()
 
     def _theme_changed(self, theme: Theme) -> None:
         """Remember a theme chosen in the palette in the config file."""

@@ -92,6 +92,8 @@ def test_flags_win_over_config_and_config_over_defaults(tmp_path: Path) -> None:
     assert (from_flags.interval, from_flags.theme) == (3, "dracula")
     assert from_flags.headers == {}
 
+    assert not resolve_settings(parser.parse_args(["--no-read-only"]), config, {}).read_only
+
     # OLLAMA_HOST beats the config file's host (it is the user's environment, like a flag).
     from_env = resolve_settings(parser.parse_args([]), config, environ={"OLLAMA_HOST": "envhost"})
     assert from_env.host == "http://envhost:11434"

@@ -814,3 +814,17 @@ async def test_jobs_view_retry_refused_in_read_only(sim: Simulator) -> None:
         await pilot.press("r")
         await wait_for(pilot, lambda: any("Read-only" in n for n in notifications(app)))
         assert job.state is JobState.FAILED and job.attempt == 1
+
+
+async def test_jobs_view_clears_ended_jobs(sim: Simulator) -> None:
+    app = OpsHarness(sim.url)
+    async with app.run_test(size=SIZE) as pilot:
+        failed = app.jobs.submit_pull("nosuchmodel:1b")
+        await wait_for(pilot, lambda: failed.state is JobState.FAILED)
+        app.operations.show_jobs()
+        await screen_ready(pilot, app, JobsScreen)
+        assert len(app.screen.query(JobRow)) == 1
+        await pilot.press("C")
+        await wait_for(pilot, lambda: not app.screen.query(JobRow))
+        assert app.jobs.jobs == []
+        assert app.screen.query_one("#jobs-empty").display

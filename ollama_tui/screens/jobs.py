@@ -20,7 +20,7 @@ from ollama_tui.widgets.job_progress import JobRow
 if TYPE_CHECKING:
     from ollama_tui.operations import Operations
 
-KEYS_HELP = "↑↓ select  enter layers  x cancel  r retry  e edit (create)  esc close"
+KEYS_HELP = "↑↓ select  enter layers  x cancel  r retry  e edit  C clear ended  esc close"
 
 
 class JobsScreen(ModalScreen[None]):
@@ -34,6 +34,7 @@ class JobsScreen(ModalScreen[None]):
         Binding("x", "cancel_job", "Cancel job", id="ops.jobs.cancel"),
         Binding("r", "retry_job", "Retry", id="ops.jobs.retry"),
         Binding("e", "edit_job", "Edit", id="ops.jobs.edit"),
+        Binding("C", "clear_finished", "Clear ended", id="ops.jobs.clear"),
     ]
 
     def __init__(self, operations: Operations) -> None:
@@ -130,6 +131,18 @@ class JobsScreen(ModalScreen[None]):
             self.app.notify("Only create jobs have a Modelfile to edit.", severity="warning")
             return
         self.operations.edit_create_job(row.job)
+
+    def action_clear_finished(self) -> None:
+        """Forget ended jobs (done, failed, cancelled) and drop their rows."""
+        queue = getattr(self.app, "jobs", None)
+        clear = getattr(queue, "clear_finished", None)
+        if clear is None:
+            return
+        for job in clear():
+            row = self._rows.pop(job.id, None)
+            if row is not None:
+                row.remove()
+        self._update_empty()
 
     def action_close(self) -> None:
         self.dismiss(None)

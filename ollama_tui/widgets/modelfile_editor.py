@@ -9,8 +9,8 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 
+from rich.segment import Segment
 from rich.style import Style
-from rich.text import Text
 from textual.strip import Strip
 from textual.widgets import TextArea
 from textual.widgets.text_area import TextAreaTheme
@@ -39,18 +39,34 @@ _NUMBER = re.compile(r"[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?$")
 _BOOLEAN = frozenset({"true", "false", "t", "f"})
 
 ERROR_HIGHLIGHT = "modelfile.error"
-_SYNTAX = {
-    "keyword": Style(color="#569cd6", bold=True),
-    "modelfile.unknown": Style(color="#f44747", underline=True),
-    "comment": Style(color="#6A9955", italic=True),
-    "string": Style(color="#ce9178"),
-    "number": Style(color="#b5cea8"),
-    "boolean": Style(color="#4ec9b0"),
-    "variable": Style(color="#9cdcfe"),
-    "type": Style(color="#c586c0"),
-    ERROR_HIGHLIGHT: Style(bgcolor="#5f1f1f"),
-}
-THEME = TextAreaTheme(name="modelfile", syntax_styles=_SYNTAX)
+THEME = TextAreaTheme(
+    name="modelfile",
+    syntax_styles={
+        "keyword": Style(color="#569cd6", bold=True),
+        "modelfile.unknown": Style(color="#f44747", underline=True),
+        "comment": Style(color="#6A9955", italic=True),
+        "string": Style(color="#ce9178"),
+        "number": Style(color="#b5cea8"),
+        "boolean": Style(color="#4ec9b0"),
+        "variable": Style(color="#9cdcfe"),
+        "type": Style(color="#c586c0"),
+        ERROR_HIGHLIGHT: Style(bgcolor="#5f1f1f"),
+    },
+)
+LIGHT_THEME = TextAreaTheme(
+    name="modelfile-light",
+    syntax_styles={
+        "keyword": Style(color="#0000ff", bold=True),
+        "modelfile.unknown": Style(color="#cd3131", underline=True),
+        "comment": Style(color="#008000", italic=True),
+        "string": Style(color="#a31515"),
+        "number": Style(color="#098658"),
+        "boolean": Style(color="#0070c1"),
+        "variable": Style(color="#001080"),
+        "type": Style(color="#af00db"),
+        ERROR_HIGHLIGHT: Style(bgcolor="#ffd7d7"),
+    },
+)
 
 
 def _byte_offset(line: str, index: int) -> int:
@@ -143,7 +159,15 @@ class ModelfileEditor(TextArea):
         self._error_line: int | None = None
         super().__init__(text, show_line_numbers=True, soft_wrap=False, id=id)
         self.register_theme(THEME)
-        self.theme = "modelfile"
+        self.register_theme(LIGHT_THEME)
+
+    def on_mount(self) -> None:
+        self._follow_app_theme()
+        self.app.theme_changed_signal.subscribe(self, lambda _theme: self._follow_app_theme())
+
+    def _follow_app_theme(self) -> None:
+        """Syntax colours readable on the app's current (dark or light) theme."""
+        self.theme = "modelfile" if self.app.current_theme.dark else "modelfile-light"
 
     @property
     def error_line(self) -> int | None:
@@ -185,7 +209,8 @@ class ModelfileEditor(TextArea):
         # Replace the gutter with the line number and a marker; cached lines stay unmarked.
         width = self.gutter_width
         number = str(line_index + self.line_number_start)
-        style = self.rich_style + Style(color="red", bold=True)
-        gutter = Text(f"{number:>{width - 2}}▶ ", style=style)
-        gutter_strip = Strip(gutter.render(self.app.console), width)
+        theme = self._theme
+        base = (theme.gutter_style if theme else None) or self.rich_style
+        style = base + Style(color="red", bold=True)
+        gutter_strip = Strip([Segment(f"{number:>{width - 2}}▶ ", style)], width)
         return Strip.join([gutter_strip, strip.crop(width)])
