@@ -24,7 +24,9 @@ from ollama_tui.api import LocalModel, OllamaClient, OllamaError, RunningModel, 
 from ollama_tui.config import Settings, save_theme
 from ollama_tui.formatting import safe_line
 from ollama_tui.jobs import Job, JobQueue, JobState
+from ollama_tui.operations import Operations, explain_job_error
 from ollama_tui.poller import Poller
+from ollama_tui.screens.confirm import ConfirmScreen
 from ollama_tui.screens.dashboard import DashboardScreen
 from ollama_tui.screens.details import DetailsScreen
 from ollama_tui.screens.help import BindingCommands, HelpScreen, collect_help
@@ -82,7 +84,8 @@ class OllamaTuiApp(App[None]):
         self.installed: list[LocalModel] = []
         self.running_models: list[RunningModel] = []
         self.show_cache: dict[tuple[str, str], Any] = {}
-        self.operations: Any = _make_operations(self)
+        self.operations = Operations(self)
+        self.operations.hook_jobs()
         self.status = ConnectionStatus(
             host=self.client.base_url, read_only=self.read_only, demo=self.settings.demo
         )
@@ -263,13 +266,10 @@ class OllamaTuiApp(App[None]):
     def action_help(self) -> None:
         self.show_help()
 
-    def operations_or_notify(self) -> Any:
-        """UI-B's Operations, or None after telling the user (read-only or not built in)."""
+    def operations_or_notify(self) -> Operations | None:
+        """The model operations, or None after saying why not (read-only mode)."""
         if self.read_only:
             self.notify("Read-only mode: the server cannot be changed.", severity="warning")
-            return None
-        if self.operations is None:
-            self.notify("Model operations are not available in this build.", severity="warning")
             return None
         return self.operations
 
@@ -281,7 +281,12 @@ class OllamaTuiApp(App[None]):
             return
         names = [f"{job.kind} {job.model}" for job in active]
         self.push_screen(
-            _confirm_screen(f"{len(active)} job(s) still running — quit and cancel them?", names),
+            ConfirmScreen(
+                f"{len(active)} job(s) still running — quit and cancel them?",
+                names,
+                confirm_label="Quit",
+                danger=True,
+            ),
             callback=lambda ok: self.exit() if ok else None,
         )
 
@@ -294,7 +299,9 @@ class OllamaTuiApp(App[None]):
         if job.state is JobState.DONE:
             self.notify(f"{what}: done", markup=False)
         elif job.state is JobState.FAILED:
-            self.notify(f"{what} failed: {safe_line(job.error)}", severity="error", markup=False)
+            advice = explain_job_error(job)
+            message = f"{what} failed: {safe_line(job.error)}" + (f"\n{advice}" if advice else "")
+            self.notify(message, severity="error", markup=False)
         else:
             self.notify(f"{what}: cancelled", severity="warning", markup=False)
 
@@ -305,26 +312,3 @@ def _screen_name(screen: Screen[Any]) -> str:
     if isinstance(screen, DetailsScreen):
         return "details"
     return type(screen).__name__.removesuffix("Screen").lower() or "screen"
-
-
-def _make_operations(app: OllamaTuiApp) -> Any:
-    """UI-B's Operations, hooked to the job queue; None if that module is missing."""
-    try:
-        from ollama_tui.operations import Operations
-    except ImportError:
-        return None
-    operations = Operations(app)
-    hook = getattr(operations, "hook_jobs", None)
-    if hook is not None:
-        hook()
-    return operations
-
-
-def _confirm_screen(title: str, items: list[str]) -> Screen[bool]:
-    try:
-        from ollama_tui.screens.confirm import ConfirmScreen
-    except ImportError:
-        from ollama_tui.screens.help import QuitConfirm
-
-        return QuitConfirm(title, items)
-    return ConfirmScreen(title, items, confirm_label="Quit", danger=True)

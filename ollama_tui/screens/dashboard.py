@@ -17,6 +17,7 @@ from ollama_tui.api import LocalModel, RunningModel
 from ollama_tui.formatting import human_bytes
 from ollama_tui.widgets.filter_bar import FilterBar
 from ollama_tui.widgets.installed_table import InstalledTable
+from ollama_tui.widgets.job_progress import JobsStrip
 from ollama_tui.widgets.model_table import VirtualTable
 from ollama_tui.widgets.running_table import RunningTable
 from ollama_tui.widgets.status_bar import ConnectionStatus, StatusBar
@@ -28,7 +29,7 @@ __all__ = ["DashboardScreen"]
 
 RUNNING_MAX_ROWS = 6
 OPERATION_ACTIONS = frozenset(
-    {"pull", "push", "new", "copy", "rename", "delete", "load", "unload", "unload_all", "jobs"}
+    {"pull", "push", "new", "copy", "rename", "delete", "load", "unload", "unload_all"}
 )
 
 
@@ -80,9 +81,7 @@ class DashboardScreen(Screen[None]):
         with Vertical(id="installed-box", classes="table-box"):
             yield self.installed_table
         yield self.filter_bar
-        strip = _jobs_strip()
-        if strip is not None:
-            yield strip
+        yield JobsStrip()
         yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
@@ -283,8 +282,8 @@ class DashboardScreen(Screen[None]):
             ops.unload_all()
 
     def action_jobs(self) -> None:
-        if ops := self._ops():
-            ops.show_jobs()
+        # Watching jobs changes nothing on the server: allowed in read-only mode too.
+        self.tui.operations.show_jobs()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in OPERATION_ACTIONS:
@@ -314,12 +313,3 @@ class DashboardScreen(Screen[None]):
 
 def _count(shown: int, total: int, filtered: bool) -> str:
     return f"{shown}/{total}" if filtered else str(total)
-
-
-def _jobs_strip() -> Any:
-    """UI-B's compact jobs strip, if that module is there (hidden while no job runs)."""
-    try:
-        from ollama_tui.widgets.job_progress import JobsStrip
-    except ImportError:
-        return None
-    return JobsStrip()

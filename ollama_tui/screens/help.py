@@ -199,28 +199,3 @@ class BindingCommands(Provider):
             score = matcher.match(description)
             if score > 0:
                 yield Hit(score, matcher.highlight(description), callback, help=f"key: {keys}")
-
-
-class QuitConfirm(ModalScreen[bool]):
-    """A plain yes/no, used only if the operations' confirm dialog is not available."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("y", "answer(True)", "Quit", id="quit-yes"),
-        Binding("n,escape", "answer(False)", "Stay", id="quit-no"),
-    ]
-
-    def __init__(self, title: str, items: list[str]) -> None:
-        super().__init__(classes="help-screen")
-        self.title_text = title
-        self.items = items
-
-    def compose(self) -> ComposeResult:
-        text = Text(self.title_text, style="bold")
-        for item in self.items:
-            text.append(f"\n  {item}")
-        text.append("\n\ny: quit   n: stay", style="dim")
-        with VerticalScroll(id="help-body"):
-            yield Static(text, markup=False)
-
-    def action_answer(self, answer: bool) -> None:
-        self.dismiss(answer)
