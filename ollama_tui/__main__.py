@@ -126,7 +126,9 @@ def check_theme(name: str | None, source: str) -> str | None:
 def _demo_server() -> Iterator[str]:
     from ollama_tui.simulator import serve_in_thread
 
-    with serve_in_thread() as simulator:
+    # A current server version, so the demo shows capabilities; a bandwidth that lets a
+    # person watch a pull progress.
+    with serve_in_thread(version="0.31.0", bandwidth=40e6) as simulator:
         yield str(simulator.url)
 
 

@@ -1,0 +1,315 @@
+"""Hostile server text: markup-like strings and terminal escapes in every field, everywhere.
+
+The simulator serves a model whose name, family, quantization, parameter size, template, system
+prompt, license, parameters and capabilities are markup (`[/foo]`, `[bold red]x`,
+`[link=http://x]y[/link]`, `[@click=app.quit]z[/]`) and terminal control sequences (`ESC[31m`,
+`ESC]0;title BEL`, CR, BS); error messages are the same. Every view must show the text literally
+(control characters made visible), never crash on it, never style or link it, and never let a
+raw control byte reach the terminal. Checks read the rendered screen (the compositor's strips),
+so they see what a user sees.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from rich.segment import Segment
+from textual.pilot import Pilot
+from textual.strip import Strip
+
+from ollama_tui.api import LocalModel
+from ollama_tui.app import OllamaTuiApp
+from ollama_tui.config import Settings
+from ollama_tui.jobs import JobState
+from ollama_tui.screens.create import CreateScreen
+from ollama_tui.screens.delete import DeleteScreen
+from ollama_tui.screens.details import DetailsScreen
+from ollama_tui.screens.jobs import JobsScreen
+from ollama_tui.simulator import Simulator
+
+pytestmark = pytest.mark.simulator_only
+
+ESC, BEL, CR, BS = "\x1b", "\x07", "\r", "\x08"
+CLICK = "[@click=app.quit]z[/]"
+LINK = "[link=http://x]y[/link]"
+CLOSE = "[/foo]"
+STYLE = "[bold red]x"
+SGR = ESC + "[31m"  # red foreground
+OSC = ESC + "]0;title" + BEL  # set the terminal's title
+
+NAME = f"{CLICK}{OSC}{CR}{BS}:latest"
+FAMILY = STYLE
+QUANT = CLOSE
+PARAMS = "[/]"
+TEMPLATE = f"T {LINK} {SGR}red"
+SYSTEM = f"S {CLICK} {CR}{BS}back"
+LICENSE = f"L {CLOSE} {OSC}"
+STOP = f"{CLOSE}{SGR}"
+CAPABILITY = "[b]cap"
+ERROR = f"E {STYLE} {CLICK} {LINK} {SGR}{OSC}{CR}{BS}"
+
+# What each must look like on screen: the markup verbatim; escapes visible, never raw.
+MARKUP = (CLICK, LINK, CLOSE, STYLE)
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+SIZE = (200, 50)
+FROZEN = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
+
+
+async def wait_for(
+    pilot: Pilot[Any], predicate: Callable[[], object], timeout: float = 5.0, what: str = ""
+) -> None:
+    """Poll a condition (never a fixed sleep) until it holds or the timeout expires."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met in time: {what or predicate}")
+        await pilot.pause(0.02)
+
+
+def add_hostile_model(sim: Simulator) -> None:
+    sim.add_model(
+        NAME,
+        family=FAMILY,
+        parameter_size=PARAMS,
+        quantization_level=QUANT,
+        template=TEMPLATE,
+        system=SYSTEM,
+        license=LICENSE,
+        parameters={"stop": STOP},
+        capabilities=["completion", CAPABILITY],
+        modified_at=FROZEN,
+    )
+
+
+@pytest.fixture
+async def hostile_sim() -> AsyncIterator[Simulator]:
+    simulator = Simulator(initial=False, bandwidth=2e9, progress_interval=0.005)
+    await simulator.start("127.0.0.1", 0)
+    add_hostile_model(simulator)
+    simulator.add_model("plain:latest", like="qwen2.5:0.5b", modified_at=FROZEN)
+    try:
+        yield simulator
+    finally:
+        await simulator.stop()
+
+
+def make_app(url: str) -> OllamaTuiApp:
+    return OllamaTuiApp(Settings(host=url, interval=60.0))
+
+
+async def started(pilot: Pilot[Any], app: OllamaTuiApp) -> None:
+    await wait_for(pilot, lambda: app.status.state == "connected" and len(app.installed) == 2)
+    await pilot.pause()
+
+
+def hostile(app: OllamaTuiApp) -> LocalModel:
+    return next(m for m in app.installed if m.name == NAME)
+
+
+# --- reading the screen ----------------------------------------------------------------------
+
+
+def rendered(app: OllamaTuiApp) -> list[Strip]:
+    """What the terminal gets for the screen on top (toasts included)."""
+    return app.screen._compositor.render_strips()
+
+
+def screen_text(app: OllamaTuiApp) -> str:
+    return "\n".join("".join(s.text for s in strip) for strip in rendered(app))
+
+
+def assert_safe_output(app: OllamaTuiApp) -> str:
+    """No control byte, no link and no click action from server text; returns the text."""
+    for strip in rendered(app):
+        segment: Segment
+        for segment in strip:
+            assert not _CONTROL.search(segment.text), f"raw control byte in {segment.text!r}"
+            style = segment.style
+            if style is None:
+                continue
+            assert style.link != "http://x", f"server text became a link: {segment.text!r}"
+            meta = style.meta or {}
+            assert "app.quit" not in str(meta.get("@click", "")), "server text is clickable"
+    app.export_screenshot()  # the whole export path copes with it too
+    return screen_text(app)
+
+
+def assert_literal(text: str, *pieces: str) -> None:
+    for piece in pieces:
+        assert piece in text, f"{piece!r} is not shown literally"
+
+
+def visible(value: str) -> str:
+    """The part of a hostile value that must show as typed (everything after the last control)."""
+    return _CONTROL.split(value)[-1] if _CONTROL.search(value) else value
+
+
+# --- views ------------------------------------------------------------------------------------
+
+
+async def test_dashboard_tables(hostile_sim: Simulator) -> None:
+    hostile_sim.load_model(NAME, keep_alive=-1)
+    app = make_app(hostile_sim.url)
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot, app)
+        await wait_for(pilot, lambda: bool(app.running_models))
+        await pilot.pause()
+        text = assert_safe_output(app)
+        assert_literal(text, CLICK, FAMILY, QUANT, PARAMS, CAPABILITY, "]0;title", ":latest")
+        # Both tables: the running one and the installed one.
+        assert text.count(CLICK) >= 2
+        # Filtering by hostile text (it is also what a user may type) is literal too.
+        await pilot.press("slash", *"[/foo]", "enter")
+        assert app.dashboard is not None
+        assert app.dashboard.installed_table.filter_text == "[/foo]"
+        text = assert_safe_output(app)
+        assert_literal(text, CLICK)  # QUANT "[/foo]" matches: the hostile row is kept
+        assert "plain:latest" not in text
+        assert app.is_running
+
+
+async def test_details_every_tab(hostile_sim: Simulator) -> None:
+    app = make_app(hostile_sim.url)
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot, app)
+        app.show_details(hostile(app))
+        await wait_for(pilot, lambda: isinstance(app.screen, DetailsScreen))
+        screen = app.screen
+        assert isinstance(screen, DetailsScreen)
+        await wait_for(pilot, lambda: screen.show is not None, what="details loaded")
+        await pilot.pause()
+        overview = assert_safe_output(app)
+        assert_literal(overview, CLICK, FAMILY, QUANT, CAPABILITY, "[/foo]", "[31m")
+        assert_literal(overview, "S " + CLICK)  # the system prompt
+        assert_literal(overview, "L " + CLOSE)  # the license's first line
+        tabs = {"2": (LINK, CLICK, CLOSE), "3": (LINK, "[31mred"), "4": (CLICK, "back")}
+        tabs["5"] = (CLOSE, "]0;title")
+        for key, pieces in tabs.items():
+            await pilot.press(key)
+            await pilot.pause()
+            assert_literal(assert_safe_output(app), *pieces)
+        assert app.is_running and isinstance(app.screen, DetailsScreen)
+
+
+async def test_click_on_hostile_text_runs_no_action(hostile_sim: Simulator) -> None:
+    """`[@click=app.quit]` in a name: clicking where it shows must not quit."""
+    app = make_app(hostile_sim.url)
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot, app)
+        lines = screen_text(app).splitlines()
+        row = next(y for y, line in enumerate(lines) if CLICK in line)
+        column = lines[row].index(CLICK) + CLICK.index("z")
+        await pilot.click(offset=(column, row))
+        await pilot.pause()
+        assert app.is_running and app.return_code is None
+        app.show_details(hostile(app))
+        await wait_for(pilot, lambda: isinstance(app.screen, DetailsScreen))
+        await pilot.pause()
+        title = screen_text(app).splitlines()[0]
+        await pilot.click(offset=(title.index(CLICK) + CLICK.index("z"), 0))
+        await pilot.pause()
+        assert app.is_running and app.return_code is None
+
+
+async def test_error_messages_everywhere(hostile_sim: Simulator) -> None:
+    """The server's hostile error in the status line, the details screen and a toast."""
+    app = make_app(hostile_sim.url)
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot, app)
+        hostile_sim.faults.add("/api/show", "status", status=500, message=ERROR)
+        app.show_details(hostile(app))
+        await wait_for(pilot, lambda: isinstance(app.screen, DetailsScreen))
+        screen = app.screen
+        assert isinstance(screen, DetailsScreen)
+        await wait_for(pilot, lambda: screen.error is not None)
+        await pilot.pause()
+        assert_literal(assert_safe_output(app), *MARKUP, "[31m", "]0;title")
+        await pilot.press("escape")
+
+        hostile_sim.faults.add("/api/copy", "status", status=400, message=ERROR)
+        app.operations.copy(hostile(app))
+        await wait_for(pilot, lambda: app.screen is not app.dashboard)
+        await pilot.pause()
+        copy_dialog = assert_safe_output(app)  # the source name is in the dialog
+        assert_literal(copy_dialog, CLICK)
+        await app.screen.run_action("cancel")
+
+        hostile_sim.faults.add("/api/tags", "status", status=500, message=ERROR)
+        app.request_refresh()
+        await wait_for(pilot, lambda: app.status.state == "error")
+        await pilot.pause()
+        text = assert_safe_output(app)
+        assert_literal(text, *MARKUP)  # the status line
+        hostile_sim.faults.clear()
+
+        app.notify(ERROR, severity="error", markup=False)  # as operations report failures
+        await pilot.pause()
+        assert_literal(assert_safe_output(app), *MARKUP)
+        assert app.is_running
+
+
+async def test_operation_failure_toast(hostile_sim: Simulator) -> None:
+    """A failed unload reports the server's hostile words in a toast, literally."""
+    hostile_sim.load_model(NAME, keep_alive=-1)
+    app = make_app(hostile_sim.url)
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot, app)
+        await wait_for(pilot, lambda: bool(app.running_models))
+        hostile_sim.faults.add("/api/generate", "status", status=500, message=ERROR)
+        app.operations.unload(app.running_models[0])
+        await wait_for(pilot, lambda: any(n.severity == "error" for n in app._notifications))
+        await pilot.pause()
+        text = assert_safe_output(app)
+        assert_literal(text, STYLE, CLOSE)  # toasts wrap: check pieces that fit one line
+        assert app.is_running
+
+
+async def test_delete_confirmation(hostile_sim: Simulator) -> None:
+    app = make_app(hostile_sim.url)
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot, app)
+        app.operations.delete([hostile(app)])
+        await wait_for(pilot, lambda: isinstance(app.screen, DeleteScreen))
+        await pilot.pause()
+        assert_literal(assert_safe_output(app), CLICK, "]0;title")
+        await pilot.press("n")
+        await wait_for(pilot, lambda: app.screen is app.dashboard)
+        assert hostile_sim.request_count("/api/delete") == 0
+
+
+async def test_jobs_view_and_strip(hostile_sim: Simulator) -> None:
+    """A pull failing with a hostile error line: the jobs view and the toast show it literally."""
+    app = make_app(hostile_sim.url)
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot, app)
+        hostile_sim.faults.add("/api/pull", "error_line", after_lines=2, message=ERROR)
+        job = app.jobs.submit_pull("all-minilm:latest")
+        await wait_for(pilot, lambda: job.state is JobState.FAILED)
+        app.operations.show_jobs()
+        await wait_for(pilot, lambda: isinstance(app.screen, JobsScreen))
+        await pilot.pause()
+        assert_literal(assert_safe_output(app), *MARKUP, "[31m")
+        await pilot.press("escape")
+        assert app.is_running
+
+
+async def test_new_model_from_hostile_model(hostile_sim: Simulator) -> None:
+    """`n` on the hostile model pre-fills the editor from /api/show: literal, no crash."""
+    app = make_app(hostile_sim.url)
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot, app)
+        app.operations.create(hostile(app))
+        await wait_for(pilot, lambda: isinstance(app.screen, CreateScreen))
+        screen = app.screen
+        assert isinstance(screen, CreateScreen)
+        await wait_for(pilot, lambda: "TEMPLATE" in screen.editor.text)
+        await pilot.pause()
+        text = assert_safe_output(app)
+        assert_literal(text, LINK, "S " + CLICK)
+        assert app.is_running
