@@ -42,7 +42,8 @@ STYLE = "[bold red]x"
 SGR = ESC + "[31m"  # red foreground
 OSC = ESC + "]0;title" + BEL  # set the terminal's title
 
-NAME = f"{CLICK}{OSC}{CR}{BS}:latest"
+NAME = f"{CLICK}{OSC}{CR}{BS}:latest"  # only in lists: no valid name holds markup
+VALID = "hostile:latest"  # a valid name with every other field hostile (details, editor)
 FAMILY = STYLE
 QUANT = CLOSE
 PARAMS = "[/]"
@@ -51,7 +52,7 @@ SYSTEM = f"S {CLICK} {CR}{BS}back"
 LICENSE = f"L {CLOSE} {OSC}"
 STOP = f"{CLOSE}{SGR}"
 CAPABILITY = "[b]cap"
-ERROR = f"E {STYLE} {CLICK} {LINK} {SGR}{OSC}{CR}{BS}"
+ERROR = f"E {STYLE} {CLOSE} {CLICK} {LINK} {SGR}{OSC}{CR}{BS}"
 
 # What each must look like on screen: the markup verbatim; escapes visible, never raw.
 MARKUP = (CLICK, LINK, CLOSE, STYLE)
@@ -72,26 +73,27 @@ async def wait_for(
         await pilot.pause(0.02)
 
 
-def add_hostile_model(sim: Simulator) -> None:
-    sim.add_model(
-        NAME,
-        family=FAMILY,
-        parameter_size=PARAMS,
-        quantization_level=QUANT,
-        template=TEMPLATE,
-        system=SYSTEM,
-        license=LICENSE,
-        parameters={"stop": STOP},
-        capabilities=["completion", CAPABILITY],
-        modified_at=FROZEN,
-    )
+def add_hostile_models(sim: Simulator) -> None:
+    for name in (NAME, VALID):
+        sim.add_model(
+            name,
+            family=FAMILY,
+            parameter_size=PARAMS,
+            quantization_level=QUANT,
+            template=TEMPLATE,
+            system=SYSTEM,
+            license=LICENSE,
+            parameters={"stop": STOP},
+            capabilities=["completion", CAPABILITY],
+            modified_at=FROZEN,
+        )
 
 
 @pytest.fixture
 async def hostile_sim() -> AsyncIterator[Simulator]:
     simulator = Simulator(initial=False, bandwidth=2e9, progress_interval=0.005)
     await simulator.start("127.0.0.1", 0)
-    add_hostile_model(simulator)
+    add_hostile_models(simulator)
     simulator.add_model("plain:latest", like="qwen2.5:0.5b", modified_at=FROZEN)
     try:
         yield simulator
@@ -104,12 +106,12 @@ def make_app(url: str) -> OllamaTuiApp:
 
 
 async def started(pilot: Pilot[Any], app: OllamaTuiApp) -> None:
-    await wait_for(pilot, lambda: app.status.state == "connected" and len(app.installed) == 2)
+    await wait_for(pilot, lambda: app.status.state == "connected" and len(app.installed) == 3)
     await pilot.pause()
 
 
-def hostile(app: OllamaTuiApp) -> LocalModel:
-    return next(m for m in app.installed if m.name == NAME)
+def hostile(app: OllamaTuiApp, name: str = NAME) -> LocalModel:
+    return next(m for m in app.installed if m.name == name)
 
 
 # --- reading the screen ----------------------------------------------------------------------
@@ -161,7 +163,7 @@ async def test_dashboard_tables(hostile_sim: Simulator) -> None:
         await wait_for(pilot, lambda: bool(app.running_models))
         await pilot.pause()
         text = assert_safe_output(app)
-        assert_literal(text, CLICK, FAMILY, QUANT, PARAMS, CAPABILITY, "]0;title", ":latest")
+        assert_literal(text, CLICK, FAMILY, QUANT, PARAMS, "]0;title", ":latest")
         # Both tables: the running one and the installed one.
         assert text.count(CLICK) >= 2
         # Filtering by hostile text (it is also what a user may type) is literal too.
@@ -178,14 +180,14 @@ async def test_details_every_tab(hostile_sim: Simulator) -> None:
     app = make_app(hostile_sim.url)
     async with app.run_test(size=SIZE) as pilot:
         await started(pilot, app)
-        app.show_details(hostile(app))
+        app.show_details(hostile(app, VALID))
         await wait_for(pilot, lambda: isinstance(app.screen, DetailsScreen))
         screen = app.screen
         assert isinstance(screen, DetailsScreen)
         await wait_for(pilot, lambda: screen.show is not None, what="details loaded")
         await pilot.pause()
         overview = assert_safe_output(app)
-        assert_literal(overview, CLICK, FAMILY, QUANT, CAPABILITY, "[/foo]", "[31m")
+        assert_literal(overview, FAMILY, QUANT, CAPABILITY, "[/foo]", "[31m")
         assert_literal(overview, "S " + CLICK)  # the system prompt
         assert_literal(overview, "L " + CLOSE)  # the license's first line
         tabs = {"2": (LINK, CLICK, CLOSE), "3": (LINK, "[31mred"), "4": (CLICK, "back")}
@@ -223,7 +225,7 @@ async def test_error_messages_everywhere(hostile_sim: Simulator) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await started(pilot, app)
         hostile_sim.faults.add("/api/show", "status", status=500, message=ERROR)
-        app.show_details(hostile(app))
+        app.show_details(hostile(app, VALID))
         await wait_for(pilot, lambda: isinstance(app.screen, DetailsScreen))
         screen = app.screen
         assert isinstance(screen, DetailsScreen)
@@ -300,16 +302,25 @@ async def test_jobs_view_and_strip(hostile_sim: Simulator) -> None:
 
 
 async def test_new_model_from_hostile_model(hostile_sim: Simulator) -> None:
-    """`n` on the hostile model pre-fills the editor from /api/show: literal, no crash."""
+    """`n` on a hostile model pre-fills the editor from /api/show: markup stays literal text;
+    values with control characters are left out with a comment saying why; nothing crashes."""
+    hostile_sim.add_model(
+        "markup:latest", template=f"T {LINK}", system=f"S {CLICK}", parameters={"stop": CLOSE}
+    )
     app = make_app(hostile_sim.url)
     async with app.run_test(size=SIZE) as pilot:
-        await started(pilot, app)
-        app.operations.create(hostile(app))
-        await wait_for(pilot, lambda: isinstance(app.screen, CreateScreen))
-        screen = app.screen
-        assert isinstance(screen, CreateScreen)
-        await wait_for(pilot, lambda: "TEMPLATE" in screen.editor.text)
-        await pilot.pause()
-        text = assert_safe_output(app)
-        assert_literal(text, LINK, "S " + CLICK)
+        await wait_for(pilot, lambda: len(app.installed) == 4)
+        for name, pieces in (
+            ("markup:latest", (LINK, "S " + CLICK, CLOSE)),
+            (VALID, ("left out", "U+001B")),
+        ):
+            app.operations.create(hostile(app, name))
+            await wait_for(pilot, lambda: isinstance(app.screen, CreateScreen))
+            screen = app.screen
+            assert isinstance(screen, CreateScreen)
+            await wait_for(pilot, lambda s=screen: "FROM" in s.editor.text)  # type: ignore[misc]
+            await pilot.pause()
+            assert_literal(assert_safe_output(app), *pieces)
+            await pilot.press("escape")
+            await wait_for(pilot, lambda: app.screen is app.dashboard)
         assert app.is_running

@@ -72,7 +72,8 @@ def seed_models(sim: Simulator) -> None:
 
 @contextmanager
 def seeded_server() -> Iterator[Simulator]:
-    with serve_in_thread(initial=False, seed=0) as sim:
+    # A current server version: /api/tags then reports capabilities, as the demo shows them.
+    with serve_in_thread(initial=False, seed=0, version="0.31.0") as sim:
         seed_models(sim)
         yield sim
 
