@@ -13,19 +13,19 @@ How each row is measured (and why that is a fair figure):
    include interpreter start-up and imports; the headless driver writes nothing to a terminal
    in either case. "Screen refresh" = ``Screen._compositor_refresh``, which this script wraps
    in the child process (the app's code is not changed).
-2-3. UI time of one poll at 5,000 models: the app's poll-apply path (``OllamaTuiApp._apply``,
-   which hands a fresh /api/tags + /api/ps snapshot to the tables) plus the render it causes,
-   forced by ``await pilot.pause()`` (which runs the screen update). The figure is the CPU time
-   of the UI thread (``time.thread_time``) for apply + pause, minus the median CPU time of an
-   empty ``pilot.pause()`` measured in the same app. CPU time rather than wall time, because
-   the event loop is this thread and the simulator runs in another process: what is counted
-   is exactly the time the UI cannot answer a key. The snapshot is fetched from the simulator
-   (new objects, equal values) outside the timed window; its JSON decoding is the client's
-   cost, reported separately in the notes ("full poll on the UI loop"). Row 3 changes 50
-   models (half with a new digest, half with a new size; 10 of them on screen) and alternates
-   with the original snapshot, so every timed poll changes 50 rows. Baseline: a DataTable in
-   a minimal app doing ``clear()`` + ``add_rows()`` of the same 5,000 rows (as ``Text``
-   cells), measured the same way.
+2-3. UI time of one poll at 5,000 models, through the app's real poll path: the app's poll
+   worker asks its poller (which fetches and decodes /api/tags + /api/ps on a background
+   thread), applies the snapshot to the tables, updates the status line, and the screen update
+   that follows is forced with ``await pilot.pause()``. The figure is the CPU time of the UI
+   thread (``time.thread_time``: the event loop is this thread; the poller thread and the
+   simulator process are not counted) from ``request_refresh()`` to the end of that pause,
+   minus what the same wait costs when nothing happens (the UI thread's idle CPU rate times the
+   wait, plus the median CPU of an empty ``pilot.pause()``, both measured in the same app). So
+   the figure is the time the UI cannot answer a key because of the poll. Row 3 first changes
+   50 models on the simulator (control API, outside the timed window; 10 of them on screen),
+   so every timed poll brings 50 changed rows. Baseline: a DataTable in a minimal app doing
+   ``clear()`` + ``add_rows()`` of the same 5,000 rows (as ``Text`` cells), measured the same
+   way (CPU of the calls + pause, minus an empty pause).
 4. Filter keystroke: ``/`` opens the filter, then each key is timed as for rows 2-3 (CPU of
    ``pilot.press(key)`` + ``pilot.pause()`` minus an empty pause). No baseline.
 5. Client throughput: a pull of a prepared 200,000-line stream (the simulator writes a
@@ -69,7 +69,12 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 HUGE = "bench/huge:latest"
-PULL_NAMES = ("bench/pull-a:latest", "bench/pull-b:latest", "bench/pull-c:latest", "bench/pull-d:latest")
+PULL_NAMES = (
+    "bench/pull-a:latest",
+    "bench/pull-b:latest",
+    "bench/pull-c:latest",
+    "bench/pull-d:latest",
+)
 FILTER_KEYS = ("l", "l", "a", "m", "a", "backspace", "backspace", "backspace", "backspace")
 FILTER_KEYS += ("backspace", "q", "w", "e", "n", "backspace", "backspace", "backspace", "backspace")
 SIZE = (160, 45)
@@ -182,7 +187,7 @@ class SimProcess:
     """``python -m ollama_tui.simulator`` on a free loopback port, in another process."""
 
     def __init__(self, *args: str) -> None:
-        self._log = tempfile.TemporaryFile()
+        self._log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in close()
         command = [sys.executable, "-m", "ollama_tui.simulator", "--listen", "127.0.0.1:0"]
         self.proc = subprocess.Popen(
             [*command, *args],
@@ -274,12 +279,14 @@ def populated(app: Any, models: int = 1) -> bool:
     )
 
 
-async def wait_until(predicate: Callable[[], object], timeout: float = 60) -> None:
+async def wait_until(
+    predicate: Callable[[], object], timeout: float = 60, step: float = 0.01
+) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
         if time.monotonic() > deadline:
             raise TimeoutError("condition not met in time")
-        await asyncio.sleep(0.01)
+        await asyncio.sleep(step)
 
 
 async def cpu_of(action: Callable[[], Awaitable[Any]]) -> float:
@@ -291,14 +298,6 @@ async def cpu_of(action: Callable[[], Awaitable[Any]]) -> float:
 async def empty_pause_cpu(pilot: Any, reps: int) -> float:
     costs = [await cpu_of(pilot.pause) for _ in range(max(5, reps * 2))]
     return median(costs)
-
-
-def apply_path(app: Any) -> Callable[[Any, Any], None]:
-    """The app's poll-apply function (snapshot in, tables updated)."""
-    apply = getattr(app, "_apply", None)
-    if apply is None:
-        apply = app.dashboard.show_models
-    return apply  # type: ignore[no-any-return]
 
 
 def table_rows(models: Sequence[Any]) -> list[tuple[Any, ...]]:
@@ -369,7 +368,8 @@ def row_1(scale: Scale) -> Row:
                 out.append((result["ready"] - start) * 1000)
     figure, baseline = median(app_times), median(base_times)
     r = ratio(figure, baseline)
-    note(f"row 1 samples ms: app {[round(t) for t in app_times]}, minimal {[round(t) for t in base_times]}")
+    app_ms, base_ms = [round(t) for t in app_times], [round(t) for t in base_times]
+    note(f"row 1 samples ms: app {app_ms}, minimal {base_ms}")
     return Row(
         1,
         "start to both tables populated (headless, simulator in another process)",
@@ -385,66 +385,80 @@ def row_1(scale: Scale) -> Row:
 # --- rows 2-4: UI time at 5,000 models ----------------------------------------------------------
 
 
-async def ui_rows(scale: Scale, url: str) -> list[Row]:
-    from ollama_tui.api import OllamaClient
+async def idle_cpu_rate(seconds: float = 1.0) -> float:
+    """UI-thread CPU per second while the app idles and this script polls a condition."""
+    start, wall = time.thread_time(), time.perf_counter()
+    deadline = wall + seconds
+    await wait_until(lambda: time.perf_counter() > deadline, step=0.002)
+    return (time.thread_time() - start) / (time.perf_counter() - wall)
 
+
+async def timed_poll(app: Any, pilot: Any, idle_rate: float, empty: float) -> tuple[float, float]:
+    """(UI-thread CPU, wall) of one real poll: request -> poll done -> screen updated."""
+    await wait_until(lambda: not app.polling)
+    count = app.poll_count
+    start, wall = time.thread_time(), time.perf_counter()
+    app.request_refresh()
+    await wait_until(lambda: app.poll_count > count, step=0.002)
+    waited = time.perf_counter() - wall
+    await pilot.pause()
+    cpu = time.thread_time() - start - idle_rate * waited - empty
+    return cpu, time.perf_counter() - wall
+
+
+async def change_models(url: str, names: Sequence[str], generation: int) -> None:
+    """Replace each named model on the simulator (new size, digest, date): a real change."""
+    import httpx
+
+    async with httpx.AsyncClient(base_url=url) as client:
+        for n, name in enumerate(names):
+            body = {"name": name, "size": 1_000_000 + generation * 1000 + n}
+            response = await client.post("/_sim/models", json=body)
+            response.raise_for_status()
+
+
+async def ui_rows(scale: Scale, url: str) -> list[Row]:
     reps = max(scale.reps, 3)
     app = make_app(url)
     async with app.run_test(size=SIZE) as pilot:
         await wait_until(lambda: populated(app, scale.models))
         await pilot.pause()
         empty = await empty_pause_cpu(pilot, reps)
-        apply = apply_path(app)
+        idle_rate = await idle_cpu_rate()
         table = app.dashboard.installed_table
-        running = await app.client.running()
 
-        # Row 2: nothing changed.
+        # Row 2: a real poll (the poller thread fetches and decodes) with nothing changed.
+        await timed_poll(app, pilot, idle_rate, empty)  # warm-up
         rendered = table.render_count
         unchanged: list[float] = []
+        poll_walls: list[float] = []
         for _ in range(reps):
-            fresh = await app.client.list_models()
-            start = time.thread_time()
-            apply(fresh, running)
-            await pilot.pause()
-            unchanged.append(time.thread_time() - start - empty)
+            cpu, wall = await timed_poll(app, pilot, idle_rate, empty)
+            unchanged.append(cpu)
+            poll_walls.append(wall)
         rerendered = table.render_count - rendered
 
-        # Informational: the whole poll on the UI loop, including the client's JSON decoding.
-        full: list[float] = []
-        for _ in range(reps):
-            start = time.thread_time()
-            fresh, running = await asyncio.gather(app.client.list_models(), app.client.running())
-            apply(fresh, running)
-            await pilot.pause()
-            full.append(time.thread_time() - start - empty)
-
-        # Row 3: 50 models changed.
-        original = list(app.installed)
-        on_screen = set(table.visible_keys[: SIZE[1] // 2][:10])
-        chosen = [i for i, m in enumerate(original) if (m.name, m.digest) in on_screen]
-        step = max(1, len(original) // 40)
-        chosen += [i for i in range(0, len(original), step) if i not in chosen]
-        chosen = chosen[:50]
-        changed = list(original)
-        for n, i in enumerate(chosen):
-            m = original[i]
-            if n % 2:
-                changed[i] = dataclasses.replace(m, size=m.size + 1)
-            else:
-                changed[i] = dataclasses.replace(m, digest=f"{n:04d}" + m.digest[4:])
+        # Row 3: 50 models changed on the server (10 of them on screen), then a real poll.
+        count = len(app.installed)
+        on_screen = [key[0] for key in table.visible_keys[:10]]
+        step = max(1, count // 40)
+        names = on_screen + [m.name for m in app.installed[::step] if m.name not in on_screen]
+        names = names[:50]
         fifty: list[float] = []
+        changed_rows: list[int] = []
         for rep in range(reps * 2):
-            snapshot = changed if rep % 2 == 0 else original
-            start = time.thread_time()
-            apply(snapshot, running)
-            await pilot.pause()
-            fifty.append(time.thread_time() - start - empty)
+            await change_models(url, names, rep)
+            before = {key: item for key, item in table.items.items()}
+            cpu, _wall = await timed_poll(app, pilot, idle_rate, empty)
+            fifty.append(cpu)
+            changed_rows.append(sum(1 for k, v in table.items.items() if before.get(k) is not v))
+        original = list(app.installed)
 
         # Row 4: filter keystrokes.
         await pilot.press("slash")
         await pilot.pause()
         keys: list[float] = []
-        for key in FILTER_KEYS[: max(6, len(FILTER_KEYS) if scale is FULL else 6)]:
+        for key in FILTER_KEYS if scale is FULL else FILTER_KEYS[:6]:
             start = time.thread_time()
             await pilot.press(key)
             await pilot.pause()
@@ -470,21 +484,17 @@ async def ui_rows(scale: Scale, url: str) -> list[Row]:
             await pilot.pause()
             baseline_costs.append(time.thread_time() - start - base_empty)
 
-    async with OllamaClient(url) as client:
-        count = len(await client.list_models())
     ms = 1000.0
     r2, r3, r4 = median(unchanged) * ms, median(fifty) * ms, median(keys) * ms
     base = median(baseline_costs) * ms
     note(
-        f"rows 2-4: {count} models; empty pause {empty * ms:.1f} ms CPU; unchanged poll "
-        f"re-rendered {rerendered} rows; filter left {shown} rows; samples ms "
+        f"rows 2-4: {count} models; empty pause {empty * ms:.1f} ms CPU, idle loop "
+        f"{idle_rate * ms:.1f} ms CPU/s; poll wall (poller thread) median "
+        f"{median(poll_walls) * ms:.0f} ms; unchanged polls re-rendered {rerendered} rows; "
+        f"rows changed per 50-model poll {changed_rows}; filter left {shown} rows; samples ms "
         f"unchanged {[round(c * ms, 1) for c in unchanged]}, 50 changed "
         f"{[round(c * ms, 1) for c in fifty]}, keys {[round(c * ms, 1) for c in keys]}, "
         f"DataTable {[round(c * ms) for c in baseline_costs]}"
-    )
-    note(
-        f"full poll on the UI loop (fetch + JSON decode of {count} models + apply + render), "
-        f"CPU ms: median {median(full) * ms:.1f} {[round(c * ms, 1) for c in full]}"
     )
     ratio2 = ratio(r2, base)
     return [
@@ -777,9 +787,9 @@ async def child_rss_app(url: str, models: int) -> dict[str, Any]:
     async with app.run_test(size=SIZE) as pilot:
         await wait_until(lambda: populated(app, models))
         for _ in range(3):
-            count = app.poll_count
+            polls = app.poll_count
             app.request_refresh()
-            await wait_until(lambda: app.poll_count > count)
+            await wait_until(lambda: app.poll_count > polls)  # noqa: B023 - awaited at once
         await pilot.press("slash", "l", "l", "a")
         await pilot.pause()
     return {"peak_mb": peak_rss_mb(), "models": len(app.installed)}
@@ -846,13 +856,15 @@ def fmt(value: float | None, digits: int = 1) -> str:
 
 def table(machine_line: str, rows: list[Row]) -> str:
     lines = [f"machine: {machine_line}", ""]
-    header = f"{'#':>2}  {'what':<74} {'figure':>10} {'unit':<11} {'baseline':>10} {'ratio':>7}  {'goal':<21} met"
+    header = f"{'#':>2}  {'what':<74} {'figure':>10} {'unit':<11} {'baseline':>10} "
+    header += f"{'ratio':>7}  {'goal':<21} met"
     lines.append(header)
     lines.append("-" * len(header))
     for r in rows:
         lines.append(
             f"{r.id:>2}  {r.what[:74]:<74} {fmt(r.figure):>10} {r.unit:<11} "
-            f"{fmt(r.baseline):>10} {fmt(r.ratio, 2):>7}  {r.goal:<21} {'yes' if r.goal_met else 'NO'}"
+            f"{fmt(r.baseline):>10} {fmt(r.ratio, 2):>7}  {r.goal:<21} "
+            f"{'yes' if r.goal_met else 'NO'}"
         )
     if NOTES:
         lines.append("")

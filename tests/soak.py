@@ -41,7 +41,13 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-PULLABLE = ("llama3.2:1b", "qwen2.5:0.5b", "gemma3:1b", "nomic-embed-text:latest", "deepseek-r1:1.5b")
+PULLABLE = (
+    "llama3.2:1b",
+    "qwen2.5:0.5b",
+    "gemma3:1b",
+    "nomic-embed-text:latest",
+    "deepseek-r1:1.5b",
+)
 FAULTS: tuple[tuple[str, dict[str, Any]], ...] = (
     ("delay", {"seconds": 1.5}),
     ("status", {"status": 500, "message": "soak: internal error"}),
@@ -283,8 +289,11 @@ async def soak(args: argparse.Namespace, sim: SimChild) -> dict[str, Any]:
                     print(f"  {stat.size_diff / 1024:+.0f} KiB {stat}", file=sys.stderr)
                 growth_by_line = last_snapshot.compare_to(first_snapshot, "traceback")
                 print("tracemalloc: largest growth since warm-up", file=sys.stderr)
-                for stat in growth_by_line[:args.trace]:
-                    print(f"  {stat.size_diff / 1024:+.0f} KiB {stat.count_diff:+d} blocks", file=sys.stderr)
+                for stat in growth_by_line[: args.trace]:
+                    print(
+                        f"  {stat.size_diff / 1024:+.0f} KiB {stat.count_diff:+d} blocks",
+                        file=sys.stderr,
+                    )
                     for frame in stat.traceback.format()[-12:]:
                         print(f"      {frame}", file=sys.stderr)
     except BaseException as error:  # the app itself died: the worst outcome
@@ -408,9 +417,7 @@ def print_report(report: dict[str, Any]) -> None:
         f"  simulator open connections before/after {report['sim_open_connections']}  "
         f"[{mark[goals['no_open_connections']]}]"
     )
-    print(
-        f"  unhandled exceptions {report['unhandled_count']}  [{mark[goals['zero_unhandled']]}]"
-    )
+    print(f"  unhandled exceptions {report['unhandled_count']}  [{mark[goals['zero_unhandled']]}]")
     for item in report["unhandled"]:
         print(f"    - {item}")
     print(f"  activity: {report['counts']}")

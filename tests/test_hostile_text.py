@@ -234,14 +234,6 @@ async def test_error_messages_everywhere(hostile_sim: Simulator) -> None:
         assert_literal(assert_safe_output(app), *MARKUP, "[31m", "]0;title")
         await pilot.press("escape")
 
-        hostile_sim.faults.add("/api/copy", "status", status=400, message=ERROR)
-        app.operations.copy(hostile(app))
-        await wait_for(pilot, lambda: app.screen is not app.dashboard)
-        await pilot.pause()
-        copy_dialog = assert_safe_output(app)  # the source name is in the dialog
-        assert_literal(copy_dialog, CLICK)
-        await app.screen.run_action("cancel")
-
         hostile_sim.faults.add("/api/tags", "status", status=500, message=ERROR)
         app.request_refresh()
         await wait_for(pilot, lambda: app.status.state == "error")
@@ -270,6 +262,37 @@ async def test_operation_failure_toast(hostile_sim: Simulator) -> None:
         text = assert_safe_output(app)
         assert_literal(text, STYLE, CLOSE)  # toasts wrap: check pieces that fit one line
         assert app.is_running
+
+
+BUG_INPUT = (
+    "BUG-4: a server name with control characters is put raw into an Input (copy/rename "
+    "source, pull/create/copy suggestions): its ESC reaches the terminal "
+    "(screens/confirm.py name_input)"
+)
+
+
+@pytest.mark.xfail(strict=True, reason=BUG_INPUT)
+async def test_copy_dialog_source_name(hostile_sim: Simulator) -> None:
+    app = make_app(hostile_sim.url)
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot, app)
+        app.operations.copy(hostile(app))
+        await wait_for(pilot, lambda: app.screen is not app.dashboard)
+        await pilot.pause()
+        assert_literal(assert_safe_output(app), CLICK)
+
+
+@pytest.mark.xfail(strict=True, reason=BUG_INPUT)
+async def test_pull_dialog_suggestion(hostile_sim: Simulator) -> None:
+    app = make_app(hostile_sim.url)
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot, app)
+        app.operations.pull()
+        await wait_for(pilot, lambda: app.screen is not app.dashboard)
+        await pilot.pause()
+        await pilot.press("left_square_bracket")  # the hostile name is suggested
+        await pilot.pause()
+        assert_literal(assert_safe_output(app), CLICK)
 
 
 async def test_delete_confirmation(hostile_sim: Simulator) -> None:
