@@ -27,7 +27,6 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
-from rich.text import Text
 from textual import events
 from textual._wait import wait_for_idle
 from textual.pilot import Pilot
@@ -49,7 +48,6 @@ from ollama_tui.screens.create import CreateScreen
 from ollama_tui.screens.delete import DeleteScreen
 from ollama_tui.screens.details import DetailsScreen
 from ollama_tui.screens.help import HelpScreen
-from ollama_tui.screens.jobs import JobsScreen
 from ollama_tui.screens.load import LoadScreen
 from ollama_tui.screens.pull import PullScreen
 from ollama_tui.simulator import Simulator
@@ -125,7 +123,10 @@ EXPECTED: dict[tuple[str, str], FaultCase] = {
 def expected(endpoint: str, fault_id: str) -> FaultCase:
     return EXPECTED.get((endpoint, fault_id), FAULTS[fault_id])
 
-_PYTHON_NOISE = re.compile(r"Traceback|object at 0x|<coroutine|NoneType|\b[A-Z]\w+(Error|Exception)\b")
+
+_PYTHON_NOISE = re.compile(
+    r"Traceback|object at 0x|<coroutine|NoneType|\b[A-Z]\w+(Error|Exception)\b"
+)
 
 
 def assert_user_words(shown: str, case: FaultCase) -> None:
@@ -418,9 +419,11 @@ class Session:
         app.request_refresh()
         await wait_for(
             pilot,
-            lambda: app.status.state == "connected"
-            and {m.name for m in app.installed} == {m.name for m in self.sim.models}
-            and bool(app.running_models),
+            lambda: (
+                app.status.state == "connected"
+                and {m.name for m in app.installed} == {m.name for m in self.sim.models}
+                and bool(app.running_models)
+            ),
             what="the app shows the reset simulator",
         )
 
@@ -671,7 +674,6 @@ async def test_operation_fault(
         await hung_job_is_cancelled(session, operation)
         return
     shown = await operation.run(session, 2 * TIMEOUT + 1)
-    print(endpoint, fault_id, "->", shown)
     assert_user_words(shown, expected(endpoint, fault_id))
     assert app.is_running
     sim.faults.clear()
@@ -869,7 +871,9 @@ async def test_hanging_polls_never_freeze_the_ui(patch: pytest.MonkeyPatch) -> N
             "/": await press_timed(app, "slash", lambda: board.filter_bar.is_open),
             "m": await press_timed(app, "m", lambda: board.filter_bar.value == "m"),
             "escape": await press_timed(app, "escape", lambda: not board.filter_bar.is_open),
-            "?": await press_timed(app, "question_mark", lambda: isinstance(app.screen, HelpScreen)),
+            "?": await press_timed(
+                app, "question_mark", lambda: isinstance(app.screen, HelpScreen)
+            ),
         }
         await pilot.press("escape")
         assert sim.active_requests >= 2, "the measurement must happen while the polls hang"

@@ -84,10 +84,11 @@ class StatusBar(Widget):
         else:
             label = "unreachable" if status.state == "unreachable" else "error"
             text.append(label, style="bold red")
+            # The reason first: on a narrow terminal the end of the line is what gets cut.
+            text.append(f": {safe_line(_short_reason(status.reason, status.host))}", style="red")
             if status.retry_at is not None and not status.paused:
                 seconds = max(0, round(status.retry_at - now))
                 text.append(f" — retrying in {seconds} s (r: now)", style="yellow")
-            text.append(f": {safe_line(status.reason)}", style="red")
         if status.last_ok is not None:
             text.append(f"  refreshed {age_text(now - status.last_ok)}", style="dim")
         if status.rtt is not None and status.state == "connected":
@@ -97,3 +98,11 @@ class StatusBar(Widget):
         if status.read_only:
             text.append("  READ-ONLY", style="bold magenta")
         return text
+
+
+def _short_reason(reason: str, host: str) -> str:
+    """The client's message without the host, which the status line already shows."""
+    prefix = f"cannot reach the Ollama server at {host}: "
+    if reason.startswith(prefix):
+        return reason[len(prefix) :]
+    return reason.replace(f"the Ollama server at {host}", "the server")
