@@ -120,11 +120,17 @@ async def test_new_from_highlighted_model_creates(sim: Simulator) -> None:
 
 async def test_read_only_app_opens_no_dialog(sim: Simulator) -> None:
     app = make_app(sim.url, read_only=True)
+    said: list[str] = []
+    notify = app.notify
+    app.notify = lambda message, *a, **k: (said.append(str(message)), notify(message, *a, **k))[1]  # type: ignore[method-assign]
     async with app.run_test(size=SIZE) as pilot:
         await started(pilot, app)
         select(app, "mistral:7b")
         for key in ("p", "d", "c", "R", "n", "l", "P"):
+            said.clear()
             await pilot.press(key)
             await pilot.pause()
             assert not app.screen.is_modal
+            # Hidden from the footer, but the key still says why nothing happens.
+            assert any("Read-only" in message for message in said), key
         assert requests(sim, "/api/delete") == [] and requests(sim, "/api/pull") == []

@@ -285,6 +285,15 @@ class DashboardScreen(Screen[None]):
         # Watching jobs changes nothing on the server: allowed in read-only mode too.
         self.tui.operations.show_jobs()
 
+    def on_key(self, event: events.Key) -> None:
+        """In read-only mode an operation key is hidden, but pressing it still says why."""
+        if not self.tui.read_only:
+            return
+        bindings = self._bindings.key_to_bindings.get(event.key, [])
+        if any(binding.action in OPERATION_ACTIONS for binding in bindings):
+            event.stop()
+            self.tui.operations_or_notify()
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in OPERATION_ACTIONS:
             if self.tui.read_only:
