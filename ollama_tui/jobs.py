@@ -1,7 +1,8 @@
 """Background pull / push / create jobs and their progress state.
 
 Jobs belong to the app, not to a screen: a :class:`JobQueue` runs them as asyncio tasks, at most
-``max_transfers`` at a time (the rest wait, FIFO, in the QUEUED state), and reports every change
+``max_transfers`` pulls and pushes at a time (the rest wait, FIFO, in the QUEUED state; creates
+start at once), and reports every change
 through two callbacks:
 
 - ``on_change(job)``: immediately on every state change (queued, running, done, failed,
@@ -55,6 +56,10 @@ class JobKind(StrEnum):
     PULL = "pull"
     PUSH = "push"
     CREATE = "create"
+
+
+# The kinds that count against ``max_transfers`` (see JobQueue._start_ready).
+_TRANSFER_KINDS = frozenset({JobKind.PULL, JobKind.PUSH})
 
 
 class JobState(StrEnum):
@@ -613,9 +618,19 @@ class JobQueue:
         self._emit(job)
         self._start_ready()
 
+    def _transfers_running(self) -> int:
+        return sum(1 for job_id in self._tasks if self._jobs[job_id].kind in _TRANSFER_KINDS)
+
     def _start_ready(self) -> None:
-        while not self._closing and self._waiting and self.running_count < self._max_transfers:
-            job = self._waiting.popleft()
+        # Pulls and pushes move gigabytes to or from a registry: at most max_transfers at once,
+        # first come first served. A create works on the server's own disk and starts at once,
+        # so a small derived model never waits minutes behind two big pulls.
+        for job in list(self._waiting):
+            if self._closing:
+                break
+            if job.kind in _TRANSFER_KINDS and self._transfers_running() >= self._max_transfers:
+                continue
+            self._waiting.remove(job)
             rt = self._runtime[job.id]
             job._begin_run(self._clock())
             task = asyncio.get_running_loop().create_task(

@@ -200,6 +200,7 @@ async def soak(args: argparse.Namespace, sim: SimChild) -> dict[str, Any]:
 
     counts: Counter[str] = Counter()
     failures: Counter[str] = Counter()
+    progress: dict[int, tuple[int, float]] = {}  # job id -> (bytes seen, when they changed)
     samples: list[dict[str, Any]] = []
     app = OllamaTuiApp(Settings(host=sim.url, interval=args.interval, max_transfers=2))
     crashed: BaseException | None = None
@@ -263,7 +264,7 @@ async def soak(args: argparse.Namespace, sim: SimChild) -> dict[str, Any]:
             await wait_for(lambda: app.installed, 30)
             # Warm-up: one round of everything, so caches and imports are not counted as growth.
             warm_until = time.monotonic() + min(20.0, args.minutes * 60 * 0.15)
-            await run_load(app, pilot, sim, rng, counts, failures, warm_until, args, faults=False)
+            await run_load(app, pilot, sim, rng, counts, progress, warm_until, args, faults=False)
             before = await settle(pilot)
             print(f"idle after warm-up: {before}", file=sys.stderr, flush=True)
             if args.trace:
@@ -272,7 +273,7 @@ async def soak(args: argparse.Namespace, sim: SimChild) -> dict[str, Any]:
             next_sample = time.monotonic()
             while time.monotonic() < end:
                 step_end = min(end, time.monotonic() + args.sample_every)
-                await run_load(app, pilot, sim, rng, counts, failures, step_end, args, faults=True)
+                await run_load(app, pilot, sim, rng, counts, progress, step_end, args, faults=True)
                 if time.monotonic() >= next_sample:
                     print(f"  {sample('load')}", file=sys.stderr, flush=True)
                     next_sample = time.monotonic() + args.sample_every
@@ -341,7 +342,7 @@ async def run_load(
     sim: SimChild,
     rng: random.Random,
     counts: Counter[str],
-    failures: Counter[str],
+    last_progress: dict[int, tuple[int, float]],
     until: float,
     args: argparse.Namespace,
     *,
@@ -350,7 +351,6 @@ async def run_load(
     """Pulls, deletes and faults until ``until`` (one action every ~0.5 s)."""
     from textual.screen import ModalScreen
 
-    last_progress: dict[int, tuple[int, float]] = {}
     while time.monotonic() < until:
         now = time.monotonic()
         roll = rng.random()

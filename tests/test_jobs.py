@@ -336,6 +336,30 @@ async def test_concurrency_limit_queues_the_third_pull(client: FakeClient) -> No
     assert queue.running_count == 0 and not queue.has_active
 
 
+async def test_create_is_not_held_back_by_the_transfer_limit(client: FakeClient) -> None:
+    pulls = [client.script(f"big{i}") for i in range(2)]
+    create = client.script("small")
+    queue, seen = make_queue(client, max_transfers=1)
+    first = queue.submit_pull("big0")
+    second = queue.submit_pull("big1")
+    made = queue.submit_create("small", "FROM big0")
+    # The create starts at once; the second pull still waits for the single transfer slot.
+    assert [first.state, second.state, made.state] == [
+        JobState.RUNNING,
+        JobState.QUEUED,
+        JobState.RUNNING,
+    ]
+    await create.started.wait()
+    create.send(Ev("success"))
+    create.finish()
+    await wait_for(state_is(made, JobState.DONE))
+    assert second.state is JobState.QUEUED
+    pulls[0].finish()
+    await wait_for(state_is(second, JobState.RUNNING))
+    pulls[1].finish()
+    await queue.wait_idle()
+
+
 async def test_queued_jobs_start_in_submission_order(client: FakeClient) -> None:
     scripts = [client.script(f"m{i}") for i in range(4)]
     queue, _ = make_queue(client, max_transfers=1)
