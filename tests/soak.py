@@ -319,6 +319,14 @@ async def soak(args: argparse.Namespace, sim: SimChild) -> dict[str, Any]:
         "crashed": repr(crashed) if crashed else None,
         "samples": samples,
     }
+    # Growth rate over the second half of the load samples: a leak keeps its slope, caches that
+    # fill up flatten out.
+    load = [row for row in samples if row["phase"] == "load"]
+    half = load[len(load) // 2 :]
+    slope = None
+    if len(half) >= 2 and half[-1]["t"] > half[0]["t"]:
+        slope = (half[-1]["rss_mb"] - half[0]["rss_mb"]) / (half[-1]["t"] - half[0]["t"]) * 60
+    report["rss_mb_per_min_second_half"] = None if slope is None else round(slope, 2)
     widgets_before = before.get("live_widgets") or Counter()
     widgets_after = after.get("live_widgets") or Counter()
     report["live_widgets_growth"] = dict((widgets_after - widgets_before).most_common(10))
@@ -405,7 +413,8 @@ def print_report(report: dict[str, Any]) -> None:
     print(
         f"  RSS idle after warm-up {report['rss_mb_idle_after_warmup']} MB, at end "
         f"{report['rss_mb_idle_at_end']} MB: growth {report['rss_growth_mb']:+.2f} MB "
-        f"(peak {report['rss_peak_mb']} MB)  [{mark[goals['rss_growth_under_10mb']]}]"
+        f"(peak {report['rss_peak_mb']} MB; second half of the run "
+        f"{report['rss_mb_per_min_second_half']} MB/min)  [{mark[goals['rss_growth_under_10mb']]}]"
     )
     print(f"  workers before/after {report['workers']}  [{mark[goals['no_leaked_workers']]}]")
     print(

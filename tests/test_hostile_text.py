@@ -147,11 +147,6 @@ def assert_literal(text: str, *pieces: str) -> None:
         assert piece in text, f"{piece!r} is not shown literally"
 
 
-def visible(value: str) -> str:
-    """The part of a hostile value that must show as typed (everything after the last control)."""
-    return _CONTROL.split(value)[-1] if _CONTROL.search(value) else value
-
-
 # --- views ------------------------------------------------------------------------------------
 
 

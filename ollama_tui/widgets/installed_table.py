@@ -8,7 +8,7 @@ from operator import attrgetter
 
 from ollama_tui.api import LocalModel
 from ollama_tui.formatting import human_bytes, parse_param_size, relative_time, safe_line
-from ollama_tui.widgets.model_table import Column, VirtualTable
+from ollama_tui.widgets.model_table import Column, VirtualTable, name_and_id_columns
 
 __all__ = ["InstalledTable", "installed_key"]
 
@@ -43,16 +43,7 @@ class InstalledTable(VirtualTable[LocalModel, ModelKey]):
         self._clock = clock
         self.loaded_digests: frozenset[str] = frozenset()
         columns: list[Column[LocalModel]] = [
-            Column(
-                "name",
-                "NAME",
-                lambda m: safe_line(m.name),
-                sort_key=lambda m: m.name.lower(),
-                priority=100,
-                min_width=12,
-                max_width=60,
-            ),
-            Column("id", "ID", lambda m: safe_line(m.short_id), width=12, priority=40, style="dim"),
+            *name_and_id_columns(),
             Column(
                 "size",
                 "SIZE",

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar, Generic, Literal, TypeVar
+from typing import Any, ClassVar, Generic, Literal, Protocol, TypeVar
 
 from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
@@ -24,7 +24,9 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-__all__ = ["Column", "VirtualTable"]
+from ollama_tui.formatting import safe_line
+
+__all__ = ["Column", "VirtualTable", "name_and_id_columns"]
 
 T = TypeVar("T")
 K = TypeVar("K", bound=Hashable)
@@ -796,3 +798,29 @@ def _fit(text: str, width: int, justify: str) -> str:
     if justify == "right":
         return " " * (width - length) + text
     return text + " " * (width - length)
+
+
+class _Named(Protocol):
+    @property
+    def name(self) -> str: ...
+    @property
+    def short_id(self) -> str: ...
+
+
+N = TypeVar("N", bound=_Named)
+
+
+def name_and_id_columns() -> list[Column[N]]:
+    """NAME and ID, the first two columns of both model tables."""
+    return [
+        Column(
+            "name",
+            "NAME",
+            lambda m: safe_line(m.name),
+            sort_key=lambda m: m.name.lower(),
+            priority=100,
+            min_width=12,
+            max_width=60,
+        ),
+        Column("id", "ID", lambda m: safe_line(m.short_id), width=12, priority=40, style="dim"),
+    ]

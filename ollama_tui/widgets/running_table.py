@@ -7,8 +7,8 @@ from datetime import datetime
 from operator import attrgetter
 
 from ollama_tui.api import RunningModel
-from ollama_tui.formatting import human_bytes, safe_line
-from ollama_tui.widgets.model_table import Column, VirtualTable
+from ollama_tui.formatting import human_bytes
+from ollama_tui.widgets.model_table import Column, VirtualTable, name_and_id_columns
 
 __all__ = ["RunningTable", "running_key"]
 
@@ -36,16 +36,7 @@ class RunningTable(VirtualTable[RunningModel, ModelKey]):
     ) -> None:
         self._clock = clock
         columns: list[Column[RunningModel]] = [
-            Column(
-                "name",
-                "NAME",
-                lambda m: safe_line(m.name),
-                sort_key=lambda m: m.name.lower(),
-                priority=100,
-                min_width=12,
-                max_width=60,
-            ),
-            Column("id", "ID", lambda m: safe_line(m.short_id), width=12, priority=40, style="dim"),
+            *name_and_id_columns(),
             Column(
                 "size",
                 "SIZE",
