@@ -13,6 +13,7 @@ from typing import Any
 from ollama_tui import __version__
 from ollama_tui.config import (
     DEFAULT_INTERVAL,
+    DEFAULT_LOAD_TIMEOUT,
     DEFAULT_MAX_TRANSFERS,
     MIN_INTERVAL,
     ConfigError,
@@ -89,6 +90,7 @@ def resolve_settings(
         read_only=bool(args.read_only if args.read_only is not None else config.read_only),
         theme=args.theme or config.theme,
         max_transfers=config.max_transfers or DEFAULT_MAX_TRANSFERS,
+        load_timeout=config.load_timeout or DEFAULT_LOAD_TIMEOUT,
         keymap=dict(config.keymap),
         headers=config.headers_for(resolved),
         config_path=config.path,

@@ -5,7 +5,8 @@ host = "http://gpu-box:11434"
 interval = 2            # seconds between polls
 read_only = false
 theme = "nord"
-max_transfers = 2       # pulls/pushes/creates at once
+max_transfers = 2       # pulls/pushes at once (the rest wait); creates start at once
+load_timeout = 300      # seconds a model load may take before it is given up
 
 [keymap]                # binding id = keys (comma separated)
 pull = "ctrl+p"
@@ -27,6 +28,7 @@ from typing import Any
 
 __all__ = [
     "DEFAULT_INTERVAL",
+    "DEFAULT_LOAD_TIMEOUT",
     "DEFAULT_MAX_TRANSFERS",
     "ConfigError",
     "ConfigFile",
@@ -39,9 +41,20 @@ __all__ = [
 
 DEFAULT_INTERVAL = 2.0
 DEFAULT_MAX_TRANSFERS = 2
+# A server that accepts a load and never answers must not hold a worker forever.
+DEFAULT_LOAD_TIMEOUT = 300.0
 MIN_INTERVAL = 0.2
 
-_TOP_KEYS = ("host", "interval", "read_only", "theme", "max_transfers", "keymap", "hosts")
+_TOP_KEYS = (
+    "host",
+    "interval",
+    "read_only",
+    "theme",
+    "max_transfers",
+    "load_timeout",
+    "keymap",
+    "hosts",
+)
 
 
 class ConfigError(Exception):
@@ -71,6 +84,7 @@ class ConfigFile:
     read_only: bool | None = None
     theme: str | None = None
     max_transfers: int | None = None
+    load_timeout: float | None = None
     keymap: Mapping[str, str] = field(default_factory=dict)
     hosts: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     text: str = ""
@@ -97,6 +111,7 @@ class Settings:
     read_only: bool = False
     theme: str | None = None
     max_transfers: int = DEFAULT_MAX_TRANSFERS
+    load_timeout: float = DEFAULT_LOAD_TIMEOUT
     keymap: Mapping[str, str] = field(default_factory=dict)
     headers: Mapping[str, str] = field(default_factory=dict)
     config_path: Path | None = None
@@ -174,6 +189,16 @@ def _check(path: Path, text: str, data: dict[str, Any]) -> ConfigFile:
         if max_transfers < 1:
             raise fail("must be at least 1", "max_transfers")
 
+    load_timeout = data.get("load_timeout")
+    if load_timeout is not None:
+        if isinstance(load_timeout, bool) or not isinstance(load_timeout, int | float):
+            raise fail(
+                f"must be a number of seconds, not {_type_name(load_timeout)}", "load_timeout"
+            )
+        if not load_timeout > 0:
+            raise fail("must be more than 0 seconds", "load_timeout")
+        load_timeout = float(load_timeout)
+
     keymap_raw = data.get("keymap", {})
     if not isinstance(keymap_raw, dict):
         raise fail(f"must be a table ([keymap]), not {_type_name(keymap_raw)}", "keymap")
@@ -232,6 +257,7 @@ def _check(path: Path, text: str, data: dict[str, Any]) -> ConfigFile:
         read_only=read_only,
         theme=theme,
         max_transfers=max_transfers,
+        load_timeout=load_timeout,
         keymap=keymap,
         hosts=hosts,
         text=text,

@@ -403,14 +403,15 @@ class Operations:
         self._loading.add(name)
         try:
             client = self._ops_app.client
+            timeout = self._ops_app.settings.load_timeout
             embedding = await self._embedding_only(name)
             try:
-                await client.load(name, keep_alive, embedding=embedding)
+                await client.load(name, keep_alive, embedding=embedding, timeout=timeout)
             except ApiError as error:
                 # Old servers report no capabilities: fall back like the CLI would.
                 if embedding or "does not support generate" not in error.server_message:
                     raise
-                await client.load(name, keep_alive, embedding=True)
+                await client.load(name, keep_alive, embedding=True, timeout=timeout)
             if extend:
                 self._notify(f"{name} stays loaded ({describe_keep_alive(keep_alive)}).")
             else:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import functools
 import hashlib
 import re
@@ -351,10 +350,7 @@ def build_app(url: str, patch: pytest.MonkeyPatch, *, timeout: float = TIMEOUT) 
     """The real app with short timeouts, a short interval and a capped back-off."""
     patch.setattr(app_module, "MAX_BACKOFF", BACKOFF)
     patch.setattr(poller_module, "OllamaClient", functools.partial(OllamaClient, timeout=timeout))
-    extra: dict[str, Any] = {}
-    if "load_timeout" in {f.name for f in dataclasses.fields(Settings)}:
-        extra["load_timeout"] = 2 * timeout  # the bound on loads that BUG-2's fix adds
-    settings = Settings(host=url, interval=INTERVAL, max_transfers=4, **extra)
+    settings = Settings(host=url, interval=INTERVAL, max_transfers=4, load_timeout=2 * timeout)
     return OllamaTuiApp(settings, client=OllamaClient(url, timeout=timeout))
 
 
@@ -471,14 +467,7 @@ BUG_LOAD_HANG = (
     "BUG-2: a load from a server that never answers waits forever (no timeout, no cancel): "
     "its worker and connection stay behind (client.load / Operations._load)"
 )
-BUGS: dict[tuple[str, str], str] = {
-    ("tags", "error_line"): BUG_ERROR_BODY,
-    ("ps", "error_line"): BUG_ERROR_BODY,
-    ("show", "error_line"): BUG_ERROR_BODY,
-    ("copy", "error_line"): BUG_ERROR_BODY,
-    ("delete", "error_line"): BUG_ERROR_BODY,
-    ("load", "hang"): BUG_LOAD_HANG,
-}
+BUGS: dict[tuple[str, str], str] = {}
 
 
 def expect_bug(request: pytest.FixtureRequest, endpoint: str, fault_id: str) -> None:

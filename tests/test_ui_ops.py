@@ -21,6 +21,7 @@ from textual.widgets import Button, Input, Static
 
 from ollama_tui.api import LocalModel, OllamaClient, RunningModel, names_equal
 from ollama_tui.app import stylesheet_paths
+from ollama_tui.config import Settings
 from ollama_tui.jobs import Job, JobQueue, JobState
 from ollama_tui.operations import Operations
 from ollama_tui.screens.confirm import ConfirmScreen, TextPrompt
@@ -49,6 +50,7 @@ class OpsHarness(App[None]):
     def __init__(self, url: str, *, read_only: bool = False) -> None:
         super().__init__()
         self.client = OllamaClient(url)
+        self.settings = Settings(host=url)
         self.jobs = JobQueue(self.client, on_finished=lambda job: self.request_refresh())
         self.read_only = read_only
         self.installed: list[LocalModel] = []

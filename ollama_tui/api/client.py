@@ -321,10 +321,17 @@ class OllamaClient:
         content = response.content
         if allow_empty and not content.strip():
             return None
+        endpoint = f"{method} {path}"
         try:
-            return json.loads(content)
+            data = json.loads(content)
         except ValueError:
-            raise self._not_json(f"{method} {path}", content) from None
+            # A server that fails after sending its 200 appends an {"error"} line: its words
+            # beat "not JSON".
+            self._raise_error_lines(content, endpoint)
+            raise self._not_json(endpoint, content) from None
+        if isinstance(data, dict) and set(data) == {"error"}:
+            raise StreamError(str(data["error"]).strip() or f"the server failed {endpoint}")
+        return data
 
     async def _json_object(
         self, method: str, path: str, body: Mapping[str, Any] | None = None
@@ -384,18 +391,32 @@ class OllamaClient:
         await self._json("DELETE", "/api/delete", {"model": name, "name": name}, allow_empty=True)
 
     async def load(
-        self, name: str, keep_alive: str | float | None = None, *, embedding: bool = False
+        self,
+        name: str,
+        keep_alive: str | float | None = None,
+        *,
+        embedding: bool = False,
+        timeout: float | None = None,
     ) -> None:
-        """Load a model into memory (no read timeout: loading can take minutes).
+        """Load a model into memory.
 
-        ``embedding=True`` loads through ``/api/embed`` (embedding-only models refuse generate).
+        Loading a big model can take minutes, so there is no read timeout unless ``timeout``
+        (seconds, for the whole load) is given. ``embedding=True`` loads through ``/api/embed``
+        (embedding-only models refuse generate).
         """
         parse_model_name(name)
         body: dict[str, Any] = {"model": name}
         if keep_alive is not None:
             body["keep_alive"] = _keep_alive(keep_alive)
         path = "/api/embed" if embedding else "/api/generate"
-        response = await self._send("POST", path, body, long=True)
+        try:
+            async with asyncio.timeout(timeout):
+                response = await self._send("POST", path, body, long=True)
+        except TimeoutError:
+            raise ServerUnreachable(
+                f"the Ollama server at {self.base_url} did not answer within {timeout:g} s "
+                f"while loading {name}"
+            ) from None
         self._check_reply(response.content, f"POST {path}")
 
     async def unload(self, name: str, *, capabilities: Sequence[str] | None = None) -> None:
@@ -414,13 +435,28 @@ class OllamaClient:
         """A generate/embed reply: JSON (possibly NDJSON); an ``error`` in it is raised."""
         try:
             data = json.loads(content)
-            objects = [data] if isinstance(data, dict) else []
         except ValueError:
-            decoder = NDJSONDecoder(endpoint)
-            objects = decoder.feed(content) + decoder.close()
-        if not objects:
+            self._raise_error_lines(content, endpoint)
+            if not self._ndjson_objects(content, endpoint):
+                raise self._not_json(endpoint, content) from None
+            return
+        if not isinstance(data, dict):
             raise self._not_json(endpoint, content)
-        for obj in objects:
+        if data.get("error"):
+            raise StreamError(str(data["error"]))
+
+    @staticmethod
+    def _ndjson_objects(content: bytes, endpoint: str) -> list[dict[str, Any]]:
+        """The JSON objects of an NDJSON body ([] if it is not NDJSON at all)."""
+        decoder = NDJSONDecoder(endpoint)
+        try:
+            return decoder.feed(content) + decoder.close()
+        except ProtocolError:
+            return []
+
+    def _raise_error_lines(self, content: bytes, endpoint: str) -> None:
+        """Raise the server's words if an NDJSON body carries an ``{"error"}`` line."""
+        for obj in self._ndjson_objects(content, endpoint):
             error = obj.get("error")
             if error:
                 raise StreamError(str(error))
