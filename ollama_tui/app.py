@@ -14,11 +14,14 @@ from datetime import UTC, datetime
 from pathlib import Path, PurePath
 from typing import Any, ClassVar
 
+from rich.text import Text
+from textual import events
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.theme import Theme
 from textual.timer import Timer
+from textual.widgets import Static
 
 from ollama_tui.api import LocalModel, OllamaClient, OllamaError, RunningModel, ServerUnreachable
 from ollama_tui.config import Settings, save_theme
@@ -37,6 +40,9 @@ __all__ = ["MAX_BACKOFF", "OllamaTuiApp", "stylesheet_paths"]
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF = 30.0
+# Below this the tables and dialogs cannot show what matters: a notice instead.
+MIN_WIDTH = 50
+MIN_HEIGHT = 12
 
 
 def stylesheet_paths() -> list[Path]:
@@ -105,6 +111,36 @@ class OllamaTuiApp(App[None]):
     def get_default_screen(self) -> Screen[Any]:
         self.dashboard = DashboardScreen()
         return self.dashboard
+
+    def push_screen(self, *args: Any, **kwargs: Any) -> Any:
+        result = super().push_screen(*args, **kwargs)
+        self.call_after_refresh(self._fit_screens)
+        return result
+
+    async def on_event(self, event: events.Event) -> None:
+        await super().on_event(event)
+        # App._on_resize stops the event, so an on_resize handler here would never run.
+        if isinstance(event, events.Resize):
+            self._fit_screens()
+
+    def _fit_screens(self) -> None:
+        """Below the smallest usable size every screen shows a notice instead of clipped parts."""
+        width, height = self.size
+        small = width < MIN_WIDTH or height < MIN_HEIGHT
+        self.set_class(small, "-too-small")
+        if not small:
+            return
+        message = Text(
+            f"Terminal too small ({width}x{height}).\nollama-tui needs at least "
+            f"{MIN_WIDTH}x{MIN_HEIGHT}.",
+            justify="center",
+        )
+        for screen in self.screen_stack:
+            notices = screen.query_children(TooSmallNotice)
+            if notices:
+                notices.first().update(message)
+            else:
+                screen.mount(TooSmallNotice(message))
 
     def on_mount(self) -> None:
         if self.settings.theme:
@@ -304,6 +340,10 @@ class OllamaTuiApp(App[None]):
             self.notify(message, severity="error", markup=False)
         else:
             self.notify(f"{what}: cancelled", severity="warning", markup=False)
+
+
+class TooSmallNotice(Static):
+    """Shown (by the stylesheet) only while the terminal is below the smallest usable size."""
 
 
 def _screen_name(screen: Screen[Any]) -> str:

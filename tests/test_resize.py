@@ -167,11 +167,6 @@ async def test_storm_on_details_jobs_and_editor(slow_sim: Simulator) -> None:
         await storm(pilot, app, editor_ok, rounds=2)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG-3: below its minimum size the dashboard draws clipped tables instead of a "
-    "'terminal too small' notice (screens/dashboard.py has no size check)",
-)
 async def test_smallest_size_says_terminal_too_small(slow_sim: Simulator) -> None:
     app = make_app(slow_sim.url)
     async with app.run_test(size=(80, 24)) as pilot:

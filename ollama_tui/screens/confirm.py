@@ -99,10 +99,14 @@ def name_input(
     placeholder: str = "model:tag",
     suggestions: Iterable[str] = (),
 ) -> Input:
-    """An Input validated as you type, suggesting the given names."""
-    names = sorted(set(suggestions))
+    """An Input validated as you type, suggesting the given names.
+
+    Names come from the server: an Input keeps ESC and other control bytes, so they are made
+    visible here (such a name is invalid anyway) and never suggested.
+    """
+    names = sorted({name for name in suggestions if safe_line(name) == name})
     return Input(
-        value=value,
+        value=safe_line(value),
         placeholder=placeholder,
         id=id,
         validators=[ModelNameValidator()],
