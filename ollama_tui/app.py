@@ -21,6 +21,7 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.theme import Theme
 from textual.timer import Timer
+from textual.widget import Widget
 from textual.widgets import Static
 
 from ollama_tui.api import LocalModel, OllamaClient, OllamaError, RunningModel, ServerUnreachable
@@ -102,6 +103,7 @@ class OllamaTuiApp(App[None]):
         self._paused = False
         self._poll_timer: Timer | None = None
         self._saved_theme: str | None = None
+        self._focus_before_small: dict[Screen[Any], Widget | None] = {}
         self.dashboard: DashboardScreen | None = None
         if self.settings.keymap:
             self.set_keymap(dict(self.settings.keymap))
@@ -127,8 +129,17 @@ class OllamaTuiApp(App[None]):
         """Below the smallest usable size every screen shows a notice instead of clipped parts."""
         width, height = self.size
         small = width < MIN_WIDTH or height < MIN_HEIGHT
+        if small and not self.has_class("-too-small"):
+            # Hidden widgets lose the focus: remember it, to give it back afterwards.
+            self._focus_before_small = {screen: screen.focused for screen in self.screen_stack}
         self.set_class(small, "-too-small")
         if not small:
+            remembered, self._focus_before_small = self._focus_before_small, {}
+            for screen, widget in remembered.items():
+                if widget is not None and widget.is_attached:
+                    # As when the terminal regains focus: an Input keeps its cursor and does
+                    # not select all its text (which the next key would replace).
+                    screen.set_focus(widget, from_app_focus=True)
             return
         message = Text(
             f"Terminal too small ({width}x{height}).\nollama-tui needs at least "

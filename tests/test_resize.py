@@ -177,3 +177,22 @@ async def test_smallest_size_says_terminal_too_small(slow_sim: Simulator) -> Non
         await pilot.resize_terminal(80, 24)
         await pilot.pause()
         assert "too small" not in screen_text(app).lower()
+
+
+async def test_typing_goes_on_in_the_dialog_after_the_too_small_notice(
+    slow_sim: Simulator,
+) -> None:
+    app = make_app(slow_sim.url)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await started(pilot, app)
+        app.operations.pull()
+        await wait_for(pilot, lambda: isinstance(app.screen, PullScreen))
+        await pilot.pause()
+        await pilot.press("a", "b", "c")
+        await pilot.resize_terminal(*TINY)
+        await pilot.pause()
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause()
+        await pilot.press("d")  # appended, not replacing a select-all
+        await pilot.pause()
+        assert app.screen.query_one("#pull-name", Input).value == "abcd"
