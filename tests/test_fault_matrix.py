@@ -870,6 +870,10 @@ async def test_operation_fault(
         assert_user_words("\n".join(plain(w) for w in view.query(Static)), case)
     assert app.is_running
     sim.faults.clear()
+    screen = app.screen
+    if isinstance(screen, DetailsScreen) and screen.error:
+        # The details come back by themselves once the server answers again.
+        await wait_for(pilot, lambda: screen.show is not None and not screen.error, timeout=5)
     app.request_refresh()
     await wait_for(pilot, lambda: app.status.state == "connected" and not app.polling)
     await close_screens(pilot, app)

@@ -17,6 +17,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import Footer, LoadingIndicator, Static, TabbedContent, TabPane
 
 from ollama_tui.api import LocalModel, ModelShow, OllamaError, RunningModel
@@ -29,6 +30,9 @@ if TYPE_CHECKING:
 __all__ = ["DetailsScreen"]
 
 TABS = ("overview", "modelfile", "template", "system", "license")
+# A failed fetch is tried again after 2 s, then 4, 8 ... at most every 30 s.
+RETRY_FIRST = 2.0
+RETRY_MAX = 30.0
 
 
 class DetailsScreen(Screen[None]):
@@ -51,6 +55,8 @@ class DetailsScreen(Screen[None]):
         self.model = model
         self.show: ModelShow | None = None
         self.error: str | None = None
+        self._retry: Timer | None = None
+        self._retry_delay = RETRY_FIRST
 
     @property
     def tui(self) -> OllamaTuiApp:
@@ -93,6 +99,7 @@ class DetailsScreen(Screen[None]):
 
     @work(exclusive=True, group="details", exit_on_error=False)
     async def _fetch(self) -> None:
+        self._cancel_retry()
         self._set_state("loading")
         try:
             show = await self.tui.client.show(self.model.name)
@@ -103,16 +110,26 @@ class DetailsScreen(Screen[None]):
             self._failed(f"{type(error).__name__}: {error}")
             return
         self.tui.show_cache[self._cache_key()] = show
+        self._retry_delay = RETRY_FIRST
         self._fill(show)
 
     def _failed(self, message: str) -> None:
         self.error = message
+        # Try again by itself (backing off), so the details come back once the server does.
+        delay = self._retry_delay
+        self._retry_delay = min(delay * 2, RETRY_MAX)
+        self._retry = self.set_timer(delay, self._fetch, name="details-retry")
         error = self.query_one("#details-error", Static)
         text = Text("Could not load the details: ", style="bold red")
         text.append(safe_line(message))
-        text.append("\nr: try again   esc: back", style="dim")
+        text.append(f"\nretrying in {delay:g} s   r: try again now   esc: back", style="dim")
         error.update(text)
         self._set_state("error")
+
+    def _cancel_retry(self) -> None:
+        if self._retry is not None:
+            self._retry.stop()
+            self._retry = None
 
     def _set_state(self, state: str) -> None:
         self.query_one("#details-loading").display = state == "loading"
