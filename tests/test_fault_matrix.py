@@ -116,9 +116,6 @@ EXPECTED: dict[tuple[str, str], FaultCase] = {
     # A 200 to HEAD means "the server has it"; the create then fails in the server's words.
     ("blobs", "malformed_json"): FaultCase("malformed_json", words=("no such file",)),
     ("blobs", "not_json"): FaultCase("not_json", words=("no such file",)),
-    # The simulator writes the error line as a body of the HEAD answer (HTTP forbids one):
-    # the next request on that connection fails, which the user is told.
-    ("blobs", "error_line"): FaultCase("error_line", words=LOST),
 }
 
 

@@ -631,6 +631,8 @@ class OllamaClient:
                 ) from exc
             if response.status_code >= 400:
                 raise self._api_error(response, f"POST {path}")
+            # The body is normally empty; one that carries an error is the server's word.
+            self._raise_error_lines(response.content, f"POST {path}")
 
         task = asyncio.create_task(post())
         task.add_done_callback(lambda _: progress.put_nowait(None))

@@ -858,6 +858,8 @@ class Simulator:
         fault = _state().line_fault
         if fault is None or not isinstance(resp, web.Response) or resp.prepared:
             return resp
+        if request.method == "HEAD" and fault.kind == "error_line":
+            return resp  # a HEAD answer has no body to carry an error line
         body = resp.body if isinstance(resp.body, bytes) else b""
         lines = [line + b"\n" for line in body.split(b"\n") if line]
         stream = web.StreamResponse(status=resp.status)
