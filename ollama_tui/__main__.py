@@ -169,13 +169,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(settings: Settings) -> int:
-    import httpx
-
+    from ollama_tui.api import InvalidInput
     from ollama_tui.app import OllamaTuiApp
 
     try:
         app = OllamaTuiApp(settings)
-    except (ValueError, httpx.InvalidURL) as error:  # the client rejects the host
+    except InvalidInput as error:  # the client rejects the host
         print(f"ollama-tui: bad host {settings.host!r}: {error}", file=sys.stderr)
         return EXIT_USAGE
     app.run()

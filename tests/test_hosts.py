@@ -80,7 +80,7 @@ def test_explicit_beats_env() -> None:
     assert resolve_host("  ", env) == "http://10.0.0.1:1"
 
 
-# An empty explicit host means "not given" (see test_explicit_beats_env), so those cases are left out.
+# An empty explicit host means "not given" (see test_explicit_beats_env): those cases are out.
 @pytest.mark.parametrize(
     ("value", "expected"), [case for case in ENV_CASES if case[0].strip(" \"'")]
 )
@@ -110,3 +110,9 @@ def test_unsupported_scheme() -> None:
 )
 def test_is_loopback(url: str, loopback: bool) -> None:
     assert is_loopback(url) is loopback
+
+
+@pytest.mark.parametrize("value", ["h:t:p", "http://[bad", "a\tb", "x\x7fy", "gpu box"])
+def test_unusable_addresses_are_refused_before_connecting(value: str) -> None:
+    with pytest.raises(InvalidInput, match="not a usable Ollama server address"):
+        resolve_host(value, {})

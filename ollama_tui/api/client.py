@@ -304,9 +304,17 @@ class OllamaClient:
             ) from None
         except httpx.TransportError as exc:
             raise self._unreachable(exc) from exc
+        except httpx.DecodingError:
+            raise self._undecodable(endpoint) from None
         if response.status_code >= 400:
             raise self._api_error(response, endpoint)
         return response
+
+    def _undecodable(self, endpoint: str) -> ProtocolError:
+        return ProtocolError(
+            f"the server at {self.base_url} sent an answer to {endpoint} that cannot be "
+            "decoded (a broken compressed body)"
+        )
 
     async def _json(
         self,
@@ -324,7 +332,7 @@ class OllamaClient:
         endpoint = f"{method} {path}"
         try:
             data = json.loads(content)
-        except ValueError:
+        except (ValueError, RecursionError):
             # A server that fails after sending its 200 appends an {"error"} line: its words
             # beat "not JSON".
             self._raise_error_lines(content, endpoint)
@@ -435,7 +443,7 @@ class OllamaClient:
         """A generate/embed reply: JSON (possibly NDJSON); an ``error`` in it is raised."""
         try:
             data = json.loads(content)
-        except ValueError:
+        except (ValueError, RecursionError):
             self._raise_error_lines(content, endpoint)
             if not self._ndjson_objects(content, endpoint):
                 raise self._not_json(endpoint, content) from None
@@ -531,6 +539,8 @@ class OllamaClient:
                 raise StreamError(
                     f"the connection to the Ollama server was lost during the {action}"
                 ) from exc
+            except httpx.DecodingError:
+                raise self._undecodable(endpoint) from None
             if not finished:
                 raise StreamError(f"the server closed the stream before the {action} finished")
         finally:

@@ -7,10 +7,13 @@ import os
 import re
 from collections.abc import Mapping
 
+import httpx
+
 from ollama_tui.api.errors import InvalidInput
 
 DEFAULT_HOST = "http://127.0.0.1:11434"
 _DEFAULT_PORT = "11434"
+_HOST_RE = re.compile(r"[A-Za-z0-9._:-]+")  # after parsing; IPv6 keeps its colons
 _PORT_RE = re.compile(r"[+-]?[0-9]+")
 
 
@@ -117,7 +120,18 @@ def resolve_host(explicit: str | None = None, environ: Mapping[str, str] | None 
     path = path.rstrip("/")
     if path:
         url += "/" + path
+    _check_usable(url, s)
     return url
+
+
+def _check_usable(url: str, given: str) -> None:
+    """Refuse what no HTTP client can connect to (control characters, a host like "h:t:p")."""
+    try:
+        host = httpx.URL(url).raw_host.decode("ascii")  # IDNA names as "xn--..."
+    except (httpx.InvalidURL, ValueError):
+        host = ""
+    if not _HOST_RE.fullmatch(host) or any(c.isspace() or not c.isprintable() for c in url):
+        raise InvalidInput(f"not a usable Ollama server address: {given!r}")
 
 
 def is_loopback(base_url: str) -> bool:

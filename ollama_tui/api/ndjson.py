@@ -37,10 +37,18 @@ class NDJSONDecoder:
         body = chunk[:end]
         try:
             text = body.decode()
-            objects = loads("[" + text.replace("\n", ",") + "]")
         except ValueError:
             return self._slow(body)
-        if len(objects) != text.count("\n") + 1 or set(map(type, objects)) != _DICT_ONLY:
+        lines = text.count("\n") + 1
+        # Every line must look like one object ("{...}"), or a value split over two lines
+        # could be glued back together by the join below.
+        if not (text[:1] == "{" and text[-1:] == "}" and text.count("}\n{") == lines - 1):
+            return self._slow(body)
+        try:
+            objects = loads("[" + text.replace("\n", ",") + "]")
+        except (ValueError, RecursionError):
+            return self._slow(body)
+        if len(objects) != lines or set(map(type, objects)) != _DICT_ONLY:
             return self._slow(body)
         return objects  # type: ignore[no-any-return]
 
@@ -58,7 +66,7 @@ class NDJSONDecoder:
                 continue  # blank line (or a lone "\r")
             try:
                 obj = loads(line)
-            except ValueError:
+            except (ValueError, RecursionError):  # deep nesting is malformed too
                 raise self._bad(line) from None
             if type(obj) is not dict:
                 raise self._bad(line)
