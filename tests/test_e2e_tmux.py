@@ -36,7 +36,16 @@ def wait_until(predicate: Callable[[], bool], timeout: float = 15, what: str = "
 def simulator_url() -> Iterator[str]:
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "ollama_tui.simulator", "--listen", f"127.0.0.1:{port}"],
+        # Fast enough that a pull of a catalogue model ends within a few seconds.
+        [
+            sys.executable,
+            "-m",
+            "ollama_tui.simulator",
+            "--listen",
+            f"127.0.0.1:{port}",
+            "--bandwidth",
+            "400e6",
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
@@ -102,6 +111,34 @@ def test_console_script_in_tmux(simulator_url: str, tmp_path: Path) -> None:
         assert "mistral:7b" in screen
         tmux.keys("q")  # back (a lone ESC would merge with the next key as alt+key)
         tmux.wait_for("Installed (1/")
+        tmux.keys("q")
+        screen = tmux.wait_for("EXITED-0")
+        assert "Traceback" not in screen
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True, timeout=10)
+
+
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+@pytest.mark.skipif(not SCRIPT.exists(), reason="the console script is not installed")
+def test_pull_in_tmux_ends_with_the_model_installed(simulator_url: str, tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text("interval = 1\n")
+    session = f"ollama-tui-e2e-{uuid.uuid4().hex[:8]}"
+    command = f"{SCRIPT} --host {simulator_url} --config {config}; echo EXITED-$?; sleep 30"
+    tmux = Tmux(session)
+    tmux.run("new-session", "-d", "-s", session, "-x", "100", "-y", "30", command)
+    try:
+        tmux.wait_for("Installed (8)")
+        assert "gemma3:1b" not in tmux.screen()
+        tmux.keys("p")
+        tmux.wait_for("Pull a model")
+        tmux.keys("-l", "gemma3:1b")
+        tmux.wait_for("gemma3:1b")
+        tmux.keys("Enter")
+        tmux.wait_for("Pulling gemma3:1b")  # the dialog closed; the job runs in the background
+        screen = tmux.wait_for("Installed (9)", timeout=30)
+        assert "gemma3:1b" in screen
+        tmux.wait_for("pull gemma3:1b: done")
         tmux.keys("q")
         screen = tmux.wait_for("EXITED-0")
         assert "Traceback" not in screen
