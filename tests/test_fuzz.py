@@ -515,14 +515,8 @@ def test_json_endpoint_deep_nesting_is_a_protocol_error() -> None:
     "data",
     [
         b'{"a":[1\n2]},{"b":1}\n',
-        pytest.param(
-            # Each line starts with "{" and ends with "}", yet neither is one JSON object.
-            b'{"a":1},{"b":[{}\n{}]}\n',
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="api/ndjson.py fast path still glues these two lines into two objects",
-            ),
-        ),
+        # Each line starts with "{" and ends with "}", yet neither is one JSON object.
+        b'{"a":1},{"b":[{}\n{}]}\n',
     ],
 )
 def test_ndjson_lines_are_not_merged(data: bytes) -> None:

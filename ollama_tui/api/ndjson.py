@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from json import loads
 from typing import Any
 
 from ollama_tui.api.errors import ProtocolError
 
 _DICT_ONLY = {dict}
+_OBJECTS_ON_ONE_LINE = re.compile(r"}[ \t\r\n]*,[ \t\r\n]*{")
 
 
 class NDJSONDecoder:
@@ -40,9 +42,13 @@ class NDJSONDecoder:
         except ValueError:
             return self._slow(body)
         lines = text.count("\n") + 1
-        # Every line must look like one object ("{...}"), or a value split over two lines
-        # could be glued back together by the join below.
-        if not (text[:1] == "{" and text[-1:] == "}" and text.count("}\n{") == lines - 1):
+        # Every line must look like one object ("{...}") and hold no "},{" of its own: then
+        # every top-level comma of the joined text is one the join put there, and no value
+        # split over two lines can be glued back together.
+        if (
+            not (text[:1] == "{" and text[-1:] == "}" and text.count("}\n{") == lines - 1)
+            or _OBJECTS_ON_ONE_LINE.search(text) is not None
+        ):
             return self._slow(body)
         try:
             objects = loads("[" + text.replace("\n", ",") + "]")
