@@ -58,6 +58,7 @@ class JobKind(StrEnum):
     CREATE = "create"
 
 
+_YIELD_EVERY = 50
 # The kinds that count against ``max_transfers`` (see JobQueue._start_ready).
 _TRANSFER_KINDS = frozenset({JobKind.PULL, JobKind.PUSH})
 
@@ -660,9 +661,15 @@ class JobQueue:
         """Consume the stream; raises what the stream raises (handled in _task_done)."""
         stream = self._open_stream(job, client)
         try:
+            count = 0
             async for event in stream:
                 job.apply(event)
                 self._progress(job)
+                count += 1
+                if count % _YIELD_EVERY == 0:
+                    # One network chunk holds hundreds of lines that parse without awaiting:
+                    # let key presses and repaints in between.
+                    await asyncio.sleep(0)
         finally:
             # Close the iterator now (not at garbage collection) so the connection goes away
             # before the job reports CANCELLED / FAILED.

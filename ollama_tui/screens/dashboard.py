@@ -11,11 +11,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Input
+from textual.widgets import Input
 
 from ollama_tui.api import LocalModel, RunningModel
 from ollama_tui.formatting import human_bytes
 from ollama_tui.widgets.filter_bar import FilterBar
+from ollama_tui.widgets.footer import Footer
 from ollama_tui.widgets.installed_table import InstalledTable
 from ollama_tui.widgets.job_progress import JobsStrip
 from ollama_tui.widgets.model_table import VirtualTable

@@ -18,10 +18,11 @@ from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer, LoadingIndicator, Static, TabbedContent, TabPane
+from textual.widgets import LoadingIndicator, Static, TabbedContent, TabPane
 
 from ollama_tui.api import LocalModel, ModelShow, OllamaError, RunningModel
 from ollama_tui.formatting import human_bytes, human_number, relative_time, safe_line, safe_text
+from ollama_tui.widgets.footer import Footer
 from ollama_tui.widgets.modelfile_view import ModelfileView
 
 if TYPE_CHECKING:

@@ -224,6 +224,7 @@ class JobsStrip(Vertical):
         super().__init__(id=id)
         self._lines: dict[int, Static] = {}
         self._more = Static("", id="jobs-strip-more", markup=False)
+        self._hidden = 0
 
     def compose(self) -> ComposeResult:
         yield self._more
@@ -249,13 +250,16 @@ class JobsStrip(Vertical):
                 self._lines[job.id] = line
                 self.mount(line, before=self._more)
             if line is not None:
-                line.update(self._compact(job))
+                # A line is one row of fixed size: a progress tick never re-lays out the screen.
+                line.update(self._compact(job), layout=False)
         elif line is not None:
             del self._lines[job.id]
             line.remove()
         hidden = sum(1 for j in self._jobs() if j.is_active and j.id not in self._lines)
-        self._more.update(Text(f"+{hidden} more — J: jobs view", style="dim") if hidden else "")
-        self._more.display = hidden > 0
+        if hidden != self._hidden:
+            self._hidden = hidden
+            self._more.update(Text(f"+{hidden} more — J: jobs view", style="dim") if hidden else "")
+            self._more.display = hidden > 0
         self.display = bool(self._lines)
 
     @staticmethod
