@@ -85,9 +85,12 @@ class Poller:
     async def _fetch(self, with_version: bool) -> Snapshot:
         client = self._client
         assert client is not None
-        version = await client.version() if with_version else None
         started = self._monotonic()
-        installed, running = await asyncio.gather(client.list_models(), client.running())
+        version, installed, running = await asyncio.gather(
+            client.version() if with_version else _none(),
+            client.list_models(),
+            client.running(),
+        )
         rtt = self._monotonic() - started
         # Compared here, off the UI thread: unchanged data keeps its identity.
         if installed == self._installed:
@@ -121,3 +124,7 @@ class Poller:
             loop.call_soon_threadsafe(loop.stop)
             await asyncio.to_thread(thread.join, 5)
             self._loop = None
+
+
+async def _none() -> None:
+    return None

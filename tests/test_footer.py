@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import gc
 
-from textual.widgets._footer import FooterKey
 from test_ui_dashboard import make_app, started
+from textual.widgets._footer import FooterKey
 
 from ollama_tui.simulator import Simulator
 

@@ -221,6 +221,9 @@ class OllamaClient:
             headers=all_headers,
             timeout=self._poll_timeout,
             trust_env=not is_loopback(self.base_url),
+            # Plain http never uses TLS (redirects are not followed): skip loading the CA
+            # bundle, which costs tens of milliseconds at start-up.
+            verify=self.base_url.startswith("https://"),
             transport=transport,
         )
 
