@@ -339,7 +339,7 @@ async def test_concurrency_limit_queues_the_third_pull(client: FakeClient) -> No
 async def test_create_is_not_held_back_by_the_transfer_limit(client: FakeClient) -> None:
     pulls = [client.script(f"big{i}") for i in range(2)]
     create = client.script("small")
-    queue, seen = make_queue(client, max_transfers=1)
+    queue, _ = make_queue(client, max_transfers=1)
     first = queue.submit_pull("big0")
     second = queue.submit_pull("big1")
     made = queue.submit_create("small", "FROM big0")
@@ -438,7 +438,7 @@ async def test_cancel_running_pull_closes_the_stream_first(client: FakeClient) -
 
 async def test_cancel_queued_job_never_opens_a_stream(client: FakeClient) -> None:
     first = client.script("m1")
-    queue, seen = make_queue(client, max_transfers=1)
+    queue, _ = make_queue(client, max_transfers=1)
     running = queue.submit_pull("m1")
     queued = queue.submit_push("me/m2")
     assert queue.cancel(queued.id) is True

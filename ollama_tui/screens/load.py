@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from typing import ClassVar
 
@@ -30,6 +31,10 @@ PRESETS: tuple[tuple[str, KeepAlive], ...] = (
 )
 
 
+# Go keeps durations in int64 nanoseconds: about 292 years.
+_MAX_SECONDS = 9.2e9
+
+
 def parse_keep_alive(text: str) -> KeepAlive:
     """A Go duration ("10m", "1h30m") stays a string; plain seconds become a number.
 
@@ -39,6 +44,10 @@ def parse_keep_alive(text: str) -> KeepAlive:
     value = text.strip()
     if _SECONDS.fullmatch(value):
         number = float(value)
+        if number < 0:
+            return -1  # forever, whatever the number
+        if not math.isfinite(number) or number > _MAX_SECONDS:
+            raise ValueError("too long: at most 292 years (use -1 for forever)")
         return int(number) if number == int(number) else number
     if _GO_DURATION.fullmatch(value):
         return value
