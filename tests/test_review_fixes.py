@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from test_ui_dashboard import dashboard, make_app, started
 
 from ollama_tui.screens.load import KeepAliveValidator, parse_keep_alive
+from ollama_tui.simulator import Simulator
 
 
 @pytest.mark.parametrize("text", ["9" * 330, "1" + "0" * 12, "9300000000.5"])
@@ -17,3 +19,14 @@ def test_keep_alive_too_long_is_a_clear_error_not_a_crash(text: str) -> None:
 def test_any_negative_number_of_seconds_means_forever() -> None:
     assert parse_keep_alive("-5") == -1
     assert parse_keep_alive("-" + "9" * 400) == -1
+
+
+async def test_a_copy_of_a_loaded_model_is_not_marked_loaded(sim: Simulator) -> None:
+    sim.add_model("llama-copy:latest", like="llama3.2:latest")  # same weights and digest
+    app = make_app(sim.url)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await started(pilot, app)
+        table = dashboard(app).installed_table
+        flags = {m.name: table.gutter_flag(m)[0] for m in app.installed}
+        assert flags["llama3.2:latest"] == "●"  # the one /api/ps lists
+        assert flags["llama-copy:latest"] != "●"

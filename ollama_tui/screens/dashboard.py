@@ -101,7 +101,7 @@ class DashboardScreen(Screen[None]):
         running_changed = self.running_table.set_items(running)
         installed_changed = self.installed_table.set_items(installed)
         if running_changed:
-            self.installed_table.set_loaded(frozenset(m.digest for m in running if m.digest))
+            self.installed_table.set_loaded(running)
             rows = max(1, min(len(running), RUNNING_MAX_ROWS))
             self.running_table.styles.height = rows + 1
         if running_changed or installed_changed:

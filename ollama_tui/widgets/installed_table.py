@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from operator import attrgetter
 
-from ollama_tui.api import LocalModel
+from ollama_tui.api import InvalidInput, LocalModel, RunningModel, normalize_model_name
 from ollama_tui.formatting import human_bytes, parse_param_size, relative_time, safe_line
 from ollama_tui.widgets.model_table import Column, VirtualTable, name_and_id_columns
 
@@ -41,7 +41,7 @@ class InstalledTable(VirtualTable[LocalModel, ModelKey]):
         self, clock: Callable[[], datetime], *, id: str | None = None, classes: str | None = None
     ) -> None:
         self._clock = clock
-        self.loaded_digests: frozenset[str] = frozenset()
+        self.loaded_names: frozenset[str] = frozenset()
         columns: list[Column[LocalModel]] = [
             *name_and_id_columns(),
             Column(
@@ -113,14 +113,16 @@ class InstalledTable(VirtualTable[LocalModel, ModelKey]):
             return "-"
         return relative_time(model.modified_at, self._clock())
 
-    def set_loaded(self, digests: frozenset[str]) -> None:
-        """Digests of the running models (the join key between /api/ps and /api/tags)."""
-        if digests != self.loaded_digests:
-            self.loaded_digests = digests
+    def set_loaded(self, running: Iterable[RunningModel]) -> None:
+        """Mark the installed models that /api/ps lists, by name (a copy shares the digest of
+        its original, but only the name that was loaded is running)."""
+        names = frozenset(loaded_key(m.name) for m in running)
+        if names != self.loaded_names:
+            self.loaded_names = names
             self.refresh()
 
     def gutter_flag(self, item: LocalModel) -> tuple[str, str | None]:
-        if item.digest and item.digest in self.loaded_digests:
+        if loaded_key(item.name) in self.loaded_names:
             return ("●", "virtual-table--accent")
         if item.is_remote:
             return ("☁", "virtual-table--dim")
@@ -130,3 +132,11 @@ class InstalledTable(VirtualTable[LocalModel, ModelKey]):
         if column.key == "size" and item.is_remote:
             return "virtual-table--dim"
         return super().cell_style(column, item, text)
+
+
+def loaded_key(name: str) -> str:
+    """Names compare like the server's lookup: normalized and case-insensitive."""
+    try:
+        return normalize_model_name(name).lower()
+    except InvalidInput:
+        return name.lower()
