@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from test_ui_dashboard import dashboard, make_app, started
+from test_ui_dashboard import dashboard, make_app, started, wait_for
 
+from ollama_tui.jobs import JobState
+from ollama_tui.screens.jobs import JobsScreen
 from ollama_tui.screens.load import KeepAliveValidator, parse_keep_alive
 from ollama_tui.simulator import Simulator
 
@@ -30,3 +32,19 @@ async def test_a_copy_of_a_loaded_model_is_not_marked_loaded(sim: Simulator) -> 
         flags = {m.name: table.gutter_flag(m)[0] for m in app.installed}
         assert flags["llama3.2:latest"] == "●"  # the one /api/ps lists
         assert flags["llama-copy:latest"] != "●"
+
+
+async def test_jobs_view_starts_on_the_running_job_so_x_cancels_it(sim: Simulator) -> None:
+    sim.bandwidth = 2e6  # slow enough that the second pull is still running
+    app = make_app(sim.url)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await started(pilot, app)
+        done = app.jobs.submit_pull("qwen2.5:0.5b")  # already installed: ends at once
+        await wait_for(pilot, lambda: done.state is JobState.DONE)
+        running = app.jobs.submit_pull("gemma3:1b")
+        await wait_for(pilot, lambda: running.state is JobState.RUNNING)
+        await pilot.press("J")
+        await wait_for(pilot, lambda: isinstance(app.screen, JobsScreen))
+        await pilot.pause()
+        await pilot.press("x")
+        await wait_for(pilot, lambda: running.state is JobState.CANCELLED)

@@ -26,6 +26,9 @@ KEYS_HELP = "↑↓ select  enter layers  x cancel  r retry  e edit  C clear end
 class JobsScreen(ModalScreen[None]):
     """A modal over the dashboard; jobs keep running when it closes."""
 
+    # Not the first row: _focus_initial starts on the newest active job, so `x` hits it.
+    AUTO_FOCUS = None
+
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q,J", "close", "Close", id="ops.jobs.close"),
         Binding("down,j", "move(1)", "Next", show=False),
@@ -48,7 +51,11 @@ class JobsScreen(ModalScreen[None]):
         with Vertical(classes="dialog", id="jobs-dialog"):
             yield Static("Jobs", classes="dialog-title")
             empty = Static(
-                "No jobs yet — p pulls a model, n creates one.", id="jobs-empty", markup=False
+                "No jobs yet."
+                if getattr(self.app, "read_only", False)
+                else "No jobs yet — p pulls a model, n creates one.",
+                id="jobs-empty",
+                markup=False,
             )
             empty.display = not jobs
             yield empty
@@ -68,7 +75,7 @@ class JobsScreen(ModalScreen[None]):
 
     def _focus_initial(self) -> None:
         rows = list(self._rows.values())
-        if rows and self.focused is None:
+        if rows:
             # Start on the newest active job, else the newest job.
             active = [row for row in rows if row.job.is_active]
             (active or rows)[-1].focus()
