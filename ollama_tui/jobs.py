@@ -240,11 +240,17 @@ class Job:
 
     @property
     def completed(self) -> int:
-        return sum(layer.completed for layer in self.layers.values())
+        return sum(layer.completed for layer in self._measured())
 
     @property
     def total(self) -> int:
-        return sum(layer.total for layer in self.layers.values())
+        return sum(layer.total for layer in self._measured())
+
+    def _measured(self) -> list[LayerProgress]:
+        """The bars overall progress adds up: the transfers, once there are any. A local step
+        (the client hashing a file before uploading it) would count the same bytes twice."""
+        layers = list(self.layers.values())
+        return [layer for layer in layers if layer.digest] or layers
 
     @property
     def fraction(self) -> float | None:
@@ -359,10 +365,11 @@ class Job:
         layer.completed = event.completed
         if delta > 0:
             layer.bytes_this_run += delta
-            self.bytes_this_run += delta
             if layer._meter is not None:
                 layer._meter.add(delta, now)
-            self._meter.add(delta, now)
+            if digest:  # hashing a local file is not a transfer: no part of the job's rate
+                self.bytes_this_run += delta
+                self._meter.add(delta, now)
 
     def _begin_run(self, now: float) -> None:
         self.state = JobState.RUNNING

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from test_ui_dashboard import dashboard, make_app, started, wait_for
 
-from ollama_tui.jobs import JobState
+from ollama_tui.api import ProgressEvent
+from ollama_tui.jobs import Job, JobKind, JobParams, JobState
 from ollama_tui.screens.jobs import JobsScreen
 from ollama_tui.screens.load import KeepAliveValidator, parse_keep_alive
 from ollama_tui.simulator import Simulator
@@ -48,3 +49,13 @@ async def test_jobs_view_starts_on_the_running_job_so_x_cancels_it(sim: Simulato
         await pilot.pause()
         await pilot.press("x")
         await wait_for(pilot, lambda: running.state is JobState.CANCELLED)
+
+
+def test_create_progress_counts_the_uploaded_file_once() -> None:
+    job = Job(1, JobKind.CREATE, "made:latest", JobParams())
+    size = 389_000
+    for done in (0, size // 2, size):
+        job.apply(ProgressEvent("hashing tiny.gguf", None, size, done))
+    for done in (0, size // 2, size):
+        job.apply(ProgressEvent("uploading tiny.gguf", "sha256:" + "a" * 64, size, done))
+    assert (job.completed, job.total) == (size, size)
