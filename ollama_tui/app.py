@@ -246,6 +246,8 @@ class OllamaTuiApp(App[None]):
             self._refresh_pending = True
             return
         self._polling = True
+        if self.status.retry_at is not None:
+            self._set_status(retry_at=None)  # the retry is under way: not "retrying in 0 s"
         self.run_worker(
             self._poll(), name="poll", group="poll", exclusive=True, exit_on_error=False
         )

@@ -86,9 +86,13 @@ class StatusBar(Widget):
             text.append(label, style="bold red")
             # The reason first: on a narrow terminal the end of the line is what gets cut.
             text.append(f": {safe_line(_short_reason(status.reason, status.host))}", style="red")
-            if status.retry_at is not None and not status.paused:
+            if status.paused:
+                pass
+            elif status.retry_at is not None:
                 seconds = max(0, round(status.retry_at - now))
                 text.append(f" — retrying in {seconds} s (r: now)", style="yellow")
+            else:
+                text.append(" — retrying now…", style="yellow")
         if status.last_ok is not None:
             text.append(f"  refreshed {age_text(now - status.last_ok)}", style="dim")
         if status.rtt is not None and status.state == "connected":
