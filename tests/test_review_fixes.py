@@ -59,3 +59,20 @@ def test_create_progress_counts_the_uploaded_file_once() -> None:
     for done in (0, size // 2, size):
         job.apply(ProgressEvent("uploading tiny.gguf", "sha256:" + "a" * 64, size, done))
     assert (job.completed, job.total) == (size, size)
+
+
+async def test_escape_clears_the_filter_first_then_the_marks(sim: Simulator) -> None:
+    app = make_app(sim.url)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await started(pilot, app)
+        table = dashboard(app).installed_table
+        table.focus()
+        await pilot.press("space", "space")
+        await wait_for(pilot, lambda: len(table.marked) == 2)
+        await pilot.press("slash", "m", "i", "enter")
+        await wait_for(pilot, lambda: table.filter_text == "mi")
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: table.filter_text == "")
+        assert len(table.marked) == 2  # the first escape only cleared the filter
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not table.marked)

@@ -43,7 +43,7 @@ class DashboardScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("tab", "switch_table", "Switch table", id="switch-table", show=False),
         Binding("slash", "filter", "Filter", id="filter"),
-        Binding("escape", "clear_filter", "Clear filter", id="clear-filter"),
+        Binding("escape", "clear_filter", "Clear filter/marks", id="clear-filter"),
         Binding("r", "refresh", "Refresh now", id="refresh", show=False),
         Binding("z", "pause", "Pause/resume polling", id="pause", show=False),
         Binding("p", "pull", "Pull", id="pull"),
@@ -204,9 +204,14 @@ class DashboardScreen(Screen[None]):
         self.filter_bar.open()
 
     def action_clear_filter(self) -> None:
-        self.filter_bar.value = ""
-        self.filter_bar.close()
-        self._apply_filter("")
+        """The filter first; with no filter, the marks (so a re-pull or delete can't linger)."""
+        if self.installed_table.filter_text or self.filter_bar.value:
+            self.filter_bar.value = ""
+            self.filter_bar.close()
+            self._apply_filter("")
+        else:
+            self.installed_table.clear_marks()
+            self._refresh_bindings_if_needed()
 
     # --- actions --------------------------------------------------------------------------------
 
@@ -301,7 +306,7 @@ class DashboardScreen(Screen[None]):
                 return False
             return self._operation_applies(action)
         if action == "clear_filter":
-            return bool(self.installed_table.filter_text)
+            return bool(self.installed_table.filter_text or self.installed_table.marked)
         return True
 
     def _operation_applies(self, action: str) -> bool:
