@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import math
 import os
 import sys
 from collections.abc import Iterator, Mapping, Sequence
@@ -70,6 +71,8 @@ def _interval(text: str) -> float:
         raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
     if not value >= MIN_INTERVAL:
         raise argparse.ArgumentTypeError(f"must be at least {MIN_INTERVAL} seconds")
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError("must be a finite number of seconds")
     return value
 
 
@@ -98,17 +101,32 @@ def resolve_settings(
     )
 
 
+# Priority bindings of the app win over any screen's, so a keymap entry using them would leave
+# its action without a working key.
+RESERVED_KEYS = frozenset({"ctrl+p", "ctrl+q"})
+
+
 def check_keymap(config: ConfigFile) -> None:
     """Every keymap id must name a binding of the app; say which line is wrong."""
     from ollama_tui.screens.help import known_binding_ids
 
     known = known_binding_ids()
-    for binding_id in config.keymap:
+    for binding_id, keys in config.keymap.items():
+        line = config.line_of("keymap", *binding_id.split(".")) or config.line_of("keymap")
         if binding_id not in known:
             raise ConfigError(
                 config.path,
                 f"no key binding has this id (known: {', '.join(sorted(known))})",
-                line=config.line_of("keymap", *binding_id.split(".")) or config.line_of("keymap"),
+                line=line,
+                key=f"keymap.{binding_id}",
+            )
+        taken = sorted(RESERVED_KEYS & {key.strip() for key in keys.split(",")})
+        if taken:
+            raise ConfigError(
+                config.path,
+                f"{', '.join(taken)} is kept by the app (command palette, quit): "
+                "choose another key",
+                line=line,
                 key=f"keymap.{binding_id}",
             )
 
@@ -121,7 +139,12 @@ def check_theme(name: str | None, source: str) -> str | None:
 
     if name in BUILTIN_THEMES:
         return None
-    return f"{source}: unknown theme {name!r} (known: {', '.join(sorted(BUILTIN_THEMES))})"
+    known = ", ".join(sorted(BUILTIN_THEMES))
+    return (
+        f"{source}: unknown theme {name!r} (known: {known})"
+        if source
+        else (f"theme: unknown theme {name!r} (known: {known})")
+    )
 
 
 @contextlib.contextmanager
@@ -145,9 +168,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as error:
         print(f"ollama-tui: bad config: {error}", file=sys.stderr)
         return EXIT_USAGE
-    problem = check_theme(args.theme, "--theme") or check_theme(
-        None if args.theme else config.theme, f"{path}: theme"
-    )
+    if not args.theme and (problem := check_theme(config.theme, "")):
+        error = ConfigError(path, problem.removeprefix(": "), line=config.line_of("theme"))
+        print(f"ollama-tui: bad config: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    problem = check_theme(args.theme, "--theme")
     if problem:
         print(f"ollama-tui: {problem}", file=sys.stderr)
         return EXIT_USAGE

@@ -9,7 +9,7 @@ max_transfers = 2       # pulls/pushes at once (the rest wait); creates start at
 load_timeout = 300      # seconds a model load may take before it is given up
 
 [keymap]                # binding id = keys (comma separated)
-pull = "ctrl+p"
+pull = "p,ctrl+l"
 
 [hosts."http://gpu-box:11434".headers]
 Authorization = "Bearer s3cret"
@@ -18,6 +18,7 @@ Authorization = "Bearer s3cret"
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import tomllib
@@ -149,6 +150,8 @@ def load_config(path: Path, *, must_exist: bool = False) -> ConfigFile:
         line = int(match.group(1)) if match else None
         if match:
             message = message[: match.start()].strip() + f" (column {match.group(2)})"
+        elif message.endswith("(at end of document)"):
+            line = max(1, len(text.splitlines()))
         raise ConfigError(path, f"invalid TOML: {message}", line=line) from None
     return _check(path, text, data)
 
@@ -172,6 +175,8 @@ def _check(path: Path, text: str, data: dict[str, Any]) -> ConfigFile:
             raise fail(f"must be a number of seconds, not {_type_name(interval)}", "interval")
         if not interval >= MIN_INTERVAL:
             raise fail(f"must be at least {MIN_INTERVAL} seconds", "interval")
+        if not math.isfinite(interval):
+            raise fail("must be a finite number of seconds", "interval")
         interval = float(interval)
 
     read_only = data.get("read_only")
@@ -195,8 +200,8 @@ def _check(path: Path, text: str, data: dict[str, Any]) -> ConfigFile:
             raise fail(
                 f"must be a number of seconds, not {_type_name(load_timeout)}", "load_timeout"
             )
-        if not load_timeout > 0:
-            raise fail("must be more than 0 seconds", "load_timeout")
+        if not load_timeout > 0 or not math.isfinite(load_timeout):
+            raise fail("must be a finite number of seconds above 0", "load_timeout")
         load_timeout = float(load_timeout)
 
     keymap_raw = data.get("keymap", {})

@@ -209,21 +209,36 @@ class Operations:
         if self.refused("create") or self._dialog_open():
             return
         self.hook_jobs()
-        from ollama_tui.screens.create import CreateScreen, modelfile_from_show
+        from ollama_tui.screens.create import CreateScreen, from_line, modelfile_from_show
+
+        origin = self.app.screen
 
         async def open_editor() -> None:
             text = ""
             if base is not None:
+                # Feedback when the server is slow (a quick answer shows no toast).
+                timer = self.app.set_timer(0.3, lambda: self._notify(f"Reading {base.name}…"))
                 try:
                     show = await self._ops_app.client.show(base.name)
                 except OllamaError as error:
                     # Still useful: start from the model, without its settings.
                     self._error(error, f"Details of {safe_line(base.name)}")
-                    text = f"FROM {base.name}\n"
+                    text = from_line(base.name) + "\n"
                 else:
                     text = modelfile_from_show(base.name, show)
+                finally:
+                    timer.stop()
+
+            def push() -> None:
+                # A dialog opened (or the screen changed) while /api/show was pending: the
+                # editor must not land on top of it.
+                if self.app.screen is not origin:
+                    self._notify("The Modelfile editor was not opened: another screen is open.")
+                    return
+                self.app.push_screen(CreateScreen(self, text=text))
+
             # Pushed from the app's own message loop, not from this worker's task.
-            self.app.call_later(self.app.push_screen, CreateScreen(self, text=text))
+            self.app.call_later(push)
 
         # Exclusive: a second `n` while /api/show is pending replaces the first, not stacks.
         self._run(open_editor, "Create", group="ops-create", exclusive=True)
@@ -305,19 +320,31 @@ class Operations:
         """`R`: copy, verify the copy, then delete the source (never loses the source)."""
         if self.refused("rename") or self._dialog_open():
             return
-        from ollama_tui.screens.copy import CopyScreen
-        from ollama_tui.screens.rename import RenameFailed, rename_model
+        from ollama_tui.screens.rename import RenameFailed, RenameScreen, rename_model
 
         async def flow() -> None:
             request = await self.app.push_screen_wait(
-                CopyScreen(model.name, self._installed_names(), rename=True)
+                RenameScreen(
+                    model.name,
+                    self._installed_names(),
+                    loaded=self._running(model.name) is not None,
+                )
             )
             if request is None:
                 return
             if not await self._confirm_overwrite(request.destination, request.source):
                 return
+            # A loaded source would stay in memory under a name that no longer exists (and
+            # could not be unloaded): unload it before it is deleted, as `d` does.
+            running = self._running(request.source)
             try:
-                await rename_model(self._ops_app.client, request.source, request.destination)
+                await rename_model(
+                    self._ops_app.client,
+                    request.source,
+                    request.destination,
+                    unload=running.name if running is not None else None,
+                    capabilities=model.capabilities,
+                )
             except RenameFailed as error:
                 self.app.notify(
                     safe_line(str(error)), title="Rename", severity="error", markup=False

@@ -50,11 +50,39 @@ def test_unknown_keymap_id_names_its_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     config = tmp_path / "c.toml"
-    config.write_text('[keymap]\npull = "ctrl+p"\npul = "x"\n')
+    config.write_text('[keymap]\npull = "ctrl+l"\npul = "x"\n')
     assert main(["--config", str(config)]) == 2
     err = capsys.readouterr().err
     assert "line 3: keymap.pul: no key binding has this id" in err
     assert "pull" in err  # the known ids are listed
+
+
+def test_keymap_may_not_take_the_palette_key(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text('[keymap]\npull = "p, ctrl+p"\n')
+    assert main(["--config", str(config)]) == 2
+    assert "line 2: keymap.pull: ctrl+p is kept by the app" in capsys.readouterr().err
+
+
+def test_unknown_theme_in_the_config_names_its_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text('interval = 2\ntheme = "nope"\n')
+    assert main(["--config", str(config)]) == 2
+    assert "line 2: theme: unknown theme 'nope'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("text", ["interval = inf\n", "load_timeout = nan\n"])
+def test_config_numbers_must_be_finite(
+    text: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text(text)
+    assert main(["--config", str(config)]) == 2
+    assert "line 1:" in capsys.readouterr().err
 
 
 def test_unknown_theme_exits_2(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

@@ -14,11 +14,17 @@ from ollama_tui.api import ApiError, LocalModel, ModelShow
 from ollama_tui.jobs import Job, JobKind, JobState
 from ollama_tui.modelfile import parse
 from ollama_tui.operations import explain_job_error, is_embedding_only
-from ollama_tui.screens.create import check_modelfile, modelfile_from_show
+from ollama_tui.screens.create import (
+    PathState,
+    check_modelfile,
+    modelfile_from_show,
+    probe_path,
+    resolve_path,
+)
 from ollama_tui.screens.load import describe_keep_alive, parse_keep_alive
 from ollama_tui.screens.rename import RenameFailed, rename_model
 from ollama_tui.widgets.job_progress import format_eta, format_rate, progress_bar
-from ollama_tui.widgets.modelfile_editor import highlight_lines
+from ollama_tui.widgets.modelfile_editor import highlight_lines, strip_controls
 
 # -- keep-alive ------------------------------------------------------------------------------
 
@@ -77,6 +83,62 @@ def test_check_modelfile_local_paths(tmp_path: Path) -> None:
     assert problem is None
 
 
+def test_unknown_home_directory_is_not_a_crash(tmp_path: Path) -> None:
+    # Path.expanduser raises RuntimeError for an unknown `~user`; the check must not.
+    assert str(resolve_path("~no_such_user_x/m.gguf", str(tmp_path))).endswith(
+        "~no_such_user_x/m.gguf"
+    )
+    assert resolve_path("x", "~no_such_user_x") == Path("~no_such_user_x/x")
+    problem, _ = check_modelfile("FROM ~no_such_user_x\n", "~no_such_user_x")
+    assert problem is not None and "no such file" in problem.message
+
+
+def test_unreadable_path_is_a_problem_not_a_crash(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    long = "./" + "a" * 300 + ".gguf"
+    problem, _ = check_modelfile(f"FROM llama3.2\nADAPTER {long}\n", str(tmp_path))
+    assert problem is not None and problem.line == 2
+    assert problem.message == f"ADAPTER {long}: cannot read: File name too long"
+
+    def denied(self: Path) -> bool:
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "exists", denied)
+    assert probe_path("./w.gguf", str(tmp_path)) == PathState(False, error="Permission denied")
+    problem, _ = check_modelfile("FROM ./w.gguf\n", str(tmp_path))
+    assert (
+        problem is not None and problem.message == "FROM ./w.gguf: cannot read: Permission denied"
+    )
+
+
+def test_check_modelfile_uses_the_given_probe() -> None:
+    seen: list[tuple[str, str]] = []
+
+    def probe(value: str, folder: str) -> PathState:
+        seen.append((value, folder))
+        return PathState(True, 2000)
+
+    problem, notes = check_modelfile("FROM ./w.gguf\nADAPTER ./l.gguf\n", "/f", probe)
+    assert problem is None and seen == [("./w.gguf", "/f"), ("./l.gguf", "/f")]
+    assert any("FROM ./w.gguf: 2 KB, uploaded as a blob" in note for note in notes)
+
+
+def test_strip_controls_keeps_tabs_and_newlines() -> None:
+    assert strip_controls("FROM x\x1b[31m\r\nSYSTEM a\tb\x9b\x07\n") == (
+        "FROM x[31m\nSYSTEM a\tb\n",
+        3,
+    )
+    assert strip_controls("plain\n") == ("plain\n", 0)
+
+
+def test_prefill_from_a_name_with_control_characters() -> None:
+    text = modelfile_from_show("evil\x1b[2J:latest", ModelShow(system="hi"))
+    assert "\x1b" not in text
+    assert text.startswith("# FROM evil\\x1b[2J:latest left out:")
+    assert "\nFROM \nSYSTEM hi\n" in text
+
+
 def test_prefill_round_trips_through_the_parser() -> None:
     show = ModelShow(
         parameters_dict={"stop": ["<|eot|>", "END"], "temperature": 0.7, "num_ctx": 8192},
@@ -114,6 +176,7 @@ class FakeClient:
         self.fail = fail
         self.corrupt_copy = corrupt_copy
         self.calls: list[str] = []
+        self.unloaded: list[tuple[str, object]] = []
 
     def _maybe_fail(self, step: str) -> None:
         self.calls.append(step)
@@ -133,6 +196,10 @@ class FakeClient:
         self._maybe_fail("delete")
         del self.models[name]
 
+    async def unload(self, name: str, *, capabilities: object = None) -> None:
+        self._maybe_fail("unload")
+        self.unloaded.append((name, capabilities))
+
 
 async def test_rename_success_order() -> None:
     client = FakeClient()
@@ -147,6 +214,17 @@ async def test_rename_never_loses_the_source(step: str) -> None:
     with pytest.raises(RenameFailed, match="exploded"):
         await rename_model(client, "a:latest", "b:latest")
     assert "a:latest" in client.models
+
+
+async def test_rename_unloads_a_loaded_source_before_deleting_it() -> None:
+    client = FakeClient()
+    await rename_model(client, "a:latest", "b:latest", unload="a:latest", capabilities=["x"])
+    assert client.calls == ["list", "copy", "verify", "unload", "delete"]
+    assert client.unloaded == [("a:latest", ["x"])]
+    failing = FakeClient(fail="unload")
+    with pytest.raises(RenameFailed, match="unloading a:latest failed"):
+        await rename_model(failing, "a:latest", "b:latest", unload="a:latest")
+    assert "delete" not in failing.calls and "a:latest" in failing.models
 
 
 async def test_rename_refuses_a_copy_that_does_not_match() -> None:

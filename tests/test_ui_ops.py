@@ -830,3 +830,214 @@ async def test_jobs_view_clears_ended_jobs(sim: Simulator) -> None:
         await wait_for(pilot, lambda: not app.screen.query(JobRow))
         assert app.jobs.jobs == []
         assert app.screen.query_one("#jobs-empty").display
+
+
+# -- review regressions: the create editor ---------------------------------------------------
+
+
+def status_text(screen: Screen[Any]) -> str:
+    return str(screen.query_one("#create-status", Static).render())
+
+
+async def test_create_tilde_user_paths_do_not_crash(sim: Simulator) -> None:
+    app = OpsHarness(sim.url)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_editor(pilot, app, "FROM ~no_such_user_x\n", "mine")
+        screen.query_one("#create-folder", Input).value = "~no_such_user_x"
+        await wait_for(pilot, lambda: "no such file" in status_text(screen))
+        assert screen.editor.error_line == 1
+
+        async def fails(key: str, *, confirm: bool) -> str:
+            before = len(notifications(app))
+            await pilot.press(key)
+            if confirm:  # Open asks first: the text is unsaved
+                await screen_ready(pilot, app, ConfirmScreen)
+                await pilot.press("y")
+            prompt = await screen_ready(pilot, app, TextPrompt)
+            prompt.query_one(Input).value = "~no_such_user_x/Modelfile"
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: len(notifications(app)) > before)
+            return notifications(app)[-1]
+
+        assert "No such file or directory" in await fails("ctrl+s", confirm=False)
+        assert "No such file or directory" in await fails("ctrl+o", confirm=True)
+        assert app.is_running and app.screen is screen
+
+
+async def test_create_unreadable_path_is_a_problem(sim: Simulator, tmp_path: Path) -> None:
+    app = OpsHarness(sim.url)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_editor(pilot, app, "FROM ./" + "a" * 300 + ".gguf\n", "mine")
+        screen.query_one("#create-folder", Input).value = str(tmp_path)
+        await wait_for(pilot, lambda: "cannot read: File name too long" in status_text(screen))
+        assert screen.editor.error_line == 1
+        assert screen.query_one("#create", Button).disabled
+        assert app.is_running
+
+
+async def test_create_path_checks_run_off_the_event_loop(
+    sim: Simulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    from ollama_tui.screens import create
+
+    release = threading.Event()
+    threads: list[threading.Thread] = []
+    real_probe = create.probe_path
+
+    def slow_probe(value: str, folder: str) -> create.PathState:
+        threads.append(threading.current_thread())
+        release.wait(10)  # a hung network mount
+        return real_probe(value, folder)
+
+    monkeypatch.setattr(create, "probe_path", slow_probe)
+    app = OpsHarness(sim.url)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_editor(pilot, app, "FROM llama3.2\n", "mine")
+        await wait_for(pilot, lambda: bool(threads))
+        # The loop keeps running: keys are handled while the look-up hangs.
+        screen.editor.focus()
+        screen.editor.move_cursor(screen.editor.document.end)
+        await type_text(pilot, "# hi")
+        assert screen.editor.text == "FROM llama3.2\n# hi"
+        assert threads[0] is not threading.main_thread()
+        assert screen.query_one("#create", Button).disabled, "not before the check passed"
+        await wait_for(pilot, lambda: "slow file system" in status_text(screen))
+        release.set()
+        await wait_for(pilot, lambda: not screen.query_one("#create", Button).disabled)
+        assert len(threads) == 1, "repeated checks of the same path share one look-up"
+        assert "Modelfile OK" in status_text(screen)
+
+
+async def test_create_editor_drops_control_characters(sim: Simulator, tmp_path: Path) -> None:
+    from textual import events
+
+    source = tmp_path / "Modelfile"
+    source.write_text("FROM llama3.2\nSYSTEM \x1b[31mred\x1b[0m\n")
+    sim.add_model("evil\x1b[2J:latest")
+    app = OpsHarness(sim.url)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_editor(pilot, app, "", "x")
+        await pilot.press("ctrl+o")
+        prompt = await screen_ready(pilot, app, TextPrompt)
+        prompt.query_one(Input).value = str(source)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: "SYSTEM [31mred[0m" in screen.editor.text)
+        assert "\x1b" not in screen.editor.text
+        await wait_for(pilot, lambda: "2 control characters removed" in status_text(screen))
+        screen.editor.focus()
+        screen.editor.post_message(events.Paste("\x1b]0;title\x07# pasted"))
+        await wait_for(pilot, lambda: "]0;title# pasted" in screen.editor.text)
+        assert "\x1b" not in screen.editor.text and "\x07" not in screen.editor.text
+        assert "2 control characters removed" in status_text(screen)
+        await pilot.press("escape")
+        await screen_ready(pilot, app, ConfirmScreen)
+        await pilot.press("y")
+        await wait_for(pilot, lambda: not app.screen.is_modal)
+        # A server name with control characters: never a raw FROM line.
+        await refreshed(pilot, app)
+        app.operations.create(app.model("evil\x1b[2J:latest"))
+        editor_screen = await screen_ready(pilot, app, CreateScreen)
+        text = editor_screen.editor.text
+        assert "\x1b" not in text and "evil\\x1b[2J:latest" in text
+        assert app.is_running
+
+
+async def test_create_does_not_open_over_another_dialog(sim: Simulator) -> None:
+    sim.faults.add("/api/show", "delay", count=1, seconds=1.5)
+    app = OpsHarness(sim.url)
+    async with app.run_test(size=SIZE) as pilot:
+        app.operations.create(app.model("llama3.2:latest"))
+        await wait_for(pilot, lambda: any("Reading llama3.2" in n for n in notifications(app)))
+        app.operations.pull()
+        await screen_ready(pilot, app, PullScreen)
+        await wait_for(pilot, lambda: any("not opened" in n for n in notifications(app)))
+        await pilot.pause()
+        assert isinstance(app.screen, PullScreen)
+        assert not any(isinstance(s, CreateScreen) for s in app.screen_stack)
+
+
+async def test_create_edits_after_failed_create_are_not_discarded_silently(
+    sim: Simulator,
+) -> None:
+    sim.faults.add("/api/create", "status", count=1, status=400, message="(line 1): nope")
+    app = OpsHarness(sim.url)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_editor(pilot, app, "FROM llama3.2\n", "mine")
+        screen.saved_text = screen.editor.text  # as if it had been opened from a file
+        await pilot.press("ctrl+r")
+        await wait_for(pilot, lambda: screen.job is not None and not screen.job.is_active)
+        screen.editor.focus()
+        await type_text(pilot, "# edit")
+        await pilot.press("escape")
+        await screen_ready(pilot, app, ConfirmScreen)
+        await pilot.press("n")
+        await wait_for(pilot, lambda: app.screen is screen)
+        await pilot.press("ctrl+o")
+        await screen_ready(pilot, app, ConfirmScreen)
+        await pilot.press("n")
+        await wait_for(pilot, lambda: app.screen is screen)
+        assert "# edit" in screen.editor.text
+
+
+async def test_create_open_refuses_a_huge_file(sim: Simulator, tmp_path: Path) -> None:
+    huge = tmp_path / "weights.gguf"
+    with huge.open("wb") as file:
+        file.truncate(2 * 1024 * 1024 + 1)  # sparse: nothing is written
+    app = OpsHarness(sim.url)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_editor(pilot, app, "", "x")
+        await pilot.press("ctrl+o")
+        prompt = await screen_ready(pilot, app, TextPrompt)
+        prompt.query_one(Input).value = str(huge)
+        await pilot.press("enter")
+        await wait_for(
+            pilot, lambda: any("not a Modelfile (2.1 MB)" in n for n in notifications(app))
+        )
+        assert screen.editor.text == ""
+
+
+async def test_create_finishing_under_a_prompt_closes_the_editor_not_the_prompt(
+    sim: Simulator, tmp_path: Path
+) -> None:
+    sim.faults.add("/api/create", "delay", count=1, seconds=0.5)
+    app = OpsHarness(sim.url)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_editor(pilot, app, "FROM llama3.2\n", "later")
+        screen.query_one("#create-folder", Input).value = str(tmp_path)
+        await pilot.press("ctrl+r")
+        await wait_for(pilot, lambda: screen.job is not None)
+        await pilot.press("ctrl+s")
+        prompt = await screen_ready(pilot, app, TextPrompt)
+        job = screen.job
+        assert job is not None
+        await wait_for(pilot, lambda: job.state is JobState.DONE)
+        await pilot.pause()
+        assert app.screen is prompt, "the prompt stays; the editor waits under it"
+        assert screen in app.screen_stack
+        await pilot.press("enter")  # saves, then the editor closes
+        await wait_for(pilot, lambda: not app.screen.is_modal)
+        assert screen not in app.screen_stack
+        await wait_for(pilot, lambda: (tmp_path / "Modelfile").exists())
+
+
+# -- review regressions: rename --------------------------------------------------------------
+
+
+async def test_rename_loaded_model_unloads_it_first(sim: Simulator) -> None:
+    app = OpsHarness(sim.url)
+    async with app.run_test(size=SIZE) as pilot:
+        loaded = app.running_models[0].name
+        app.operations.rename(app.model(loaded))
+        screen = await screen_ready(pilot, app, CopyScreen)
+        assert "unloaded" in str(screen.query_one("#rename-loaded", Static).render())
+        await type_text(pilot, "renamed-model")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: len(requests(sim, "/api/delete")) == 1)
+        paths = [r.path for r in sim.requests if r.path in ("/api/generate", "/api/delete")]
+        assert paths == ["/api/generate", "/api/delete"]
+        unload = requests(sim, "/api/generate")[0].json
+        assert unload["model"] == loaded and unload["keep_alive"] in (0, "0", "0s")
+        await polled_until(pilot, app, lambda: app.running_models == [])
+        assert app.has_model("renamed-model") and not app.has_model(loaded)

@@ -12,6 +12,9 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import stat
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
@@ -28,10 +31,17 @@ from ollama_tui.api.models import ModelShow
 from ollama_tui.api.names import names_equal, validate_model_name
 from ollama_tui.formatting import human_bytes, safe_line
 from ollama_tui.jobs import Job, JobState
-from ollama_tui.modelfile import Modelfile, ModelfileError, parse, quote_value, render
+from ollama_tui.modelfile import (
+    Instruction,
+    Modelfile,
+    ModelfileError,
+    parse,
+    quote_value,
+    render,
+)
 from ollama_tui.screens.confirm import ConfirmScreen, TextPrompt, name_input, show_validation
 from ollama_tui.widgets.job_progress import job_numbers
-from ollama_tui.widgets.modelfile_editor import ModelfileEditor
+from ollama_tui.widgets.modelfile_editor import ModelfileEditor, strip_controls
 
 if TYPE_CHECKING:
     from ollama_tui.operations import Operations
@@ -39,6 +49,18 @@ if TYPE_CHECKING:
 QUANTIZE_CHOICES = ("none", "q4_K_M", "q4_K_S", "q8_0", "f16", "bf16", "f32")
 _LINE_REF = re.compile(r"\bline (\d+)")
 _PATHLIKE = re.compile(r"^(\.{1,2}[/\\]|[/\\~])|\.(gguf|safetensors|bin|pth)$", re.IGNORECASE)
+MAX_MODELFILE_BYTES = 1024 * 1024  # Open refuses bigger files: they are not Modelfiles
+PATH_CHECK_DELAY = 0.2  # debounce of the FROM/ADAPTER file checks while typing
+PATH_SLOW_AFTER = 0.5  # a look-up taking longer than this is said in the status line
+PATH_RECHECK_AFTER = 2.0  # seconds a file check stays fresh (a missing file may appear)
+
+
+def from_line(name: str) -> str:
+    """`FROM <name>`, or (for a name no Modelfile can carry) a comment showing it safely."""
+    try:
+        return f"FROM {quote_value(name, 'FROM')}"
+    except ValueError as error:
+        return f"# FROM {safe_line(name)} left out: {error}\nFROM "
 
 
 def modelfile_from_show(name: str, show: ModelShow) -> str:
@@ -46,7 +68,7 @@ def modelfile_from_show(name: str, show: ModelShow) -> str:
 
     A part that a Modelfile cannot carry becomes a comment instead of breaking the rest.
     """
-    lines = [f"FROM {quote_value(name, 'FROM')}"]
+    lines = [from_line(name)]
     for key, value in show.parameters_dict.items():
         try:
             lines.append(render(Modelfile(from_=None, parameters=((key, value),))).rstrip("\n"))
@@ -81,26 +103,67 @@ class Problem:
 
 
 def resolve_path(value: str, folder: str) -> Path:
-    """A FROM/ADAPTER path as the CLI resolves it: `~` expanded, relative to the folder."""
-    path = Path(value).expanduser()
-    return path if path.is_absolute() else Path(folder).expanduser() / path
+    """A FROM/ADAPTER path as the CLI resolves it: `~` expanded, relative to the folder.
+
+    os.path.expanduser never raises (an unknown `~user` stays as it is); it may ask the
+    password database, so callers on the event loop run this in a thread.
+    """
+    path = Path(os.path.expanduser(value))
+    return path if path.is_absolute() else Path(os.path.expanduser(folder)) / path
 
 
-def check_modelfile(text: str, folder: str) -> tuple[Problem | None, list[str]]:
+@dataclass(frozen=True)
+class PathState:
+    """What the file system says about one FROM/ADAPTER value."""
+
+    exists: bool
+    size: int = 0
+    error: str | None = None  # why it could not be looked at (name too long, permission...)
+
+
+def probe_path(value: str, folder: str) -> PathState:
+    """Look the value up as a file. Blocking: the editor runs it in a thread."""
+    try:
+        path = resolve_path(value, folder)
+        if not path.exists():
+            return PathState(False)
+        return PathState(True, path.stat().st_size if path.is_file() else 0)
+    except (OSError, ValueError) as error:
+        reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+        return PathState(False, error=reason or type(error).__name__)
+
+
+def path_instructions(mf: Modelfile) -> list[Instruction]:
+    """The instructions whose value may name a local file."""
+    return [i for i in mf.instructions if i.command in ("from", "adapter")]
+
+
+def check_modelfile(
+    text: str, folder: str, probe: Callable[[str, str], PathState] = probe_path
+) -> tuple[Problem | None, list[str]]:
     """Parse and check local paths: the first problem (or None) and notes for the user."""
     try:
         mf = parse(text)
     except ModelfileError as error:
         return Problem(error.message, error.line, error.column), []
+    states = {i.value: probe(i.value, folder) for i in path_instructions(mf)}
+    return check_parsed(mf, folder, states)
+
+
+def check_parsed(
+    mf: Modelfile, folder: str, states: Mapping[str, PathState]
+) -> tuple[Problem | None, list[str]]:
+    """check_modelfile's verdict from the parsed text and its paths' states (no file access)."""
     notes: list[str] = [safe_line(w) for w in mf.warnings]
-    for instruction in mf.instructions:
-        if instruction.command not in ("from", "adapter"):
-            continue
+    for instruction in path_instructions(mf):
         value = instruction.value
-        path = resolve_path(value, folder)
+        state = states[value]
         keyword = instruction.command.upper()
-        if path.exists():
-            size = path.stat().st_size if path.is_file() else 0
+        if state.error is not None:
+            message = f"{keyword} {value}: cannot read: {state.error}"
+            return Problem(message, instruction.line, 1), notes
+        if state.exists:
+            size = state.size
             shown = f"{human_bytes(size)}, " if size else ""
             notes.append(f"{keyword} {safe_line(value)}: {shown}uploaded as a blob")
         elif instruction.command == "adapter" or _PATHLIKE.search(value):
@@ -138,7 +201,8 @@ class CreateScreen(ModalScreen[None]):
     ) -> None:
         super().__init__(classes="create-screen")
         self.operations = operations
-        self.initial_text = text or "FROM \n"
+        # Control characters would reach the terminal raw; the parser drops them anyway.
+        self.initial_text, self._initial_controls = strip_controls(text or "FROM \n")
         self.initial_name = name
         self.base_dir = base_dir or os.getcwd()
         self.quantize = quantize if quantize in QUANTIZE_CHOICES else "none"
@@ -146,6 +210,15 @@ class CreateScreen(ModalScreen[None]):
         self.failed_job = failed_job
         self.problem: Problem | None = None
         self.saved_text = self.initial_text
+        self._controls_note = 0  # control characters dropped from the last load or paste
+        # (folder, value) -> (state, when checked); filled by the _check_paths thread worker.
+        self._path_cache: dict[tuple[str, str], tuple[PathState, float]] = {}
+        self._paths_pending = False
+        self._lookups: dict[tuple[str, tuple[str, ...]], asyncio.Future[dict[str, PathState]]] = {}
+        # What ctrl+r saw while the files were being checked: it starts once they pass,
+        # unless the name, text or folder changed meanwhile.
+        self._create_when_checked: tuple[str, str, str] | None = None
+        self._dismiss_pending = False
 
     def compose(self) -> ComposeResult:
         installed = [m.name for m in getattr(self.app, "installed", []) or []]
@@ -173,7 +246,9 @@ class CreateScreen(ModalScreen[None]):
             with Horizontal(classes="create-row"):
                 yield Static("Folder", classes="field-label")
                 yield Input(self.base_dir, id="create-folder", compact=True)
-            yield ModelfileEditor(self.initial_text, id="create-editor")
+            editor = ModelfileEditor(self.initial_text, id="create-editor")
+            editor.controls_removed = self._initial_controls
+            yield editor
             yield Static("", id="create-status", markup=False)
             with Horizontal(id="create-buttons"):
                 yield Button("Create ctrl+r", id="create", variant="primary", compact=True)
@@ -187,6 +262,7 @@ class CreateScreen(ModalScreen[None]):
         self.call_after_refresh(self._initial_check)
 
     def _initial_check(self) -> None:
+        self._take_controls_note()
         if self.failed_job is not None and self.failed_job.error:
             self._show_server_error(self.failed_job.error)
         else:
@@ -203,8 +279,86 @@ class CreateScreen(ModalScreen[None]):
     def _folder(self) -> str:
         return self.query_one("#create-folder", Input).value.strip() or "."
 
+    def _take_controls_note(self) -> None:
+        """Remember how many control characters the editor's last load or paste dropped."""
+        self._controls_note = self.editor.controls_removed
+        self.editor.controls_removed = 0
+
+    def _with_controls_note(self, text: Text) -> Text:
+        if self._controls_note:
+            count = self._controls_note
+            plural = "s" if count != 1 else ""
+            text.append(f"  ·  {count} control character{plural} removed", style="yellow")
+        return text
+
+    def _cached_states(self, mf: Modelfile, folder: str) -> dict[str, PathState] | None:
+        """The checked states of the Modelfile's paths, or None while one was never checked.
+
+        A missing or stale check starts the (debounced) thread worker, which validates again.
+        """
+        values = list(dict.fromkeys(i.value for i in path_instructions(mf)))
+        now = time.monotonic()
+        states: dict[str, PathState] = {}
+        stale = False
+        for value in values:
+            entry = self._path_cache.get((folder, value))
+            if entry is None:
+                stale = True
+                continue
+            states[value] = entry[0]
+            stale = stale or now - entry[1] > PATH_RECHECK_AFTER
+        if stale:
+            self._check_paths(folder, values)
+        self._paths_pending = len(states) < len(values)
+        return None if self._paths_pending else states
+
+    @work(group="create-paths", exclusive=True, exit_on_error=False)
+    async def _check_paths(self, folder: str, values: list[str]) -> None:
+        """File-system checks off the event loop (a hung mount must not freeze typing)."""
+        await asyncio.sleep(PATH_CHECK_DELAY)  # exclusive: a newer keystroke cancels this one
+        key = (folder, tuple(values))
+        lookup = self._lookups.get(key)
+        if lookup is None:
+            # One thread per distinct look-up: on a hung mount, a repeated check waits for
+            # the one already running instead of taking another thread from the pool.
+            lookup = asyncio.ensure_future(
+                asyncio.to_thread(lambda: {v: probe_path(v, folder) for v in values})
+            )
+            self._lookups[key] = lookup
+            lookup.add_done_callback(lambda done: self._store_states(key, done))
+        done, _ = await asyncio.wait({lookup}, timeout=PATH_SLOW_AFTER)
+        if not done and self._paths_pending:
+            status = self.query_one("#create-status", Static)
+            status.update(Text("Checking the FROM/ADAPTER files… (slow file system)", style="dim"))
+            status.remove_class("-error")
+        await asyncio.shield(lookup)  # a cancelled worker leaves the look-up running
+        if self.validate() and self._create_when_checked == self._snapshot():
+            self._create_when_checked = None
+            self.action_create()
+        elif not self._paths_pending:
+            self._create_when_checked = None
+
+    def _store_states(
+        self, key: tuple[str, tuple[str, ...]], lookup: asyncio.Future[dict[str, PathState]]
+    ) -> None:
+        """Cache a finished look-up (also one whose worker was cancelled meanwhile)."""
+        self._lookups.pop(key, None)
+        if lookup.cancelled() or lookup.exception() is not None:
+            return
+        now = time.monotonic()
+        for value, state in lookup.result().items():
+            self._path_cache[(key[0], value)] = (state, now)
+
+    def _snapshot(self) -> tuple[str, str, str]:
+        name = self.query_one("#create-name", Input).value
+        return name, self.editor.text, self._folder()
+
     def validate(self, *, quiet_empty: bool = True) -> bool:
-        """Check name and Modelfile; mark the error line; return whether creating may start."""
+        """Check name and Modelfile; mark the error line; return whether creating may start.
+
+        Parsing happens here; file checks come from a thread worker. Until a path was
+        checked, the status and mark stay as they were and Create stays disabled.
+        """
         name_field = self.query_one("#create-name", Input)
         name_message = self.query_one("#create-name-message", Static)
         name_ok = show_validation(name_field, name_message, quiet_empty=quiet_empty)
@@ -215,21 +369,37 @@ class CreateScreen(ModalScreen[None]):
             # A fresh editor: a hint, not an error.
             self.problem = Problem("no FROM line")
             self.editor.mark_error(None)
-            status.update(Text("Start with FROM <model> or FROM ./file.gguf", style="dim"))
+            hint = Text("Start with FROM <model> or FROM ./file.gguf", style="dim")
+            status.update(self._with_controls_note(hint))
             status.remove_class("-error")
+            self._paths_pending = False
             self._update_create_button(False)
             return False
-        problem, notes = check_modelfile(self.editor.text, self._folder())
+        notes: list[str] = []
+        try:
+            mf = parse(self.editor.text)
+        except ModelfileError as error:
+            self._paths_pending = False
+            problem: Problem | None = Problem(error.message, error.line, error.column)
+        else:
+            folder = self._folder()
+            states = self._cached_states(mf, folder)
+            if states is None:
+                self._update_create_button(False)
+                return False
+            problem, notes = check_parsed(mf, folder, states)
         self.problem = problem
         self.editor.mark_error(problem.line if problem else None)
         if problem is not None:
-            status.update(Text(safe_line(problem.text()), style="bold red"))
+            status.update(
+                self._with_controls_note(Text(safe_line(problem.text()), style="bold red"))
+            )
         elif self.job is None:
             ok = Text()
             ok.append("✓ Modelfile OK", style="green")
             for note in notes[:2]:
                 ok.append(f"  ·  {note}", style="dim")
-            status.update(ok)
+            status.update(self._with_controls_note(ok))
         status.set_class(problem is not None, "-error")
         valid = name_ok and problem is None
         self._update_create_button(valid)
@@ -251,6 +421,7 @@ class CreateScreen(ModalScreen[None]):
 
     def on_text_area_changed(self, event: TextArea.Changed) -> None:
         event.stop()
+        self._take_controls_note()
         self.validate()
 
     def on_input_changed(self, event: Input.Changed) -> None:
@@ -270,7 +441,10 @@ class CreateScreen(ModalScreen[None]):
             self.app.notify("This create is already running.", severity="warning")
             return
         if not self.validate(quiet_empty=False):
-            self.app.notify("Fix the marked problem first; nothing was sent.", severity="error")
+            if self._paths_pending:
+                self._create_when_checked = self._snapshot()  # starts once they pass
+            else:
+                self.app.notify("Fix the marked problem first; nothing was sent.", severity="error")
             return
         name = self.query_one("#create-name", Input).value.strip()
         installed = getattr(self.app, "installed", []) or []
@@ -309,7 +483,7 @@ class CreateScreen(ModalScreen[None]):
         status = self.query_one("#create-status", Static)
         self.query_one("#create", Button).disabled = job.is_active
         if job.state is JobState.DONE:
-            self.dismiss(None)  # the app announces finished jobs
+            self._close_when_on_top()  # the app announces finished jobs
         elif job.state is JobState.FAILED:
             self._show_server_error(job.error or "create failed")
         elif job.state is JobState.CANCELLED:
@@ -337,15 +511,33 @@ class CreateScreen(ModalScreen[None]):
 
     # -- files ------------------------------------------------------------------------------
 
+    def _unsaved(self) -> bool:
+        """Whether the text differs from the last one saved or loaded (edits would be lost)."""
+        text = self.editor.text
+        return text != self.saved_text and text.strip().upper() not in ("", "FROM")
+
     def action_save(self) -> None:
         default = str(Path(self._folder()) / "Modelfile")
         self.app.push_screen(TextPrompt("Save the Modelfile as", default), self._save_to)
 
     def _save_to(self, path: str | None) -> None:
-        if not path:
+        if path:
+            self._check_target(path.strip(), self._folder())
+
+    @work(group="create-file", exit_on_error=False)
+    async def _check_target(self, path: str, folder: str) -> None:
+        """Ask before replacing an existing file (looked up in a thread)."""
+
+        def look_up() -> tuple[Path, bool]:
+            target = resolve_path(path, folder)
+            return target, target.exists()
+
+        try:
+            target, exists = await asyncio.to_thread(look_up)
+        except (OSError, ValueError) as error:
+            self.app.notify(safe_line(str(error)), title="Save", severity="error", markup=False)
             return
-        target = resolve_path(path.strip(), self._folder())
-        if target.exists():
+        if exists:
             self.app.push_screen(
                 ConfirmScreen(
                     "Replace the file?", [str(target)], confirm_label="Replace", danger=True
@@ -364,45 +556,94 @@ class CreateScreen(ModalScreen[None]):
         text = self.editor.text
         try:
             await asyncio.to_thread(target.write_text, text, encoding="utf-8")
-        except OSError as error:
+        except (OSError, ValueError) as error:
             self.app.notify(safe_line(str(error)), title="Save", severity="error", markup=False)
             return
         self.saved_text = text
         self.app.notify(f"Saved {safe_line(str(target))}.", markup=False)
 
     def action_open(self) -> None:
+        if self._unsaved():
+            self.app.push_screen(
+                ConfirmScreen(
+                    "Open another Modelfile?",
+                    note="Your edits are not saved (ctrl+s saves them); Open replaces them.",
+                    confirm_label="Open",
+                    danger=True,
+                ),
+                self._ask_open_if,
+            )
+            return
+        self._ask_open()
+
+    def _ask_open_if(self, ok: bool | None) -> None:
+        if ok:
+            self._ask_open()
+
+    def _ask_open(self) -> None:
         default = str(Path(self._folder()) / "Modelfile")
         self.app.push_screen(TextPrompt("Open a Modelfile", default), self._open_from)
 
     def _open_from(self, path: str | None) -> None:
         if path:
-            self._read(resolve_path(path.strip(), self._folder()))
+            self._read(path.strip(), self._folder())
 
     @work(group="create-file", exit_on_error=False)
-    async def _read(self, source: Path) -> None:
+    async def _read(self, path: str, folder: str) -> None:
+        def read() -> tuple[Path, str]:
+            source = resolve_path(path, folder)
+            info = source.stat()
+            if not stat.S_ISREG(info.st_mode):
+                raise ValueError(f"{source}: not a regular file")
+            if info.st_size > MAX_MODELFILE_BYTES:
+                raise ValueError(f"{source}: not a Modelfile ({human_bytes(info.st_size)})")
+            with source.open("rb") as file:
+                data = file.read(MAX_MODELFILE_BYTES + 1)  # it may have grown since stat
+            if len(data) > MAX_MODELFILE_BYTES:
+                raise ValueError(f"{source}: not a Modelfile (over {human_bytes(len(data))})")
+            return source, data.decode("utf-8-sig")
+
         try:
-            text = await asyncio.to_thread(source.read_text, encoding="utf-8-sig")
-        except (OSError, UnicodeDecodeError) as error:
+            source, text = await asyncio.to_thread(read)
+        except (OSError, ValueError) as error:  # UnicodeDecodeError is a ValueError
             self.app.notify(safe_line(str(error)), title="Open", severity="error", markup=False)
             return
-        self.editor.load_text(text)
-        self.saved_text = text
+        self.editor.load_text(text)  # drops control characters; the status says how many
+        self.saved_text = self.editor.text
         # FROM ./file paths are relative to the Modelfile's folder, as in `ollama create -f`.
         self.query_one("#create-folder", Input).value = str(source.parent)
         self.validate()
 
     # -- closing ----------------------------------------------------------------------------
 
+    def _close_when_on_top(self) -> None:
+        """Dismiss now if the editor is the current screen, else once it is again.
+
+        Screen.dismiss pops whatever screen is on top: with a prompt or the command palette
+        above the editor it would close that one instead.
+        """
+        if self not in self.app.screen_stack:
+            return
+        if self.app.screen is self:
+            self._dismiss_pending = False
+            self.dismiss(None)
+        else:
+            self._dismiss_pending = True
+
+    def on_screen_resume(self) -> None:
+        if self._dismiss_pending:
+            self.call_later(self._close_when_on_top)
+
     def _discard_if(self, ok: bool | None) -> None:
         if ok:
-            self.dismiss(None)
+            self._close_when_on_top()
 
     def action_close(self) -> None:
         if self.job is not None and self.job.is_active:
             self.app.notify("The create continues in the background — J shows it.")
             self.dismiss(None)
             return
-        if self.job is None and self.editor.text != self.saved_text:
+        if self._unsaved():
             self.app.push_screen(
                 ConfirmScreen(
                     "Discard this Modelfile?",

@@ -11,6 +11,7 @@ from collections import defaultdict
 
 from rich.segment import Segment
 from rich.style import Style
+from textual import events
 from textual.strip import Strip
 from textual.widgets import TextArea
 from textual.widgets.text_area import TextAreaTheme
@@ -37,6 +38,17 @@ _WORD = re.compile(r"[A-Za-z]+")
 _ARGUMENT = re.compile(r"[ \t]+(\S+)")
 _NUMBER = re.compile(r"[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?$")
 _BOOLEAN = frozenset({"true", "false", "t", "f"})
+# C0 and C1 control characters (and DEL) except tab and newline: drawn raw they would reach
+# the terminal as escape sequences, and Ollama's Modelfile parser drops them anyway.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def strip_controls(text: str) -> tuple[str, int]:
+    """`text` without control characters (line breaks normalised to \\n) and how many went."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    cleaned, count = _CONTROL.subn("", text)
+    return cleaned, count
+
 
 ERROR_HIGHLIGHT = "modelfile.error"
 THEME = TextAreaTheme(
@@ -157,6 +169,7 @@ class ModelfileEditor(TextArea):
     def __init__(self, text: str = "", *, id: str | None = None) -> None:
         # Set before TextArea.__init__: it builds the highlight map (our override) at once.
         self._error_line: int | None = None
+        text, self.controls_removed = strip_controls(text)
         super().__init__(text, show_line_numbers=True, soft_wrap=False, id=id)
         self.register_theme(THEME)
         self.register_theme(LIGHT_THEME)
@@ -168,6 +181,21 @@ class ModelfileEditor(TextArea):
     def _follow_app_theme(self) -> None:
         """Syntax colours readable on the app's current (dark or light) theme."""
         self.theme = "modelfile" if self.app.current_theme.dark else "modelfile-light"
+
+    def load_text(self, text: str) -> None:
+        """Replace the text, without control characters (`controls_removed` counts them)."""
+        text, self.controls_removed = strip_controls(text)
+        super().load_text(text)
+
+    async def _on_paste(self, event: events.Paste) -> None:
+        """TextArea's paste, without control characters (its own handler must not run)."""
+        event.prevent_default()
+        if self.read_only:
+            return
+        text, self.controls_removed = strip_controls(event.text)
+        if result := self._replace_via_keyboard(text, *self.selection):
+            self.move_cursor(result.end_location)
+            self.focus()
 
     @property
     def error_line(self) -> int | None:
