@@ -59,6 +59,8 @@ class JobKind(StrEnum):
 
 
 _YIELD_EVERY = 50
+# Ended jobs kept for the jobs view (errors to read, retries); older ones are forgotten.
+KEEP_ENDED = 50
 # The kinds that count against ``max_transfers`` (see JobQueue._start_ready).
 _TRANSFER_KINDS = frozenset({JobKind.PULL, JobKind.PUSH})
 
@@ -711,7 +713,14 @@ class JobQueue:
         self._emit(job)
         if not self._closing:
             self._call(self.on_finished, job)
+        self._forget_oldest_ended()
         self._start_ready()
+
+    def _forget_oldest_ended(self) -> None:
+        """A dashboard left open for weeks must not keep every job it ever ran."""
+        ended = [job for job in self._jobs.values() if job.state.is_final]
+        for job in ended[: max(0, len(ended) - KEEP_ENDED)]:
+            del self._jobs[job.id]
 
     def _progress(self, job: Job) -> None:
         """Coalesce progress: emit now if the last emit is old enough, else flush later."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import pytest
 from test_ui_dashboard import dashboard, make_app, started, wait_for
 
@@ -76,3 +78,27 @@ async def test_escape_clears_the_filter_first_then_the_marks(sim: Simulator) -> 
         assert len(table.marked) == 2  # the first escape only cleared the filter
         await pilot.press("escape")
         await wait_for(pilot, lambda: not table.marked)
+
+
+async def test_the_job_list_keeps_only_the_newest_ended_jobs() -> None:
+    from ollama_tui.jobs import KEEP_ENDED, JobQueue
+
+    class Instant:
+        """Every pull, push and create succeeds at once."""
+
+        async def pull(self, name: str, *, insecure: bool = False) -> AsyncIterator[ProgressEvent]:
+            yield ProgressEvent("success")
+
+        push = pull
+
+        async def create(
+            self, name: str, modelfile: str, *, base_dir: str = ".", quantize: str | None = None
+        ) -> AsyncIterator[ProgressEvent]:
+            yield ProgressEvent("success")
+
+    queue = JobQueue(Instant())
+    jobs = [queue.submit_pull(f"m{i}") for i in range(KEEP_ENDED + 20)]
+    await queue.wait_idle()
+    assert len(queue.jobs) == KEEP_ENDED
+    assert queue.jobs[-1] is jobs[-1] and jobs[0] not in queue.jobs
+    await queue.aclose()
