@@ -78,9 +78,10 @@ def seeded_server() -> Iterator[Simulator]:
         yield sim
 
 
-def make_app(url: str) -> OllamaTuiApp:
+def make_app(url: str, now: datetime = FROZEN_NOW) -> OllamaTuiApp:
+    """The app with a frozen clock and no polling of its own (snapshots must not move)."""
     return OllamaTuiApp(
-        Settings(host=url, interval=3600), clock=lambda: FROZEN_NOW, monotonic=lambda: 1000.0
+        Settings(host=url, interval=3600), clock=lambda: now, monotonic=lambda: 1000.0
     )
 
 

@@ -10,26 +10,24 @@ Update with `pytest tests/test_snapshots_hostile.py --snapshot-update` after che
 
 from __future__ import annotations
 
-import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
 import pytest
 from test_hostile_text import ERROR, FROZEN, NAME, VALID, add_hostile_models
+from test_snapshots_dashboard import loaded, wait_for
+from test_snapshots_dashboard import make_app as make_frozen_app
 from textual.pilot import Pilot
 
 from ollama_tui.app import OllamaTuiApp
-from ollama_tui.config import Settings
 from ollama_tui.screens.delete import DeleteScreen
 from ollama_tui.screens.details import DetailsScreen
 from ollama_tui.simulator import Simulator, serve_in_thread
 
 pytestmark = pytest.mark.simulator_only
 
-SHOWN_HOST = "http://127.0.0.1:11434"  # the simulator's port is random; show a fixed one
 NOW = FROZEN + timedelta(days=3)
 
 SnapCompare = Callable[..., bool]
@@ -45,33 +43,7 @@ def hostile_server() -> Iterator[Simulator]:
 
 
 def make_app(url: str) -> OllamaTuiApp:
-    return OllamaTuiApp(
-        Settings(host=url, interval=3600), clock=lambda: NOW, monotonic=lambda: 1000.0
-    )
-
-
-async def wait_for(pilot: Pilot[Any], predicate: Callable[[], object], timeout: float = 10) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await pilot.pause(0.05)
-
-
-def loaded(then: Callable[[Pilot[Any]], Awaitable[None]] | None = None) -> Any:
-    """A run_before: the first poll shown, the host fixed, then `then`."""
-
-    async def run_before(pilot: Pilot[Any]) -> None:
-        app = pilot.app
-        assert isinstance(app, OllamaTuiApp)
-        await wait_for(pilot, lambda: len(app.installed) == 3 and app.running_models)
-        app.status = replace(app.status, host=SHOWN_HOST)
-        app._publish_status()
-        if then is not None:
-            await then(pilot)
-        await pilot.pause()
-
-    return run_before
+    return make_frozen_app(url, NOW)
 
 
 def model(app: OllamaTuiApp, name: str) -> Any:
