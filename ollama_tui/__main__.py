@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import math
 import os
 import sys
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ollama_tui import __version__
 from ollama_tui.config import (
@@ -24,7 +25,10 @@ from ollama_tui.config import (
     load_config,
 )
 
-__all__ = ["build_parser", "main", "resolve_settings"]
+if TYPE_CHECKING:
+    from ollama_tui.app import OllamaTuiApp
+
+__all__ = ["build_app", "build_parser", "main", "resolve_settings"]
 
 EXIT_USAGE = 2
 
@@ -108,6 +112,8 @@ RESERVED_KEYS = frozenset({"ctrl+p", "ctrl+q"})
 
 def check_keymap(config: ConfigFile) -> None:
     """Every keymap id must name a binding of the app; say which line is wrong."""
+    if not config.keymap:
+        return  # without a keymap, start-up need not import the UI to check it
     from ollama_tui.screens.help import known_binding_ids
 
     known = known_binding_ids()
@@ -193,16 +199,44 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
 
+def build_app(settings: Settings) -> OllamaTuiApp:
+    """The app, with its first fetch sent before Textual is even imported.
+
+    The round trip to the server then overlaps with importing and building the UI (a few
+    hundred milliseconds), so the tables are filled in the first frames. Raises ``InvalidInput``
+    for a host the client rejects.
+    """
+    # Importing Textual and building the UI allocates hundreds of thousands of objects, and
+    # the collector's passes over them add about a tenth to the time to the first frame. The
+    # app turns it back on (after freezing what start-up made) once the first poll is shown.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        from ollama_tui.poller import Poller
+
+        poller = Poller(settings.host, headers=settings.headers)
+        poller.prefetch()
+        from ollama_tui.app import OllamaTuiApp
+
+        return OllamaTuiApp(settings, poller=poller, resume_gc=collecting)
+    except BaseException:
+        if collecting:
+            gc.enable()
+        raise
+
+
 def _run(settings: Settings) -> int:
     from ollama_tui.api import InvalidInput
-    from ollama_tui.app import OllamaTuiApp
 
     try:
-        app = OllamaTuiApp(settings)
+        app = build_app(settings)
     except InvalidInput as error:  # the client rejects the host
         print(f"ollama-tui: bad host {settings.host!r}: {error}", file=sys.stderr)
         return EXIT_USAGE
-    app.run()
+    try:
+        app.run()
+    finally:
+        app.end_startup()
     return app.return_code or 0
 
 

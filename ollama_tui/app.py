@@ -7,6 +7,7 @@ slow server never stacks requests; an unreachable server backs off 1, 2, 4 ... 3
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import gc
 import logging
 import time
@@ -34,7 +35,6 @@ from ollama_tui.operations import Operations, explain_job_error
 from ollama_tui.poller import Poller, Snapshot
 from ollama_tui.screens.confirm import ConfirmScreen
 from ollama_tui.screens.dashboard import DashboardScreen
-from ollama_tui.screens.details import DetailsScreen
 from ollama_tui.screens.help import BindingCommands, HelpScreen, collect_help
 from ollama_tui.widgets.status_bar import ConnectionStatus
 
@@ -43,6 +43,8 @@ __all__ = ["MAX_BACKOFF", "OllamaTuiApp", "stylesheet_paths"]
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF = 30.0
+# Longest the collector stays paused at start-up when the first poll takes long.
+STARTUP_GC_PAUSE = 3.0
 # Below this the tables and dialogs cannot show what matters: a notice instead.
 MIN_WIDTH = 50
 MIN_HEIGHT = 12
@@ -75,6 +77,8 @@ class OllamaTuiApp(App[None]):
         clock: Callable[[], datetime] | None = None,
         monotonic: Callable[[], float] | None = None,
         client: OllamaClient | None = None,
+        poller: Poller | None = None,
+        resume_gc: bool = False,
     ) -> None:
         super().__init__()
         self.settings = settings or Settings()
@@ -82,7 +86,8 @@ class OllamaTuiApp(App[None]):
         self.monotonic: Callable[[], float] = monotonic or time.monotonic
         self.read_only = self.settings.read_only
         self.client = client or OllamaClient(self.settings.host, headers=self.settings.headers)
-        self.poller = Poller(
+        # The entry point may hand over a poller whose first fetch is already under way.
+        self.poller = poller or Poller(
             self.client.base_url, headers=self.settings.headers, monotonic=self.monotonic
         )
         self.jobs = JobQueue(
@@ -107,6 +112,8 @@ class OllamaTuiApp(App[None]):
         self._saved_theme: str | None = None
         self._focus_before_small: dict[Screen[Any], Widget | None] = {}
         self._first_fetch: asyncio.Future[Snapshot] | None = None
+        self._prefetched: concurrent.futures.Future[Snapshot] | None = None
+        self._resume_gc = resume_gc
         self._closing = False
         self.dashboard: DashboardScreen | None = None
         if self.settings.keymap:
@@ -158,9 +165,12 @@ class OllamaTuiApp(App[None]):
                 screen.mount(TooSmallNotice(message))
 
     def on_load(self) -> None:
-        # The first fetch goes out now, while Textual is still building the first frame.
-        self.poller.start()
-        self._first_fetch = asyncio.ensure_future(self.poller.poll(with_version=True))
+        # The first fetch goes out now (if the entry point has not sent it already), while
+        # Textual is still building the first frame.
+        self.poller.prefetch()
+        prefetched = self._prefetched = self.poller.take_prefetch()
+        if prefetched is not None:
+            self._first_fetch = asyncio.wrap_future(prefetched)
 
     def on_mount(self) -> None:
         if self.settings.theme:
@@ -173,7 +183,37 @@ class OllamaTuiApp(App[None]):
         self._saved_theme = self.theme  # start-up theme (maybe from --theme): not a choice
         self.theme_changed_signal.subscribe(self, self._theme_changed)
         self._publish_status()
-        self._schedule_poll(0)
+        if self._resume_gc:
+            # A server that never answers must not keep the collector off for long.
+            self.set_timer(STARTUP_GC_PAUSE, self.end_startup, name="end start-up")
+
+    def begin_polling(self) -> None:
+        """Called once the dashboard is mounted: show the first fetch, or poll now."""
+        prefetched, self._prefetched = self._prefetched, None
+        if (
+            prefetched is not None
+            and self._first_fetch is not None
+            and prefetched.done()
+            and not prefetched.cancelled()
+            and prefetched.exception() is None
+        ):
+            # Usually the case (it was sent before Textual was imported): shown in the very
+            # first frame instead of one poll worker later.
+            self._first_fetch = None
+            self._polled(prefetched.result())
+            self.poll_count += 1
+            self._schedule_poll(self.settings.interval)
+            if self._resume_gc:
+                self.call_after_refresh(self.end_startup)
+        else:
+            self._schedule_poll(0)
+
+    def end_startup(self) -> None:
+        """Turn the garbage collector back on if the entry point paused it (idempotent)."""
+        if self._resume_gc:
+            self._resume_gc = False
+            gc.freeze()  # what start-up made lives as long as the app: no need to scan it
+            gc.enable()
 
     async def on_unmount(self) -> None:
         self._closing = True  # no poll may start while the poller shuts down
@@ -260,27 +300,32 @@ class OllamaTuiApp(App[None]):
                 snapshot = await first
             else:
                 snapshot = await self.poller.poll(with_version=self.status.version is None)
-            self._failures = 0
-            self._apply(snapshot.installed, snapshot.running)
-            self._set_status(
-                version=snapshot.version or self.status.version,
-                state="connected",
-                reason="",
-                retry_at=None,
-                last_ok=self.monotonic(),
-                rtt=snapshot.rtt,
-            )
+            self._polled(snapshot)
         except Exception as error:  # network or server trouble must never end the app
             delay = self._poll_failed(error)
         finally:
             self._polling = False
             self.poll_count += 1
+            if self._resume_gc:
+                self.call_after_refresh(self.end_startup)  # once this poll is on screen
         if self._paused:
             return
         if self._refresh_pending:
             self._refresh_pending = False
             delay = 0
         self._schedule_poll(delay)
+
+    def _polled(self, snapshot: Snapshot) -> None:
+        self._failures = 0
+        self._apply(snapshot.installed, snapshot.running)
+        self._set_status(
+            version=snapshot.version or self.status.version,
+            state="connected",
+            reason="",
+            retry_at=None,
+            last_ok=self.monotonic(),
+            rtt=snapshot.rtt,
+        )
 
     def _poll_failed(self, error: Exception) -> float:
         self._failures += 1
@@ -323,6 +368,10 @@ class OllamaTuiApp(App[None]):
     # --- routing --------------------------------------------------------------------------------
 
     def show_details(self, model: LocalModel | RunningModel) -> None:
+        # Imported on first use: the details screen (tabs, Modelfile view) is not needed to
+        # show the dashboard, and start-up time is what a user waits for.
+        from ollama_tui.screens.details import DetailsScreen
+
         self.push_screen(DetailsScreen(model))
 
     def show_help(self) -> None:
@@ -385,6 +434,4 @@ class TooSmallNotice(Static):
 def _screen_name(screen: Screen[Any]) -> str:
     if isinstance(screen, DashboardScreen):
         return "dashboard"
-    if isinstance(screen, DetailsScreen):
-        return "details"
     return type(screen).__name__.removesuffix("Screen").lower() or "screen"

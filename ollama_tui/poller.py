@@ -11,13 +11,14 @@ No Textual here (pure asyncio + threading).
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import threading
 import time
 from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from ollama_tui.api import LocalModel, OllamaClient, RunningModel
+from ollama_tui.api import LocalModel, OllamaClient, RunningModel, resolve_host
 
 __all__ = ["Poller", "Snapshot"]
 
@@ -52,25 +53,58 @@ class Poller:
         self._client: OllamaClient | None = None
         self._installed: list[LocalModel] = []
         self._running: list[RunningModel] = []
+        self._prefetched: concurrent.futures.Future[Snapshot] | None = None
+        self._ready = threading.Event()  # the thread's loop is running
+        self._client_error: Exception | None = None
+
+    @property
+    def started(self) -> bool:
+        return self._thread is not None
 
     def start(self) -> None:
+        """Start the thread and its client, without waiting for them.
+
+        Raises ``InvalidInput`` for an unusable host. Not waiting matters at start-up: creating
+        the client imports most of httpcore, which then overlaps with importing the UI.
+        """
+        if self._thread is not None:
+            return
+        resolve_host(self._host)  # a bad host fails here, in the caller's thread
         loop = asyncio.new_event_loop()
-        ready = threading.Event()
 
         def run() -> None:
             asyncio.set_event_loop(loop)
-            # The client (and its httpx pool) must be created on the loop that uses it.
-            self._client = OllamaClient(self._host, headers=self._headers)
-            ready.set()
+            try:
+                # The client (and its httpx pool) must be created on the loop that uses it.
+                self._client = OllamaClient(self._host, headers=self._headers)
+            except Exception as error:  # every fetch reports it (as a poll error)
+                self._client_error = error
+            loop.call_soon(self._ready.set)  # set once the loop runs
             loop.run_forever()
             loop.close()
 
         self._loop = loop
         self._thread = threading.Thread(target=run, name="ollama-tui-poller", daemon=True)
         self._thread.start()
-        ready.wait(timeout=10)
+
+    def prefetch(self) -> None:
+        """Send the first fetch (with the version) now, callable before any UI loop exists.
+
+        The app's first poll takes it over (``take_prefetch``), so the round trip overlaps
+        with importing and building the UI instead of following it.
+        """
+        self.start()
+        assert self._loop is not None
+        if self._prefetched is None:
+            self._prefetched = asyncio.run_coroutine_threadsafe(self._fetch(True), self._loop)
+
+    def take_prefetch(self) -> concurrent.futures.Future[Snapshot] | None:
+        prefetched, self._prefetched = self._prefetched, None
+        return prefetched
 
     async def _call(self, coro: Coroutine[Any, Any, T]) -> T:
+        if not self._ready.is_set() and self._thread is not None:
+            await asyncio.to_thread(self._ready.wait, 10)
         loop = self._loop
         if loop is None or not loop.is_running():
             coro.close()
@@ -84,7 +118,8 @@ class Poller:
 
     async def _fetch(self, with_version: bool) -> Snapshot:
         client = self._client
-        assert client is not None
+        if client is None:
+            raise self._client_error or RuntimeError("poller is not running")
         started = self._monotonic()
         version, installed, running = await asyncio.gather(
             client.version() if with_version else _none(),
@@ -106,6 +141,8 @@ class Poller:
     async def aclose(self) -> None:
         """Cancel what is in flight, close the client, stop the thread."""
         loop, thread = self._loop, self._thread
+        if thread is not None and not self._ready.is_set():
+            await asyncio.to_thread(self._ready.wait, 10)
         if loop is None or thread is None or not loop.is_running():
             return
 

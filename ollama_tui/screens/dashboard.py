@@ -89,6 +89,7 @@ class DashboardScreen(Screen[None]):
         self.running_table.styles.height = 2
         self._update_titles()
         self.set_interval(1.0, self._tick, name="dashboard-tick")
+        self.tui.begin_polling()
 
     def on_resize(self, event: events.Resize) -> None:
         # Below ~18 lines the table borders would eat the rows: drop them.

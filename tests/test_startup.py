@@ -1,0 +1,117 @@
+"""Start-up path of the console script: first fetch before the UI, collector paused meanwhile."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import socket
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from textual.pilot import Pilot
+
+from ollama_tui.__main__ import build_app
+from ollama_tui.api import InvalidInput
+from ollama_tui.config import Settings
+from ollama_tui.poller import Poller
+from ollama_tui.simulator import Simulator, serve_in_thread
+
+pytestmark = pytest.mark.simulator_only
+
+
+@pytest.fixture(autouse=True)
+def collector_back_on() -> Iterator[None]:
+    """A failing test must not leave the rest of the suite without a garbage collector."""
+    was = gc.isenabled()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
+@pytest.fixture
+def simulator() -> Iterator[Simulator]:
+    with serve_in_thread() as sim:
+        yield sim
+
+
+async def wait_for(pilot: Pilot[Any], predicate: Callable[[], object], timeout: float = 5) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        await pilot.pause(0.02)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def tag_requests(sim: Simulator) -> int:
+    return sum(1 for r in sim.requests if r.path == "/api/tags")
+
+
+async def test_first_fetch_is_shown_once_and_collector_comes_back(simulator: Simulator) -> None:
+    app = build_app(Settings(host=str(simulator.url), interval=3600))
+    assert not gc.isenabled()  # paused while Textual is imported and the UI built
+    prefetched = app.poller._prefetched
+    assert prefetched is not None
+    await asyncio.wrap_future(prefetched)  # arrives before the dashboard mounts, as usual
+    async with app.run_test() as pilot:
+        dashboard = app.dashboard
+        assert dashboard is not None
+        await wait_for(pilot, lambda: dashboard.installed_table.row_count > 0)
+        assert dashboard.running_table.row_count > 0
+        assert app.status.state == "connected" and app.status.version
+        await wait_for(pilot, gc.isenabled)
+        await pilot.pause(0.2)
+        # The prefetched snapshot was used, not fetched a second time.
+        assert tag_requests(simulator) == 1
+        assert app.poll_count == 1
+
+
+async def test_a_slow_first_fetch_is_taken_over_by_the_first_poll(simulator: Simulator) -> None:
+    simulator.faults.add("/api/tags", "delay", seconds=0.5)
+    app = build_app(Settings(host=str(simulator.url), interval=3600))
+    async with app.run_test() as pilot:
+        dashboard = app.dashboard
+        assert dashboard is not None
+        assert dashboard.installed_table.row_count == 0
+        await wait_for(pilot, lambda: dashboard.installed_table.row_count > 0)
+        assert tag_requests(simulator) == 1
+        await wait_for(pilot, gc.isenabled)
+
+
+async def test_unreachable_server_at_start_turns_the_collector_back_on() -> None:
+    app = build_app(Settings(host=f"http://127.0.0.1:{free_port()}", interval=3600))
+    async with app.run_test() as pilot:
+        await wait_for(pilot, lambda: app.status.state == "unreachable")
+        await wait_for(pilot, gc.isenabled)
+        assert app.is_running
+
+
+def test_bad_host_raises_and_leaves_the_collector_on() -> None:
+    assert gc.isenabled()
+    with pytest.raises(InvalidInput):
+        build_app(Settings(host="http://[bad", interval=3600))
+    assert gc.isenabled()
+
+
+def test_collector_stays_off_if_the_caller_had_turned_it_off(simulator: Simulator) -> None:
+    gc.disable()
+    app = build_app(Settings(host=str(simulator.url), interval=3600))
+    app.end_startup()
+    assert not gc.isenabled()
+
+
+async def test_poller_closes_cleanly_right_after_start(simulator: Simulator) -> None:
+    poller = Poller(str(simulator.url))
+    poller.prefetch()
+    await poller.aclose()  # may run before the thread's loop has even started
+    assert poller._thread is not None
+    assert not poller._thread.is_alive()
