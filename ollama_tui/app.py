@@ -38,11 +38,13 @@ from ollama_tui.screens.dashboard import DashboardScreen
 from ollama_tui.screens.help import BindingCommands, HelpScreen, collect_help
 from ollama_tui.widgets.status_bar import ConnectionStatus
 
-__all__ = ["MAX_BACKOFF", "OllamaTuiApp", "stylesheet_paths"]
+__all__ = ["MAX_BACKOFF", "OllamaTuiApp", "release_dead_styles_caches", "stylesheet_paths"]
 
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF = 30.0
+# How often the render caches of removed widgets are let go (see release_dead_styles_caches).
+STYLES_CACHE_RELEASE_INTERVAL = 30.0
 # Longest the collector stays paused at start-up when the first poll takes long.
 STARTUP_GC_PAUSE = 3.0
 # Below this the tables and dialogs cannot show what matters: a notice instead.
@@ -183,6 +185,9 @@ class OllamaTuiApp(App[None]):
         self._saved_theme = self.theme  # start-up theme (maybe from --theme): not a choice
         self.theme_changed_signal.subscribe(self, self._theme_changed)
         self._publish_status()
+        self.set_interval(
+            STYLES_CACHE_RELEASE_INTERVAL, release_dead_styles_caches, name="release caches"
+        )
         if self._resume_gc:
             # A server that never answers must not keep the collector off for long.
             self.set_timer(STARTUP_GC_PAUSE, self.end_startup, name="end start-up")
@@ -425,6 +430,23 @@ class OllamaTuiApp(App[None]):
             self.notify(message, severity="error", markup=False)
         else:
             self.notify(f"{what}: cancelled", severity="warning", markup=False)
+
+
+def release_dead_styles_caches() -> None:
+    """Let the render caches of removed widgets go (a workaround for Textual issue #6665).
+
+    Textual 8 puts ``functools.lru_cache`` on the method ``StylesCache.get_inner_outer``, so the
+    cache's keys keep up to 1,024 ``StylesCache`` objects alive, each with the rendered lines of
+    a widget that may be long gone (dialogs, toasts, job rows): about 12 MB after a few hundred
+    operations. Clearing that cache costs a few ``Style`` objects on the next frame.
+    """
+    try:
+        from textual._styles_cache import StylesCache
+    except ImportError:  # moved or fixed in a later Textual
+        return
+    clear = getattr(StylesCache.get_inner_outer, "cache_clear", None)
+    if callable(clear):
+        clear()
 
 
 class TooSmallNotice(Static):

@@ -70,6 +70,10 @@ def live_widgets() -> Counter[str]:
     return Counter(type(o).__name__ for o in gc.get_objects() if isinstance(o, DOMNode))
 
 
+def brief(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in row.items() if k != "object_types"}
+
+
 def rss_mb() -> float:
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -255,6 +259,7 @@ async def soak(args: argparse.Namespace, sim: SimChild) -> dict[str, Any]:
         await asyncio.sleep(0.5)
         row = sample("idle")
         row["live_widgets"] = live_widgets()
+        row["object_types"] = Counter(type(o).__name__ for o in gc.get_objects())
         return row
 
     started = time.monotonic()
@@ -266,9 +271,9 @@ async def soak(args: argparse.Namespace, sim: SimChild) -> dict[str, Any]:
             warm_until = time.monotonic() + min(20.0, args.minutes * 60 * 0.15)
             await run_load(app, pilot, sim, rng, counts, progress, warm_until, args, faults=False)
             before = await settle(pilot)
-            print(f"idle after warm-up: {before}", file=sys.stderr, flush=True)
+            print(f"idle after warm-up: {brief(before)}", file=sys.stderr, flush=True)
             if args.trace:
-                tracemalloc.start(25)
+                tracemalloc.start(args.trace_frames)
                 first_snapshot = tracemalloc.take_snapshot()
             next_sample = time.monotonic()
             while time.monotonic() < end:
@@ -280,10 +285,12 @@ async def soak(args: argparse.Namespace, sim: SimChild) -> dict[str, Any]:
                 if app._exception is not None:
                     break
             after = await settle(pilot)
-            print(f"idle at the end: {after}", file=sys.stderr, flush=True)
+            print(f"idle at the end: {brief(after)}", file=sys.stderr, flush=True)
             if args.trace:
                 last_snapshot = tracemalloc.take_snapshot()
                 by_file = last_snapshot.compare_to(first_snapshot, "filename")
+                for stat in last_snapshot.compare_to(first_snapshot, "lineno")[: args.trace]:
+                    print(f"  {stat.size_diff / 1024:+.0f} KiB {stat}", file=sys.stderr)
                 total = sum(stat.size_diff for stat in by_file) / 1024
                 print(f"tracemalloc: Python heap {total:+.0f} KiB since warm-up", file=sys.stderr)
                 for stat in by_file[: args.trace]:
@@ -331,8 +338,12 @@ async def soak(args: argparse.Namespace, sim: SimChild) -> dict[str, Any]:
     widgets_after = after.get("live_widgets") or Counter()
     report["live_widgets_growth"] = dict((widgets_after - widgets_before).most_common(10))
     report["live_widgets"] = [sum(widgets_before.values()), sum(widgets_after.values())]
+    types_before = before.get("object_types") or Counter()
+    types_after = after.get("object_types") or Counter()
+    report["object_growth"] = dict((types_after - types_before).most_common(12))
     for row in (before, after):
         row.pop("live_widgets", None)
+        row.pop("object_types", None)
     report["goals"] = {
         "rss_growth_under_10mb": growth < GOAL_RSS_MB,
         "no_leaked_workers": after.get("workers", 99) <= before.get("workers", 0),
@@ -419,7 +430,8 @@ def print_report(report: dict[str, Any]) -> None:
     print(f"  workers before/after {report['workers']}  [{mark[goals['no_leaked_workers']]}]")
     print(
         f"  live Textual nodes before/after {report['live_widgets']}, growth by class "
-        f"{report['live_widgets_growth']}"
+        f"{report['live_widgets_growth']}\n"
+        f"  objects the collector tracks, growth by type {report['object_growth']}"
     )
     print(f"  asyncio tasks before/after {report['tasks']}  [{mark[goals['no_leaked_tasks']]}]")
     print(
@@ -446,6 +458,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--models", type=int, default=50)
     parser.add_argument("--bandwidth", type=float, default=3e9)
     parser.add_argument("--trace", type=int, default=0, help="show N tracemalloc growth sites")
+    parser.add_argument(
+        "--trace-frames", type=int, default=1, help="frames per traceback (more is much slower)"
+    )
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve:

@@ -115,3 +115,36 @@ async def test_poller_closes_cleanly_right_after_start(simulator: Simulator) -> 
     await poller.aclose()  # may run before the thread's loop has even started
     assert poller._thread is not None
     assert not poller._thread.is_alive()
+
+
+async def test_render_caches_of_removed_widgets_are_let_go(simulator: Simulator) -> None:
+    from textual._styles_cache import StylesCache
+    from textual.widgets import Static
+
+    from ollama_tui.app import OllamaTuiApp, release_dead_styles_caches
+
+    def styles_caches() -> int:
+        return sum(1 for o in gc.get_objects() if isinstance(o, StylesCache))
+
+    app = OllamaTuiApp(Settings(host=str(simulator.url), interval=3600))
+    async with app.run_test() as pilot:
+        await pilot.pause()
+        gc.collect()
+        before = styles_caches()
+        for round_ in range(5):
+            statics = [Static(f"round {round_} line {i}") for i in range(20)]
+            await app.screen.mount_all(statics)
+            await pilot.pause()
+            for static in statics:
+                await static.remove()
+        del statics, static
+        await pilot.pause()
+        gc.collect()
+        kept = styles_caches()
+        assert kept >= before + 50  # Textual issue #6665: kept by an lru_cache
+        release_dead_styles_caches()
+        gc.collect()
+        # Most go at once (a few stay referenced until the next layout).
+        assert styles_caches() <= kept - 60
+        await pilot.pause()  # the dashboard still renders
+        assert app.is_running
