@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
-from pathlib import Path, PurePath
+from pathlib import PurePath
 from typing import Any, ClassVar
 
 from rich.text import Text
@@ -36,6 +36,7 @@ from ollama_tui.poller import Poller, Snapshot
 from ollama_tui.screens.confirm import ConfirmScreen
 from ollama_tui.screens.dashboard import DashboardScreen
 from ollama_tui.screens.help import BindingCommands, HelpScreen, collect_help
+from ollama_tui.stylesheets import stylesheet_path, stylesheet_paths
 from ollama_tui.widgets.status_bar import ConnectionStatus
 
 __all__ = ["MAX_BACKOFF", "OllamaTuiApp", "release_dead_styles_caches", "stylesheet_paths"]
@@ -52,21 +53,11 @@ MIN_WIDTH = 50
 MIN_HEIGHT = 12
 
 
-def stylesheet_paths() -> list[Path]:
-    """Every styles/*.tcss: inside the installed package, else the repo's top-level folder."""
-    here = Path(__file__).resolve().parent
-    for folder in (here / "styles", here.parent / "styles"):
-        sheets = sorted(folder.glob("*.tcss"))
-        if sheets:
-            return sheets
-    return []
-
-
 class OllamaTuiApp(App[None]):
     """A live dashboard for one Ollama server."""
 
     TITLE = "ollama-tui"
-    CSS_PATH: ClassVar[list[str | PurePath]] = list(stylesheet_paths())
+    CSS_PATH: ClassVar[list[str | PurePath]] = [stylesheet_path("app.tcss")]
     COMMANDS = App.COMMANDS | {BindingCommands}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("question_mark", "help", "Help", id="help"),

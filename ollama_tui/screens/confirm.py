@@ -20,10 +20,13 @@ from textual.widgets import Button, Input, Static
 
 from ollama_tui.api.names import validate_model_name
 from ollama_tui.formatting import safe_line
+from ollama_tui.stylesheets import OPERATIONS_CSS
 
 
 class ConfirmScreen(ModalScreen[bool]):
     """Yes/no with a title, the targets (one per line) and a note; Cancel is focused."""
+
+    CSS_PATH = OPERATIONS_CSS
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("y", "confirm", "Confirm", id="ops.confirm.yes"),
@@ -130,6 +133,8 @@ def show_validation(field: Input, message_widget: Static, *, quiet_empty: bool =
 
 class TextPrompt(ModalScreen[str | None]):
     """Ask for one line of text (e.g. a file path); `check` returns an error message or None."""
+
+    CSS_PATH = OPERATIONS_CSS
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel", id="ops.prompt.cancel")

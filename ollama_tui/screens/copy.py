@@ -16,6 +16,7 @@ from textual.widgets import Button, Input, Static
 from ollama_tui.api.names import names_equal, validate_model_name
 from ollama_tui.formatting import safe_line
 from ollama_tui.screens.confirm import name_input, show_validation
+from ollama_tui.stylesheets import OPERATIONS_CSS
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,8 @@ class CopyScreen(ModalScreen[CopyRequest | None]):
 
     For a rename the source is fixed (the highlighted model).
     """
+
+    CSS_PATH = OPERATIONS_CSS
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel", id="ops.copy.cancel")

@@ -40,6 +40,7 @@ from ollama_tui.modelfile import (
     render,
 )
 from ollama_tui.screens.confirm import ConfirmScreen, TextPrompt, name_input, show_validation
+from ollama_tui.stylesheets import OPERATIONS_CSS
 from ollama_tui.widgets.job_progress import job_numbers
 from ollama_tui.widgets.modelfile_editor import ModelfileEditor, strip_controls
 
@@ -180,6 +181,8 @@ def check_parsed(
 
 class CreateScreen(ModalScreen[None]):
     """Full-screen editor; see the module docstring for the flow."""
+
+    CSS_PATH = OPERATIONS_CSS
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+r", "create", "Create", id="ops.create.submit", priority=True),

@@ -15,6 +15,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from ollama_tui.jobs import Job, JobKind
+from ollama_tui.stylesheets import OPERATIONS_CSS
 from ollama_tui.widgets.job_progress import JobRow
 
 if TYPE_CHECKING:
@@ -25,6 +26,8 @@ KEYS_HELP = "↑↓ select  enter layers  x cancel  r retry  e edit  C clear end
 
 class JobsScreen(ModalScreen[None]):
     """A modal over the dashboard; jobs keep running when it closes."""
+
+    CSS_PATH = OPERATIONS_CSS
 
     # Not the first row: _focus_initial starts on the newest active job, so `x` hits it.
     AUTO_FOCUS = None

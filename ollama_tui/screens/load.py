@@ -16,6 +16,7 @@ from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from ollama_tui.formatting import safe_line
+from ollama_tui.stylesheets import OPERATIONS_CSS
 
 KeepAlive = str | float
 
@@ -71,6 +72,8 @@ class KeepAliveValidator(Validator):
 
 class LoadScreen(ModalScreen[KeepAlive | None]):
     """Up/down + Enter (or 1-3) pick a preset; 4 or typing edits a custom value; Escape cancels."""
+
+    CSS_PATH = OPERATIONS_CSS
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel", id="ops.load.cancel"),

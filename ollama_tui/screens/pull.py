@@ -15,6 +15,7 @@ from textual.widgets import Button, Checkbox, Input, Static
 
 from ollama_tui.formatting import safe_line
 from ollama_tui.screens.confirm import name_input, show_validation
+from ollama_tui.stylesheets import OPERATIONS_CSS
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,8 @@ class PullRequest:
 
 class PullScreen(ModalScreen[PullRequest | None]):
     """Enter starts the pull (only with a valid name); Escape cancels. Nothing is sent here."""
+
+    CSS_PATH = OPERATIONS_CSS
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel", id="ops.pull.cancel"),

@@ -14,6 +14,7 @@ from textual.widgets import Button, Checkbox, Static
 from ollama_tui.api.errors import InvalidInput
 from ollama_tui.api.names import DEFAULT_HOST, DEFAULT_NAMESPACE, parse_model_name
 from ollama_tui.formatting import safe_line
+from ollama_tui.stylesheets import OPERATIONS_CSS
 
 
 def push_advice(name: str) -> Text:
@@ -41,6 +42,8 @@ def push_advice(name: str) -> Text:
 
 class PushScreen(ModalScreen[bool | None]):
     """Returns the insecure flag to push, or None to cancel. Cancel is focused; `y` pushes."""
+
+    CSS_PATH = OPERATIONS_CSS
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,n", "cancel", "Cancel", id="ops.push.cancel"),
