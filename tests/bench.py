@@ -6,12 +6,14 @@ simulator; where a row says "another process" it is ``python -m ollama_tui.simul
 
 How each row is measured (and why that is a fair figure):
 
-1. Start-up. A fresh ``python`` process runs the app headless (``App.run(headless=True)``)
-   against a simulator in another process; the figure is the wall time from spawning the
-   process to the first screen refresh in which both tables have rows. The baseline is the
-   same for a minimal Textual app (Header, DataTable, Footer) to its first refresh. Both
-   include interpreter start-up and imports; the headless driver writes nothing to a terminal
-   in either case. "Screen refresh" = ``Screen._compositor_refresh``, which this script wraps
+1. Start-up. A fresh ``python`` process builds the app as the console script does
+   (``ollama_tui.__main__.build_app``: first fetch sent, then the UI imported) and runs it
+   headless (``App.run(headless=True)``) against a simulator in another process; the figure is
+   the wall time from spawning the process to the first screen refresh in which both tables
+   have rows. The baseline is the same for a minimal Textual app (Header, DataTable, Footer) to
+   its first refresh. Both include interpreter start-up and imports, from bytecode as after
+   ``pip install`` (compiled once into a private ``PYTHONPYCACHEPREFIX`` before timing); the
+   headless driver writes nothing to a terminal in either case. "Screen refresh" = ``Screen._compositor_refresh``, which this script wraps
    in the child process (the app's code is not changed).
 2-3. UI time of one poll at 5,000 models, through the app's real poll path: the app's poll
    worker asks its poller (which fetches and decodes /api/tags + /api/ps on a background
