@@ -208,7 +208,10 @@ class OllamaTuiApp(App[None]):
         """Turn the garbage collector back on if the entry point paused it (idempotent)."""
         if self._resume_gc:
             self._resume_gc = False
-            gc.freeze()  # what start-up made lives as long as the app: no need to scan it
+            # Start-up's cyclic garbage is collected once (after the first frame is drawn),
+            # then what is left lives as long as the app: frozen, never scanned again.
+            gc.collect()
+            gc.freeze()
             gc.enable()
 
     async def on_unmount(self) -> None:
@@ -347,7 +350,7 @@ class OllamaTuiApp(App[None]):
         self.running_models = running
         if self.dashboard is not None:
             self.dashboard.show_models(installed, running)
-        if first and installed:
+        if first and installed and not self._resume_gc:  # else end_startup() freezes
             # Everything alive now (the app, thousands of rows) lives as long as the app: keep
             # it out of the garbage collector's full passes, which otherwise take tens of
             # milliseconds at 5,000 models and show up as stutters in key presses.
