@@ -21,7 +21,6 @@ from __future__ import annotations
 import math
 import os
 import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -141,6 +140,8 @@ def load_config(path: Path, *, must_exist: bool = False) -> ConfigFile:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
         raise ConfigError(path, f"not UTF-8 text ({error.reason})") from None
+    import tomllib  # here, not at the top: most starts have no config file to parse
+
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
@@ -309,6 +310,8 @@ def _split_key(text: str) -> tuple[list[str], str] | None:
             return None
         token = match.group(1)
         if token.startswith('"'):
+            import tomllib
+
             try:
                 token = tomllib.loads(f"k = {token}")["k"]
             except tomllib.TOMLDecodeError:
@@ -367,6 +370,8 @@ _TOP_THEME = re.compile(r"^\s*theme\s*=")
 
 def save_theme(path: Path, theme: str) -> None:
     """Set ``theme = "..."`` in the config file, keeping every other line as it is."""
+    import tomllib
+
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
