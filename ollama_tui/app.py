@@ -33,7 +33,6 @@ from ollama_tui.formatting import safe_line
 from ollama_tui.jobs import Job, JobQueue, JobState
 from ollama_tui.operations import Operations, explain_job_error
 from ollama_tui.poller import Poller, Snapshot
-from ollama_tui.screens.confirm import ConfirmScreen
 from ollama_tui.screens.dashboard import DashboardScreen
 from ollama_tui.screens.help import BindingCommands, HelpScreen, collect_help
 from ollama_tui.stylesheets import stylesheet_path, stylesheet_paths
@@ -399,6 +398,8 @@ class OllamaTuiApp(App[None]):
         if not active:
             self.exit()
             return
+        from ollama_tui.screens.confirm import ConfirmScreen
+
         names = [f"{job.kind} {job.model}" for job in active]
         self.push_screen(
             ConfirmScreen(

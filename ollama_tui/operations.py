@@ -23,8 +23,6 @@ from ollama_tui.api.models import LocalModel, RunningModel
 from ollama_tui.api.names import names_equal
 from ollama_tui.formatting import safe_line
 from ollama_tui.jobs import Job, JobKind
-from ollama_tui.screens.confirm import ConfirmScreen
-from ollama_tui.screens.load import LoadScreen, describe_keep_alive
 
 if TYPE_CHECKING:
     from textual.app import App
@@ -154,6 +152,8 @@ class Operations:
 
     def pull(self, marked: Sequence[LocalModel] = ()) -> None:
         """`p`: ask for a name, or offer to re-pull (update) the marked models."""
+        from ollama_tui.screens.confirm import ConfirmScreen
+
         if self.refused("pull") or self._dialog_open():
             return
         self.hook_jobs()
@@ -282,6 +282,8 @@ class Operations:
     # -- copy / rename / delete -------------------------------------------------------------
 
     async def _confirm_overwrite(self, destination: str, source: str) -> bool:
+        from ollama_tui.screens.confirm import ConfirmScreen
+
         if self._installed(destination) is None:
             return True
         items = [Text(f"• {safe_line(destination)}")]
@@ -392,6 +394,8 @@ class Operations:
 
     def load(self, name: str) -> None:
         """`l`: load with a chosen keep-alive (or extend a loaded model's keep-alive)."""
+        from ollama_tui.screens.load import LoadScreen, describe_keep_alive
+
         if self.refused("load") or self._dialog_open():
             return
         if name in self._loading:
@@ -427,6 +431,8 @@ class Operations:
         return is_embedding_only(capabilities)
 
     async def _load(self, name: str, keep_alive: str | float, *, extend: bool = False) -> None:
+        from ollama_tui.screens.load import describe_keep_alive
+
         self._loading.add(name)
         try:
             client = self._ops_app.client
@@ -466,6 +472,8 @@ class Operations:
 
     def unload_all(self) -> None:
         """`U`: unload every running model after a confirmation."""
+        from ollama_tui.screens.confirm import ConfirmScreen
+
         if self.refused("unload") or self._dialog_open():
             return
         running = list(getattr(self.app, "running_models", []) or [])
