@@ -35,10 +35,10 @@ from ollama_tui.operations import Operations, explain_job_error
 from ollama_tui.poller import Poller, Snapshot
 from ollama_tui.screens.dashboard import DashboardScreen
 from ollama_tui.screens.help import BindingCommands, HelpScreen, collect_help
-from ollama_tui.stylesheets import stylesheet_path, stylesheet_paths
+from ollama_tui.stylesheets import stylesheet_path
 from ollama_tui.widgets.status_bar import ConnectionStatus
 
-__all__ = ["MAX_BACKOFF", "OllamaTuiApp", "release_dead_styles_caches", "stylesheet_paths"]
+__all__ = ["MAX_BACKOFF", "OllamaTuiApp", "release_dead_styles_caches"]
 
 log = logging.getLogger(__name__)
 
@@ -103,8 +103,8 @@ class OllamaTuiApp(App[None]):
         self._poll_timer: Timer | None = None
         self._saved_theme: str | None = None
         self._focus_before_small: dict[Screen[Any], Widget | None] = {}
-        self._first_fetch: asyncio.Future[Snapshot] | None = None
-        self._prefetched: concurrent.futures.Future[Snapshot] | None = None
+        # Sent by the poller before the UI existed; shown at mount or awaited by the first poll.
+        self._first_fetch: concurrent.futures.Future[Snapshot] | None = None
         self._resume_gc = resume_gc
         self._closing = False
         self.dashboard: DashboardScreen | None = None
@@ -160,9 +160,7 @@ class OllamaTuiApp(App[None]):
         # The first fetch goes out now (if the entry point has not sent it already), while
         # Textual is still building the first frame.
         self.poller.prefetch()
-        prefetched = self._prefetched = self.poller.take_prefetch()
-        if prefetched is not None:
-            self._first_fetch = asyncio.wrap_future(prefetched)
+        self._first_fetch = self.poller.take_prefetch()
 
     def on_mount(self) -> None:
         if self.settings.theme:
@@ -184,18 +182,17 @@ class OllamaTuiApp(App[None]):
 
     def begin_polling(self) -> None:
         """Called once the dashboard is mounted: show the first fetch, or poll now."""
-        prefetched, self._prefetched = self._prefetched, None
+        first = self._first_fetch
         if (
-            prefetched is not None
-            and self._first_fetch is not None
-            and prefetched.done()
-            and not prefetched.cancelled()
-            and prefetched.exception() is None
+            first is not None
+            and first.done()
+            and not first.cancelled()
+            and first.exception() is None
         ):
             # Usually the case (it was sent before Textual was imported): shown in the very
             # first frame instead of one poll worker later.
             self._first_fetch = None
-            self._polled(prefetched.result())
+            self._polled(first.result())
             self.poll_count += 1
             self._schedule_poll(self.settings.interval)
             if self._resume_gc:
@@ -295,7 +292,7 @@ class OllamaTuiApp(App[None]):
         try:
             first, self._first_fetch = self._first_fetch, None
             if first is not None:
-                snapshot = await first
+                snapshot = await asyncio.wrap_future(first)
             else:
                 snapshot = await self.poller.poll(with_version=self.status.version is None)
             self._polled(snapshot)

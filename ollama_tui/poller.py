@@ -57,10 +57,6 @@ class Poller:
         self._ready = threading.Event()  # the thread's loop is running
         self._client_error: Exception | None = None
 
-    @property
-    def started(self) -> bool:
-        return self._thread is not None
-
     def start(self) -> None:
         """Start the thread and its client, without waiting for them.
 

@@ -7,11 +7,13 @@ the time to the first frame.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path, PurePath
 
 __all__ = ["OPERATIONS_CSS", "stylesheet_path", "stylesheet_paths"]
 
 
+@functools.cache
 def _folder() -> Path:
     here = Path(__file__).resolve().parent
     for folder in (here / "styles", here.parent / "styles"):

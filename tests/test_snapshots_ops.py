@@ -16,12 +16,12 @@ from textual.screen import Screen
 from textual.widgets import Input, Static, TextArea
 
 from ollama_tui.api import LocalModel, ProgressEvent
-from ollama_tui.app import stylesheet_paths
 from ollama_tui.jobs import Job, JobKind, JobParams, JobState
 from ollama_tui.operations import Operations
 from ollama_tui.screens.create import CreateScreen
 from ollama_tui.screens.delete import DeleteScreen
 from ollama_tui.screens.jobs import JobsScreen
+from ollama_tui.stylesheets import stylesheet_paths
 
 SnapCompare = Callable[..., bool]
 GB = 1_000_000_000

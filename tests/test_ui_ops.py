@@ -20,7 +20,6 @@ from textual.widget import Widget
 from textual.widgets import Button, Input, Static
 
 from ollama_tui.api import LocalModel, OllamaClient, RunningModel, names_equal
-from ollama_tui.app import stylesheet_paths
 from ollama_tui.config import Settings
 from ollama_tui.jobs import Job, JobQueue, JobState
 from ollama_tui.operations import Operations
@@ -33,6 +32,7 @@ from ollama_tui.screens.load import LoadScreen
 from ollama_tui.screens.pull import PullScreen
 from ollama_tui.screens.push import PushScreen
 from ollama_tui.simulator import Simulator
+from ollama_tui.stylesheets import stylesheet_paths
 from ollama_tui.widgets.job_progress import JobRow, JobsStrip
 from ollama_tui.widgets.modelfile_editor import ModelfileEditor
 
