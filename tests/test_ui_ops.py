@@ -8,6 +8,7 @@ operations are tested on their own; tests/test_ui_ops_app.py drives them through
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path, PurePath
 from typing import Any, ClassVar
@@ -1020,6 +1021,41 @@ async def test_create_finishing_under_a_prompt_closes_the_editor_not_the_prompt(
         await wait_for(pilot, lambda: not app.screen.is_modal)
         assert screen not in app.screen_stack
         await wait_for(pilot, lambda: (tmp_path / "Modelfile").exists())
+
+
+async def test_a_slow_save_under_a_prompt_finishes_before_the_editor_closes(
+    sim: Simulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Closing the editor cancels its workers: the save asked for must land first."""
+    exists, write_text = Path.exists, Path.write_text
+
+    def slow_exists(self: Path, *args: Any, **kwargs: Any) -> bool:
+        if self.is_relative_to(tmp_path):
+            time.sleep(0.3)  # a slow disk or network mount, in the worker's thread
+        return exists(self, *args, **kwargs)
+
+    def slow_write_text(self: Path, *args: Any, **kwargs: Any) -> int:
+        time.sleep(0.3)
+        return write_text(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "exists", slow_exists)
+    monkeypatch.setattr(Path, "write_text", slow_write_text)
+    sim.faults.add("/api/create", "delay", count=1, seconds=0.5)
+    app = OpsHarness(sim.url)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_editor(pilot, app, "FROM llama3.2\n", "later")
+        screen.query_one("#create-folder", Input).value = str(tmp_path)
+        await pilot.press("ctrl+r")
+        await wait_for(pilot, lambda: screen.job is not None)
+        await pilot.press("ctrl+s")
+        await screen_ready(pilot, app, TextPrompt)
+        job = screen.job
+        assert job is not None
+        await wait_for(pilot, lambda: job.state is JobState.DONE)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: (tmp_path / "Modelfile").exists())
+        await wait_for(pilot, lambda: screen not in app.screen_stack)
+        assert (tmp_path / "Modelfile").read_text(encoding="utf-8") == "FROM llama3.2\n"
 
 
 # -- review regressions: rename --------------------------------------------------------------

@@ -26,6 +26,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Select, Static, TextArea
+from textual.worker import Worker
 
 from ollama_tui.api.models import ModelShow
 from ollama_tui.api.names import names_equal, validate_model_name
@@ -627,14 +628,26 @@ class CreateScreen(ModalScreen[None]):
         """
         if self not in self.app.screen_stack:
             return
-        if self.app.screen is self:
+        if self.app.screen is self and not self._file_work_running():
             self._dismiss_pending = False
             self.dismiss(None)
         else:
+            # Closing the screen cancels its workers: a save asked for under the prompt
+            # would be lost, so the editor waits for it.
             self._dismiss_pending = True
+
+    def _file_work_running(self) -> bool:
+        return any(
+            worker.node is self and worker.group == "create-file" and not worker.is_finished
+            for worker in self.workers
+        )
 
     def on_screen_resume(self) -> None:
         if self._dismiss_pending:
+            self.call_later(self._close_when_on_top)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if self._dismiss_pending and event.worker.node is self:
             self.call_later(self._close_when_on_top)
 
     def _discard_if(self, ok: bool | None) -> None:
@@ -644,7 +657,7 @@ class CreateScreen(ModalScreen[None]):
     def action_close(self) -> None:
         if self.job is not None and self.job.is_active:
             self.app.notify("The create continues in the background — J shows it.")
-            self.dismiss(None)
+            self._close_when_on_top()
             return
         if self._unsaved():
             self.app.push_screen(
@@ -657,4 +670,4 @@ class CreateScreen(ModalScreen[None]):
                 self._discard_if,
             )
             return
-        self.dismiss(None)
+        self._close_when_on_top()
