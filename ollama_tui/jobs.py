@@ -332,9 +332,10 @@ class Job:
 
     # -- updates --------------------------------------------------------------------------
 
-    def apply(self, event: ProgressLike) -> None:
+    def apply(self, event: ProgressLike, now: float | None = None) -> None:
         """Fold one progress line into the job (the queue calls this; tests may too)."""
-        now = self._clock()
+        if now is None:
+            now = self._clock()
         if self._meter is None:
             self._meter = _RateMeter(now)
         if event.status:
@@ -343,13 +344,17 @@ class Job:
             # Status-only, or a layer line without sizes yet (the CLI ignores those too).
             return
         digest = event.digest or ""
-        if not digest:
-            key = event.status  # a local step with a size, e.g. the client hashing a file
-        elif _is_placeholder(digest):
-            key = f"{digest} {event.status}"  # quantize/validate steps share one placeholder
-        else:
-            key = digest
-        layer = self.layers.get(key)
+        # Fast path for the common line, a known layer: its key is its digest (placeholder
+        # keys hold a space, so a bare digest never finds one of theirs).
+        layer = self.layers.get(digest) if digest else None
+        if layer is None:
+            if not digest:
+                key = event.status  # a local step with a size, e.g. the client hashing a file
+            elif _is_placeholder(digest):
+                key = f"{digest} {event.status}"  # quantize/validate steps share a placeholder
+            else:
+                key = digest
+            layer = self.layers.get(key)
         if layer is None:
             # First sight in this run: a resumed layer starts high; that is not this run's work.
             self.layers[key] = LayerProgress(
@@ -669,11 +674,16 @@ class JobQueue:
     async def _run(self, job: Job, client: JobClient) -> None:
         """Consume the stream; raises what the stream raises (handled in _task_done)."""
         stream = self._open_stream(job, client)
+        clock = self._clock
+        if clock is _loop_time:
+            clock = asyncio.get_running_loop().time  # the same clock, without the look-up
+        apply, progress = job.apply, self._progress
         try:
             count = 0
             async for event in stream:
-                job.apply(event)
-                self._progress(job)
+                now = clock()
+                apply(event, now)
+                progress(job, now)
                 count += 1
                 if count % _YIELD_EVERY == 0:
                     # One network chunk holds hundreds of lines that parse without awaiting:
@@ -722,12 +732,11 @@ class JobQueue:
         for job in ended[: max(0, len(ended) - KEEP_ENDED)]:
             del self._jobs[job.id]
 
-    def _progress(self, job: Job) -> None:
+    def _progress(self, job: Job, now: float) -> None:
         """Coalesce progress: emit now if the last emit is old enough, else flush later."""
         rt = self._runtime.get(job.id)
         if rt is None or rt.flush is not None:
             return  # a trailing update is already scheduled; it will show this line too
-        now = self._clock()
         due = rt.last_emit + self.min_interval
         if now >= due:
             self._emit(job)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from textual.pilot import Pilot
+from textual.strip import Strip
 
 from ollama_tui.api import ServerUnreachable
 from ollama_tui.app import MAX_BACKOFF, OllamaTuiApp
@@ -124,6 +126,32 @@ async def test_unchanged_poll_does_not_rerender(sim: Simulator) -> None:
         await poll(pilot, app)
         assert table.render_count == before
         assert table._current_layout() == widths
+
+
+async def test_poll_that_changes_one_row_repaints_only_that_row(sim: Simulator) -> None:
+    app = make_app(sim.url)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await started(pilot, app)
+        table = dashboard(app).installed_table
+        await pilot.pause()
+        order = names(table)
+        name = order[len(order) // 2]
+        before = table.render_count
+        painted: list[int] = []
+        render_line = table.render_line
+
+        def counting_render_line(y: int) -> Strip:
+            painted.append(y)
+            return render_line(y)
+
+        table.render_line = counting_render_line  # type: ignore[method-assign]
+        sim.add_model(name, like=name, modified_at=datetime.now(UTC))  # pulled again just now
+        await poll(pilot, app)
+        assert names(table) == order
+        assert table.render_count == before + 1
+        assert len(set(painted)) == 1, painted  # not the whole table
+        row = order.index(name) + 1 - round(table.scroll_y)
+        assert "now" in table.render_line(row).text
 
 
 async def test_filter_and_sort_survive_polls(sim: Simulator) -> None:

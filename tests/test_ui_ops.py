@@ -282,6 +282,53 @@ async def test_cancel_mid_pull_from_jobs_view(slow_sim: Simulator) -> None:
         await wait_for(pilot, lambda: len(app.screen.query(JobRow)) == 1)
 
 
+def strip_text(line: Static) -> str:
+    return str(line.render())
+
+
+async def test_strip_shows_an_ended_job_for_a_moment_then_hides(
+    fast_sim: Simulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(JobsStrip, "LINGER", 0.3)
+    app = OpsHarness(fast_sim.url)
+    async with app.run_test(size=SIZE) as pilot:
+        strip = app.query_one(JobsStrip)
+        job = app.jobs.submit_pull(SMALL)
+        await wait_for(pilot, lambda: job.state is JobState.DONE)
+        await pilot.pause()
+        (line,) = strip.query(".jobs-strip-line").results(Static)
+        assert strip.display
+        assert "✓ done" in strip_text(line)
+        await wait_for(pilot, lambda: not strip.display)
+        assert not strip.query(".jobs-strip-line")
+
+
+async def test_strip_gives_an_ended_jobs_line_to_the_next_job_in_place(
+    fast_sim: Simulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Jobs ending and starting reuse lines: nothing is removed or mounted, no re-layout."""
+    monkeypatch.setattr(JobsStrip, "LINGER", 60.0)
+    app = OpsHarness(fast_sim.url)
+    async with app.run_test(size=SIZE) as pilot:
+        strip = app.query_one(JobsStrip)
+        first = [app.jobs.submit_pull(name) for name in (SMALL, "smollm2:135m", "qwen3:0.6b")]
+        await wait_for(pilot, lambda: all(job.state is JobState.DONE for job in first))
+        await pilot.pause()
+        lines = list(strip.query(".jobs-strip-line").results(Static))
+        assert len(lines) == JobsStrip.MAX_LINES
+        assert all("✓ done" in strip_text(line) for line in lines)
+        fast_sim.bandwidth = 5e6  # slow enough to see running
+        second = app.jobs.submit_pull("gemma3:1b")
+        await wait_for(pilot, lambda: second.completed > 0)
+        await pilot.pause()
+        assert list(strip.query(".jobs-strip-line").results(Static)) == lines
+        texts = [strip_text(line) for line in lines]
+        assert sum("gemma3:1b" in text for text in texts) == 1
+        assert sum("✓ done" in text for text in texts) == 2
+        app.jobs.cancel(second.id)
+        await wait_for(pilot, lambda: fast_sim.active_requests == 0)
+
+
 async def test_repull_marked_models_asks_first(fast_sim: Simulator) -> None:
     app = OpsHarness(fast_sim.url)
     async with app.run_test(size=SIZE) as pilot:

@@ -6,6 +6,8 @@ on_change, ~10 updates a second per job); nothing is rebuilt per update.
 
 from __future__ import annotations
 
+import time
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
@@ -216,13 +218,20 @@ class JobRow(Vertical, can_focus=True):
 
 
 class JobsStrip(Vertical):
-    """Compact progress of the running jobs at the bottom of the dashboard (hidden when idle)."""
+    """Compact progress of the running jobs at the bottom of the dashboard (hidden when idle).
+
+    A job that ends keeps its line for ``LINGER`` seconds ("done", "failed", "cancelled"); a
+    new job takes over such a line in place. Lines are not removed and mounted as jobs come
+    and go, so a batch of pulls finishing and starting does not re-lay out the screen.
+    """
 
     MAX_LINES = 3
+    LINGER = 3.0
 
     def __init__(self, *, id: str | None = "jobs-strip") -> None:
         super().__init__(id=id)
         self._lines: dict[int, Static] = {}
+        self._ended: dict[int, float] = {}  # job id -> when its line started to linger
         self._more = Static("", id="jobs-strip-more", markup=False)
         self._hidden = 0
 
@@ -239,28 +248,77 @@ class JobsStrip(Vertical):
             operations.hook_jobs()
             operations.job_signal.subscribe(self, self.on_job_changed)
         for job in self._jobs():
-            self.on_job_changed(job)
+            if job.is_active:
+                self.on_job_changed(job)
 
     def on_job_changed(self, job: Job) -> None:
-        """Update, add or drop the line of one job."""
+        """Update, add or end the line of one job."""
         line = self._lines.get(job.id)
         if job.is_active:
-            if line is None and len(self._lines) < self.MAX_LINES:
-                line = Static("", classes="jobs-strip-line", markup=False)
-                self._lines[job.id] = line
-                self.mount(line, before=self._more)
+            self._ended.pop(job.id, None)  # a retry of a job whose line still lingers
+            if line is None:
+                line = self._take_line(job.id)
             if line is not None:
                 # A line is one row of fixed size: a progress tick never re-lays out the screen.
                 line.update(self._compact(job), layout=False)
-        elif line is not None:
-            del self._lines[job.id]
-            line.remove()
+        elif line is not None and job.id not in self._ended:
+            line.update(self._ended_text(job), layout=False)
+            self._ended[job.id] = time.monotonic()
+            self.set_timer(self.LINGER, self._drop_ended)
+        self._update_more()
+
+    def _take_line(self, job_id: int) -> Static | None:
+        """A line for a newly active job: a new one, else the one of the oldest ended job."""
+        if len(self._lines) < self.MAX_LINES:
+            line = Static("", classes="jobs-strip-line", markup=False)
+            self._lines[job_id] = line
+            self.mount(line, before=self._more)
+            return line
+        if not self._ended:
+            return None
+        oldest = min(self._ended, key=self._ended.__getitem__)
+        del self._ended[oldest]
+        line = self._lines.pop(oldest)
+        self._lines[job_id] = line
+        return line
+
+    def _drop_ended(self) -> None:
+        cutoff = time.monotonic() - self.LINGER
+        for job_id, since in list(self._ended.items()):
+            if since <= cutoff:
+                del self._ended[job_id]
+                self._lines.pop(job_id).remove()
+        # Active jobs that found no free line get the lines just freed.
+        for job in self._jobs():
+            if job.is_active and job.id not in self._lines and self._take_line(job.id):
+                self.on_job_changed(job)
+        self._update_more()
+
+    def _update_more(self) -> None:
         hidden = sum(1 for j in self._jobs() if j.is_active and j.id not in self._lines)
         if hidden != self._hidden:
             self._hidden = hidden
             self._more.update(Text(f"+{hidden} more — J: jobs view", style="dim") if hidden else "")
-            self._more.display = hidden > 0
+        # Like the lines, the "more" line stays (blank) while ended lines linger: jobs coming
+        # and going in batches would otherwise change the strip's height each time.
+        if hidden:
+            self._more.display = True
+        elif not self._ended:
+            self._more.display = False
         self.display = bool(self._lines)
+
+    @staticmethod
+    def _ended_text(job: Job) -> Text:
+        text = job_title(job)
+        text.append(" ")
+        if job.state is JobState.DONE:
+            text.append("✓ done", style=STATE_STYLES[JobState.DONE])
+        elif job.state is JobState.FAILED:
+            text.append("✗ failed", style=STATE_STYLES[JobState.FAILED])
+            text.append(" — J: jobs view", style="dim")
+        else:
+            text.append(job.state_text, style=STATE_STYLES.get(job.state, ""))
+        return text
 
     @staticmethod
     def _compact(job: Job) -> Text:

@@ -256,9 +256,24 @@ class VirtualTable(ScrollView, Generic[T, K], can_focus=True):
             self.marked.intersection_update(new.keys())
         sort_keys = self._sort_keys
         before = {k: sort_keys.get(k, _MISSING) for k in changed}
+        layout_before = self._layout_for
         self._format(changed)
         if any(sort_keys[k] != before[k] for k in changed):
             self._resort(preserve_cursor=True)
+        elif (
+            not removed
+            and not self.filter_text  # a changed row may now match the filter, or not
+            and self._layout_for is not None
+            and self._layout_for is layout_before
+            and all(k in old_prints for k in changed)
+        ):
+            # The same rows in the same places, no column grew: repaint just the changed rows
+            # (a poll after a pull finishes touches a few rows of hundreds).
+            row_of = self._row_of
+            for key in changed:
+                row = row_of.get(key)
+                if row is not None:
+                    self._refresh_row(row)
         else:
             # Only removals (or changes that keep the order): no sort needed.
             self._order = [k for k in self._order if k in new]
