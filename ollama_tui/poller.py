@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import logging
 import threading
 import time
 from collections.abc import Callable, Coroutine, Mapping
@@ -23,6 +24,7 @@ from ollama_tui.api import LocalModel, OllamaClient, RunningModel, resolve_host
 __all__ = ["Poller", "Snapshot"]
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -66,15 +68,15 @@ class Poller:
         if self._thread is not None:
             return
         resolve_host(self._host)  # a bad host fails here, in the caller's thread
+        try:
+            # Cheap: the client makes its httpx pool on first use, on the poller's loop.
+            self._client = OllamaClient(self._host, headers=self._headers)
+        except Exception as error:  # every fetch reports it (as a poll error)
+            self._client_error = error
         loop = asyncio.new_event_loop()
 
         def run() -> None:
             asyncio.set_event_loop(loop)
-            try:
-                # The client (and its httpx pool) must be created on the loop that uses it.
-                self._client = OllamaClient(self._host, headers=self._headers)
-            except Exception as error:  # every fetch reports it (as a poll error)
-                self._client_error = error
             loop.call_soon(self._ready.set)  # set once the loop runs
             loop.run_forever()
             loop.close()
@@ -91,8 +93,75 @@ class Poller:
         """
         self.start()
         assert self._loop is not None
-        if self._prefetched is None:
+        if self._prefetched is not None:
+            return
+        client = self._client
+        if client is None or not client.can_fetch_blocking:
             self._prefetched = asyncio.run_coroutine_threadsafe(self._fetch(True), self._loop)
+            return
+        # With the standard library, on a thread of its own: the poller's loop would import
+        # httpcore and anyio for its first request, competing with the UI's first frame.
+        future: concurrent.futures.Future[Snapshot] = concurrent.futures.Future()
+        self._prefetched = future
+        threading.Thread(
+            target=self._prefetch_blocking,
+            args=(client, self._loop, future),
+            name="ollama-tui-first-fetch",
+            daemon=True,
+        ).start()
+
+    def _prefetch_blocking(
+        self,
+        client: OllamaClient,
+        loop: asyncio.AbstractEventLoop,
+        future: concurrent.futures.Future[Snapshot],
+    ) -> None:
+        if not future.set_running_or_notify_cancel():
+            return
+        try:
+            snapshot = self._fetch_blocking(client)
+        except Exception:
+            # Anything unusual is asked again through the async client, whose errors are the
+            # ones the UI knows how to explain.
+            log.debug("start-up fetch failed; the async client takes over", exc_info=True)
+            try:
+                retry = asyncio.run_coroutine_threadsafe(self._fetch(True), loop)
+                # Bounded: a loop stopped by a closing app would never run the retry.
+                future.set_result(retry.result(timeout=2 * client.timeout + 5))
+            except BaseException as error:
+                future.set_exception(error)
+            return
+        future.set_result(snapshot)
+
+    def _fetch_blocking(self, client: OllamaClient) -> Snapshot:
+        """The three start-up requests at once, one thread each (a remote server's round
+        trips overlap as in ``_fetch``)."""
+        started = self._monotonic()
+        results: dict[str, Any] = {}
+
+        def get(key: str, call: Callable[[], object]) -> None:
+            try:
+                results[key] = call()
+            except Exception as error:
+                results[key] = error
+
+        helpers = [
+            threading.Thread(target=get, args=(key, call), daemon=True)
+            for key, call in (("ps", client.running_blocking), ("version", client.version_blocking))
+        ]
+        for helper in helpers:
+            helper.start()
+        installed = client.list_models_blocking()
+        for helper in helpers:
+            helper.join()
+        running = results["ps"]
+        if isinstance(running, Exception):
+            raise running
+        version = results["version"]
+        if isinstance(version, Exception):
+            version = None  # asked again by the next poll
+        self._installed, self._running = installed, running
+        return Snapshot(installed, running, version, self._monotonic() - started)
 
     def take_prefetch(self) -> concurrent.futures.Future[Snapshot] | None:
         prefetched, self._prefetched = self._prefetched, None

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import gc
 import socket
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -13,7 +15,8 @@ import pytest
 from textual.pilot import Pilot
 
 from ollama_tui.__main__ import build_app
-from ollama_tui.api import InvalidInput
+from ollama_tui.api import ApiError, InvalidInput, OllamaClient
+from ollama_tui.api import client as client_module
 from ollama_tui.config import Settings
 from ollama_tui.poller import Poller
 from ollama_tui.simulator import Simulator, serve_in_thread
@@ -148,3 +151,76 @@ async def test_render_caches_of_removed_widgets_are_let_go(simulator: Simulator)
         assert styles_caches() <= kept - 60
         await pilot.pause()  # the dashboard still renders
         assert app.is_running
+
+
+# -- the first fetch, with the standard library ------------------------------------------------
+
+
+def test_first_fetch_imports_neither_httpcore_nor_anyio(simulator: Simulator) -> None:
+    """What the first frame waits for: no HTTP stack imported beyond what httpx loads."""
+    script = (
+        "import sys\n"
+        "from ollama_tui.poller import Poller\n"
+        f"poller = Poller({str(simulator.url)!r})\n"
+        "poller.prefetch()\n"
+        "snapshot = poller._prefetched.result(10)\n"
+        "assert snapshot.installed and snapshot.running and snapshot.version, snapshot\n"
+        "print(sorted(m for m in ('httpcore', 'anyio', 'h11') if m in sys.modules))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+    assert {"/api/tags", "/api/ps", "/api/version"} <= {r.path for r in simulator.requests}
+
+
+async def test_a_start_up_fetch_that_fails_is_asked_again_by_the_async_client(
+    simulator: Simulator,
+) -> None:
+    simulator.faults.add("/api/tags", "status", count=1, status=500, message="busy")
+    poller = Poller(str(simulator.url))
+    try:
+        poller.prefetch()
+        assert poller._prefetched is not None
+        snapshot = await asyncio.wrap_future(poller._prefetched)
+        assert snapshot.installed
+        assert tag_requests(simulator) == 2
+    finally:
+        await poller.aclose()
+
+
+async def test_the_error_of_a_failed_first_fetch_is_the_async_clients(simulator: Simulator) -> None:
+    simulator.faults.add("/api/tags", "status", count=2, status=500, message="disk on fire")
+    poller = Poller(str(simulator.url))
+    try:
+        poller.prefetch()
+        assert poller._prefetched is not None
+        with pytest.raises(ApiError, match="disk on fire"):
+            await asyncio.wrap_future(poller._prefetched)
+    finally:
+        await poller.aclose()
+
+
+async def test_a_hung_start_up_fetch_gives_way_to_the_async_client(
+    simulator: Simulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(client_module, "START_UP_TIMEOUT", 0.3)
+    simulator.faults.add("/api/tags", "hang", count=1)
+    poller = Poller(str(simulator.url))
+    try:
+        poller.prefetch()
+        assert poller._prefetched is not None
+        snapshot = await asyncio.wait_for(asyncio.wrap_future(poller._prefetched), 10)
+        assert snapshot.installed
+    finally:
+        await poller.aclose()
+
+
+def test_no_standard_library_fetch_over_tls_or_through_a_proxy() -> None:
+    assert OllamaClient("http://127.0.0.1:11434").can_fetch_blocking
+    assert not OllamaClient("https://ollama.example.com").can_fetch_blocking
+    proxy = {"HTTPS_PROXY": "", "HTTP_PROXY": "http://proxy.example:3128"}
+    assert not OllamaClient("http://gpu-box:11434", environ=proxy).can_fetch_blocking
+    # A loopback server is reached directly, as by the async client.
+    assert OllamaClient("http://127.0.0.1:11434", environ=proxy).can_fetch_blocking

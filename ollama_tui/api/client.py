@@ -7,6 +7,7 @@ import contextlib
 import dataclasses
 import errno
 import hashlib
+import http.client
 import json
 import os
 import platform
@@ -17,6 +18,7 @@ from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
 from pathlib import Path, PurePosixPath
 from types import TracebackType
 from typing import IO, TYPE_CHECKING, Any, Self
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -177,6 +179,11 @@ def _resolve_source(value: str, base_dir: Path, what: str) -> _LocalSource | Non
     return None
 
 
+_PROXY_VARIABLES = ("http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY")
+START_UP_TIMEOUT = 3.0
+"""Seconds the standard-library start-up fetch waits before the async client takes over."""
+
+
 class OllamaClient:
     """An async client for one Ollama server; use ``async with OllamaClient() as client``.
 
@@ -215,17 +222,40 @@ class OllamaClient:
         self._poll_timeout = httpx.Timeout(timeout)
         self._stream_timeout = httpx.Timeout(connect=timeout, read=None, write=None, pool=None)
         self._server_version: str | None = None
-        # Proxy variables must not capture a loopback server (Go's client bypasses them too).
-        self._http = httpx.AsyncClient(
-            base_url=self.base_url,
-            headers=all_headers,
-            timeout=self._poll_timeout,
-            trust_env=not is_loopback(self.base_url),
-            # Plain http never uses TLS (redirects are not followed): skip loading the CA
-            # bundle, which costs tens of milliseconds at start-up.
-            verify=self.base_url.startswith("https://"),
-            transport=transport,
+        self._headers = all_headers
+        # A proxy from the environment applies to a remote server (httpx honours it; the
+        # standard library's start-up fetch below would not): no start-up fetch then.
+        self._proxied = not is_loopback(self.base_url) and any(
+            env.get(name) for name in _PROXY_VARIABLES
         )
+        self._transport = transport
+        self._http_client: httpx.AsyncClient | None = None
+        self._closed = False
+
+    @property
+    def _http(self) -> httpx.AsyncClient:
+        """The connection pool, made on first use.
+
+        Making one imports httpcore (and its first request anyio): tens of milliseconds that
+        an app building its first frame need not spend on a client it has not used yet.
+        """
+        http = self._http_client
+        if http is None:
+            if self._closed:
+                raise RuntimeError("Cannot send a request, as the client has been closed.")
+            http = self._http_client = httpx.AsyncClient(
+                base_url=self.base_url,
+                headers=self._headers,
+                timeout=self._poll_timeout,
+                # Proxy variables must not capture a loopback server (Go's client bypasses
+                # them too).
+                trust_env=not is_loopback(self.base_url),
+                # Plain http never uses TLS (redirects are not followed): skip loading the CA
+                # bundle, which costs tens of milliseconds.
+                verify=self.base_url.startswith("https://"),
+                transport=self._transport,
+            )
+        return http
 
     def __repr__(self) -> str:
         return f"OllamaClient(base_url={self.base_url!r})"
@@ -242,8 +272,11 @@ class OllamaClient:
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Close the connection pool."""
-        await self._http.aclose()
+        """Close the connection pool (if one was made)."""
+        self._closed = True
+        http = self._http_client
+        if http is not None:
+            await http.aclose()
 
     # -- error mapping -------------------------------------------------------------------
 
@@ -373,14 +406,69 @@ class OllamaClient:
 
     async def list_models(self) -> list[LocalModel]:
         """``GET /api/tags``: the local models, newest first."""
-        data = await self._json_object("GET", "/api/tags")
-        return [LocalModel.from_json(d) for d in self._model_list(data, "models", "/api/tags")]
+        return self._parse_tags(await self._json_object("GET", "/api/tags"))
 
     async def running(self) -> list[RunningModel]:
         """``GET /api/ps``: the loaded models (the old ``running`` key is accepted too)."""
-        data = await self._json_object("GET", "/api/ps")
+        return self._parse_ps(await self._json_object("GET", "/api/ps"))
+
+    def _parse_tags(self, data: dict[str, Any]) -> list[LocalModel]:
+        return [LocalModel.from_json(d) for d in self._model_list(data, "models", "/api/tags")]
+
+    def _parse_ps(self, data: dict[str, Any]) -> list[RunningModel]:
         key = "models" if "models" in data or "running" not in data else "running"
         return [RunningModel.from_json(d) for d in self._model_list(data, key, "/api/ps")]
+
+    # -- start-up ------------------------------------------------------------------------
+
+    @property
+    def can_fetch_blocking(self) -> bool:
+        """Whether the ``*_blocking`` start-up calls may be tried (plain http, no proxy)."""
+        return self.base_url.startswith("http://") and self._transport is None and not self._proxied
+
+    def list_models_blocking(self, timeout: float | None = None) -> list[LocalModel]:
+        """``GET /api/tags`` in the calling thread; see ``_get_blocking``."""
+        return self._parse_tags(self._get_blocking("/api/tags", timeout))
+
+    def running_blocking(self, timeout: float | None = None) -> list[RunningModel]:
+        """``GET /api/ps`` in the calling thread; see ``_get_blocking``."""
+        return self._parse_ps(self._get_blocking("/api/ps", timeout))
+
+    def version_blocking(self, timeout: float | None = None) -> str:
+        """``GET /api/version`` in the calling thread; see ``_get_blocking``."""
+        version = self._get_blocking("/api/version", timeout).get("version")
+        if not isinstance(version, str):
+            raise ProtocolError("the server's answer to GET /api/version has no version")
+        return version
+
+    def _get_blocking(self, path: str, timeout: float | None) -> dict[str, Any]:
+        """GET a JSON object with the standard library's ``http.client``, in this thread.
+
+        For the first fetch at start-up only (``Poller.prefetch``, on its own thread):
+        ``http.client`` is already imported (by httpx), while the pool's first request
+        would import httpcore and anyio, tens of milliseconds of work competing with the
+        first frame. Anything unusual raises (a status other than 200, a body that is not
+        a JSON object, a connection problem) without the care of the async methods' errors:
+        the caller asks again through those, whose errors are the ones to show.
+        """
+        if timeout is None:
+            timeout = START_UP_TIMEOUT
+        parts = urlsplit(self.base_url)
+        if parts.hostname is None:
+            raise ProtocolError(f"no host in {self.base_url}")
+        connection = http.client.HTTPConnection(parts.hostname, parts.port or 80, timeout=timeout)
+        try:
+            connection.request("GET", parts.path.rstrip("/") + path, headers=self._headers)
+            response = connection.getresponse()
+            body = response.read()
+        finally:
+            connection.close()
+        if response.status != 200:
+            raise ProtocolError(f"GET {path} answered {response.status}")
+        data = json.loads(body)
+        if not isinstance(data, dict):
+            raise ProtocolError(f"GET {path} answered with JSON that is not an object")
+        return data
 
     async def show(self, name: str) -> ModelShow:
         """``POST /api/show`` (sends both ``model`` and ``name``)."""
