@@ -19,7 +19,8 @@ from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from ollama_tui.api import LocalModel, OllamaClient, RunningModel, resolve_host
+from ollama_tui.api import LocalModel, OllamaClient, RunningModel, ServerUnreachable, resolve_host
+from ollama_tui.api import client as client_module
 
 __all__ = ["Poller", "Snapshot"]
 
@@ -124,10 +125,17 @@ class Poller:
             # Anything unusual is asked again through the async client, whose errors are the
             # ones the UI knows how to explain.
             log.debug("start-up fetch failed; the async client takes over", exc_info=True)
+            retry: concurrent.futures.Future[Snapshot] | None = None
             try:
                 retry = asyncio.run_coroutine_threadsafe(self._fetch(True), loop)
                 # Bounded: a loop stopped by a closing app would never run the retry.
                 future.set_result(retry.result(timeout=2 * client.timeout + 5))
+            except concurrent.futures.TimeoutError:
+                if retry is not None:
+                    retry.cancel()
+                future.set_exception(
+                    ServerUnreachable(f"the Ollama server at {client.base_url} did not answer")
+                )
             except BaseException as error:
                 future.set_exception(error)
             return
@@ -135,7 +143,7 @@ class Poller:
 
     def _fetch_blocking(self, client: OllamaClient) -> Snapshot:
         """The three start-up requests at once, one thread each (a remote server's round
-        trips overlap as in ``_fetch``)."""
+        trips overlap as in ``_fetch``), within ``START_UP_TIMEOUT`` in all."""
         started = self._monotonic()
         results: dict[str, Any] = {}
 
@@ -147,19 +155,31 @@ class Poller:
 
         helpers = [
             threading.Thread(target=get, args=(key, call), daemon=True)
-            for key, call in (("ps", client.running_blocking), ("version", client.version_blocking))
+            for key, call in (
+                ("tags", client.list_models_blocking),
+                ("ps", client.running_blocking),
+                ("version", client.version_blocking),
+            )
         ]
         for helper in helpers:
             helper.start()
-        installed = client.list_models_blocking()
+        # One deadline for everything (name look-up, connecting, a slow answer): a helper
+        # still waiting after it is left to its socket timeout (daemon threads).
+        deadline = time.monotonic() + client_module.START_UP_TIMEOUT
         for helper in helpers:
-            helper.join()
-        running = results["ps"]
-        if isinstance(running, Exception):
-            raise running
-        version = results["version"]
-        if isinstance(version, Exception):
+            helper.join(max(0.0, deadline - time.monotonic()))
+        for key in ("tags", "ps"):
+            result = results.get(key)
+            if result is None:
+                raise TimeoutError("the start-up fetch took too long")
+            if isinstance(result, Exception):
+                raise result
+        installed: list[LocalModel] = results["tags"]
+        running: list[RunningModel] = results["ps"]
+        version = results.get("version")
+        if not isinstance(version, str):
             version = None  # asked again by the next poll
+        # Written here, off the poller's loop: no poll runs until the app has this snapshot.
         self._installed, self._running = installed, running
         return Snapshot(installed, running, version, self._monotonic() - started)
 

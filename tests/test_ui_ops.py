@@ -22,7 +22,7 @@ from textual.widgets import Button, Input, Static
 
 from ollama_tui.api import LocalModel, OllamaClient, RunningModel, names_equal
 from ollama_tui.config import Settings
-from ollama_tui.jobs import Job, JobQueue, JobState
+from ollama_tui.jobs import Job, JobKind, JobQueue, JobState
 from ollama_tui.operations import Operations
 from ollama_tui.screens.confirm import ConfirmScreen, TextPrompt
 from ollama_tui.screens.copy import CopyScreen
@@ -289,7 +289,7 @@ def strip_text(line: Static) -> str:
 async def test_strip_shows_an_ended_job_for_a_moment_then_hides(
     fast_sim: Simulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(JobsStrip, "LINGER", 0.3)
+    monkeypatch.setattr(JobsStrip, "LINGER", 2.0)
     app = OpsHarness(fast_sim.url)
     async with app.run_test(size=SIZE) as pilot:
         strip = app.query_one(JobsStrip)
@@ -327,6 +327,33 @@ async def test_strip_gives_an_ended_jobs_line_to_the_next_job_in_place(
         assert sum("✓ done" in text for text in texts) == 2
         app.jobs.cancel(second.id)
         await wait_for(pilot, lambda: fast_sim.active_requests == 0)
+
+
+async def test_strip_line_of_a_job_run_again_is_not_dropped_by_its_first_ending(
+    sim: Simulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each ending lingers on its own: an older ending's timer leaves a newer one alone."""
+    monkeypatch.setattr(JobsStrip, "LINGER", 60.0)
+    app = OpsHarness(sim.url)
+    async with app.run_test(size=SIZE) as pilot:
+        strip = app.query_one(JobsStrip)
+        job = Job(id=99, kind=JobKind.PULL, model=SMALL, state=JobState.RUNNING)
+        strip.on_job_changed(job)
+        job.state = JobState.FAILED
+        strip.on_job_changed(job)
+        first_ending = strip._ended[job.id]
+        job.state = JobState.RUNNING  # retried
+        strip.on_job_changed(job)
+        job.state = JobState.DONE
+        strip.on_job_changed(job)
+        strip._drop_ended(job.id, first_ending)  # the first ending's timer fires
+        await pilot.pause()
+        (line,) = strip.query(".jobs-strip-line").results(Static)
+        assert "✓ done" in strip_text(line)
+        strip._drop_ended(job.id, strip._ended[job.id])  # its own timer
+        await pilot.pause()
+        assert not strip.query(".jobs-strip-line")
+        assert not strip.display
 
 
 async def test_repull_marked_models_asks_first(fast_sim: Simulator) -> None:

@@ -14,6 +14,7 @@ import platform
 import re
 import socket
 import ssl
+import urllib.request
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
 from pathlib import Path, PurePosixPath
 from types import TracebackType
@@ -179,7 +180,17 @@ def _resolve_source(value: str, base_dir: Path, what: str) -> _LocalSource | Non
     return None
 
 
-_PROXY_VARIABLES = ("http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY")
+def _has_http_proxy(env: Mapping[str, str], system: bool) -> bool:
+    """Whether httpx (``trust_env``) could send plain-http requests through a proxy."""
+    if any(env.get(name) for name in ("http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY")):
+        return True
+    if not system:
+        return False
+    # As httpx does: also the system's settings (macOS, Windows) besides the environment.
+    proxies = urllib.request.getproxies()
+    return bool(proxies.get("http") or proxies.get("all"))
+
+
 START_UP_TIMEOUT = 3.0
 """Seconds the standard-library start-up fetch waits before the async client takes over."""
 
@@ -225,9 +236,7 @@ class OllamaClient:
         self._headers = all_headers
         # A proxy from the environment applies to a remote server (httpx honours it; the
         # standard library's start-up fetch below would not): no start-up fetch then.
-        self._proxied = not is_loopback(self.base_url) and any(
-            env.get(name) for name in _PROXY_VARIABLES
-        )
+        self._proxied = not is_loopback(self.base_url) and _has_http_proxy(env, environ is None)
         self._transport = transport
         self._http_client: httpx.AsyncClient | None = None
         self._closed = False

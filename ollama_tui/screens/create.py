@@ -17,14 +17,14 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, ClassVar, TypeVar
 
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
+from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Input, Select, Static, TextArea
 from textual.worker import Worker
 
@@ -49,6 +49,7 @@ if TYPE_CHECKING:
     from ollama_tui.operations import Operations
 
 QUANTIZE_CHOICES = ("none", "q4_K_M", "q4_K_S", "q8_0", "f16", "bf16", "f32")
+T = TypeVar("T")
 _LINE_REF = re.compile(r"\bline (\d+)")
 _PATHLIKE = re.compile(r"^(\.{1,2}[/\\]|[/\\~])|\.(gguf|safetensors|bin|pth)$", re.IGNORECASE)
 MAX_MODELFILE_BYTES = 1024 * 1024  # Open refuses bigger files: they are not Modelfiles
@@ -223,6 +224,7 @@ class CreateScreen(ModalScreen[None]):
         # unless the name, text or folder changed meanwhile.
         self._create_when_checked: tuple[str, str, str] | None = None
         self._dismiss_pending = False
+        self._file_dialogs = 0  # save/open/replace dialogs not answered yet
 
     def compose(self) -> ComposeResult:
         installed = [m.name for m in getattr(self.app, "installed", []) or []]
@@ -522,7 +524,7 @@ class CreateScreen(ModalScreen[None]):
 
     def action_save(self) -> None:
         default = str(Path(self._folder()) / "Modelfile")
-        self.app.push_screen(TextPrompt("Save the Modelfile as", default), self._save_to)
+        self._push_file_dialog(TextPrompt("Save the Modelfile as", default), self._save_to)
 
     def _save_to(self, path: str | None) -> None:
         if path:
@@ -542,7 +544,7 @@ class CreateScreen(ModalScreen[None]):
             self.app.notify(safe_line(str(error)), title="Save", severity="error", markup=False)
             return
         if exists:
-            self.app.push_screen(
+            self._push_file_dialog(
                 ConfirmScreen(
                     "Replace the file?", [str(target)], confirm_label="Replace", danger=True
                 ),
@@ -586,7 +588,7 @@ class CreateScreen(ModalScreen[None]):
 
     def _ask_open(self) -> None:
         default = str(Path(self._folder()) / "Modelfile")
-        self.app.push_screen(TextPrompt("Open a Modelfile", default), self._open_from)
+        self._push_file_dialog(TextPrompt("Open a Modelfile", default), self._open_from)
 
     def _open_from(self, path: str | None) -> None:
         if path:
@@ -636,7 +638,27 @@ class CreateScreen(ModalScreen[None]):
             # would be lost, so the editor waits for it.
             self._dismiss_pending = True
 
+    def _push_file_dialog(self, screen: Screen[T], callback: Callable[[T | None], None]) -> None:
+        """Push a dialog whose answer may start file work the editor must not close under.
+
+        Its answer reaches ``callback`` a little after the dialog is gone (maybe after the
+        editor resumed): until then the editor counts the dialog as file work too.
+        """
+        self._file_dialogs += 1
+
+        def answered(result: T | None) -> None:
+            self._file_dialogs -= 1
+            try:
+                callback(result)
+            finally:
+                if self._dismiss_pending:
+                    self.call_later(self._close_when_on_top)
+
+        self.app.push_screen(screen, answered)
+
     def _file_work_running(self) -> bool:
+        if self._file_dialogs:
+            return True
         return any(
             worker.node is self and worker.group == "create-file" and not worker.is_finished
             for worker in self.workers

@@ -6,7 +6,7 @@ on_change, ~10 updates a second per job); nothing is rebuilt per update.
 
 from __future__ import annotations
 
-import time
+import functools
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -231,7 +231,8 @@ class JobsStrip(Vertical):
     def __init__(self, *, id: str | None = "jobs-strip") -> None:
         super().__init__(id=id)
         self._lines: dict[int, Static] = {}
-        self._ended: dict[int, float] = {}  # job id -> when its line started to linger
+        self._ended: dict[int, int] = {}  # job id -> which linger its line is in
+        self._linger_count = 0
         self._more = Static("", id="jobs-strip-more", markup=False)
         self._hidden = 0
 
@@ -263,35 +264,42 @@ class JobsStrip(Vertical):
                 line.update(self._compact(job), layout=False)
         elif line is not None and job.id not in self._ended:
             line.update(self._ended_text(job), layout=False)
-            self._ended[job.id] = time.monotonic()
-            self.set_timer(self.LINGER, self._drop_ended)
+            self._linger_count += 1
+            self._ended[job.id] = self._linger_count
+            self.set_timer(
+                self.LINGER, functools.partial(self._drop_ended, job.id, self._linger_count)
+            )
         self._update_more()
 
     def _take_line(self, job_id: int) -> Static | None:
-        """A line for a newly active job: a new one, else the one of the oldest ended job."""
+        """A line for a newly active job: the oldest ended job's, else a new one if room."""
+        if self._ended:
+            oldest = min(self._ended, key=self._ended.__getitem__)
+            del self._ended[oldest]
+            line = self._lines.pop(oldest)
+            self._lines[job_id] = line
+            return line
         if len(self._lines) < self.MAX_LINES:
             line = Static("", classes="jobs-strip-line", markup=False)
             self._lines[job_id] = line
             self.mount(line, before=self._more)
             return line
-        if not self._ended:
-            return None
-        oldest = min(self._ended, key=self._ended.__getitem__)
-        del self._ended[oldest]
-        line = self._lines.pop(oldest)
-        self._lines[job_id] = line
-        return line
+        return None
 
-    def _drop_ended(self) -> None:
-        cutoff = time.monotonic() - self.LINGER
-        for job_id, since in list(self._ended.items()):
-            if since <= cutoff:
-                del self._ended[job_id]
-                self._lines.pop(job_id).remove()
-        # Active jobs that found no free line get the lines just freed.
-        for job in self._jobs():
-            if job.is_active and job.id not in self._lines and self._take_line(job.id):
-                self.on_job_changed(job)
+    def _drop_ended(self, job_id: int, linger: int) -> None:
+        # The job's line only if it still shows that same ending (not taken over by another
+        # job, not the job running again and ending anew).
+        if self._ended.get(job_id) != linger:
+            return
+        del self._ended[job_id]
+        line = self._lines.pop(job_id)
+        # An active job that found no free line gets this one; else it goes.
+        waiting = next((j for j in self._jobs() if j.is_active and j.id not in self._lines), None)
+        if waiting is None:
+            line.remove()
+        else:
+            self._lines[waiting.id] = line
+            self.on_job_changed(waiting)
         self._update_more()
 
     def _update_more(self) -> None:
