@@ -18,7 +18,7 @@ from textual.app import App
 from textual.pilot import Pilot
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Button, Input, Static
+from textual.widgets import Button, Input, Static, TextArea
 
 from ollama_tui.api import LocalModel, OllamaClient, RunningModel, names_equal
 from ollama_tui.config import Settings
@@ -876,6 +876,18 @@ async def test_failed_create_reopens_from_jobs_view(sim: Simulator) -> None:
         assert screen.query_one("#create-name", Input).value == "oops"
         await wait_for(pilot, lambda: screen.editor.error_line == 2)
         assert "bad template" in str(screen.query_one("#create-status").render())
+        # Neither late Changed events of the fields' first values nor the FROM look-up
+        # finishing (it could name a file) replace the server's words with "OK".
+        screen.editor.post_message(TextArea.Changed(screen.editor))
+        name = screen.query_one("#create-name", Input)
+        name.post_message(Input.Changed(name, name.value))
+        await wait_for(pilot, lambda: not screen._paths_pending and not screen._lookups)
+        screen.validate()  # as the look-up's worker does when it finishes
+        await pilot.pause()
+        assert screen.editor.error_line == 2
+        assert "bad template" in str(screen.query_one("#create-status").render())
+        name.value = "oops2"  # a real change: checked anew
+        await wait_for(pilot, lambda: screen.editor.error_line is None)
 
 
 async def test_jobs_view_retry_refused_in_read_only(sim: Simulator) -> None:

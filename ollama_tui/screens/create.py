@@ -225,6 +225,7 @@ class CreateScreen(ModalScreen[None]):
         self._create_when_checked: tuple[str, str, str] | None = None
         self._dismiss_pending = False
         self._file_dialogs = 0  # save/open/replace dialogs not answered yet
+        self._rejected: tuple[str, str, str] | None = None  # what the server last refused
 
     def compose(self) -> ComposeResult:
         installed = [m.name for m in getattr(self.app, "installed", []) or []]
@@ -394,6 +395,15 @@ class CreateScreen(ModalScreen[None]):
                 self._update_create_button(False)
                 return False
             problem, notes = check_parsed(mf, folder, states)
+        valid = name_ok and problem is None
+        if self._rejected is not None:
+            if self._snapshot() == self._rejected:
+                # What the server refused, unchanged: its words stay (a local check that
+                # finds nothing wrong, e.g. once the FROM file was looked up, must not
+                # replace them with "OK").
+                self._update_create_button(valid)
+                return valid
+            self._rejected = None
         self.problem = problem
         self.editor.mark_error(problem.line if problem else None)
         if problem is not None:
@@ -407,7 +417,6 @@ class CreateScreen(ModalScreen[None]):
                 ok.append(f"  ·  {note}", style="dim")
             status.update(self._with_controls_note(ok))
         status.set_class(problem is not None, "-error")
-        valid = name_ok and problem is None
         self._update_create_button(valid)
         return valid
 
@@ -510,6 +519,7 @@ class CreateScreen(ModalScreen[None]):
         match = _LINE_REF.search(message)
         line = int(match.group(1)) if match else None
         self.problem = Problem(message, None)
+        self._rejected = self._snapshot()
         self.editor.mark_error(line)
         status = self.query_one("#create-status", Static)
         status.update(Text(f"Rejected: {safe_line(message)}", style="bold red"))
