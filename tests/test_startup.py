@@ -18,7 +18,7 @@ from ollama_tui.__main__ import build_app
 from ollama_tui.api import ApiError, InvalidInput, OllamaClient
 from ollama_tui.api import client as client_module
 from ollama_tui.config import Settings
-from ollama_tui.poller import Poller
+from ollama_tui.poller import Poller, Snapshot
 from ollama_tui.simulator import Simulator, serve_in_thread
 
 pytestmark = pytest.mark.simulator_only
@@ -156,6 +156,18 @@ async def test_render_caches_of_removed_widgets_are_let_go(simulator: Simulator)
 # -- the first fetch, with the standard library ------------------------------------------------
 
 
+async def first_fetch(simulator: Simulator) -> Snapshot:
+    """What a new poller's start-up fetch comes back with (or raises), within 10 s."""
+    poller = Poller(str(simulator.url))
+    try:
+        poller.prefetch()
+        prefetched = poller.take_prefetch()
+        assert prefetched is not None
+        return await asyncio.wait_for(asyncio.wrap_future(prefetched), 10)
+    finally:
+        await poller.aclose()
+
+
 def test_first_fetch_imports_neither_httpcore_nor_anyio(simulator: Simulator) -> None:
     """What the first frame waits for: no HTTP stack imported beyond what httpx loads."""
     script = (
@@ -179,27 +191,15 @@ async def test_a_start_up_fetch_that_fails_is_asked_again_by_the_async_client(
     simulator: Simulator,
 ) -> None:
     simulator.faults.add("/api/tags", "status", count=1, status=500, message="busy")
-    poller = Poller(str(simulator.url))
-    try:
-        poller.prefetch()
-        assert poller._prefetched is not None
-        snapshot = await asyncio.wrap_future(poller._prefetched)
-        assert snapshot.installed
-        assert tag_requests(simulator) == 2
-    finally:
-        await poller.aclose()
+    snapshot = await first_fetch(simulator)
+    assert snapshot.installed
+    assert tag_requests(simulator) == 2
 
 
 async def test_the_error_of_a_failed_first_fetch_is_the_async_clients(simulator: Simulator) -> None:
     simulator.faults.add("/api/tags", "status", count=2, status=500, message="disk on fire")
-    poller = Poller(str(simulator.url))
-    try:
-        poller.prefetch()
-        assert poller._prefetched is not None
-        with pytest.raises(ApiError, match="disk on fire"):
-            await asyncio.wrap_future(poller._prefetched)
-    finally:
-        await poller.aclose()
+    with pytest.raises(ApiError, match="disk on fire"):
+        await first_fetch(simulator)
 
 
 async def test_a_hung_start_up_fetch_gives_way_to_the_async_client(
@@ -207,14 +207,8 @@ async def test_a_hung_start_up_fetch_gives_way_to_the_async_client(
 ) -> None:
     monkeypatch.setattr(client_module, "START_UP_TIMEOUT", 0.3)
     simulator.faults.add("/api/tags", "hang", count=1)
-    poller = Poller(str(simulator.url))
-    try:
-        poller.prefetch()
-        assert poller._prefetched is not None
-        snapshot = await asyncio.wait_for(asyncio.wrap_future(poller._prefetched), 10)
-        assert snapshot.installed
-    finally:
-        await poller.aclose()
+    snapshot = await first_fetch(simulator)
+    assert snapshot.installed
 
 
 def test_no_standard_library_fetch_over_tls_or_through_a_proxy() -> None:

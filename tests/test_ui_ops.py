@@ -286,6 +286,10 @@ def strip_text(line: Static) -> str:
     return str(line.render())
 
 
+def strip_lines(strip: JobsStrip) -> list[Static]:
+    return list(strip.query(".jobs-strip-line").results(Static))
+
+
 async def test_strip_shows_an_ended_job_for_a_moment_then_hides(
     fast_sim: Simulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -296,11 +300,11 @@ async def test_strip_shows_an_ended_job_for_a_moment_then_hides(
         job = app.jobs.submit_pull(SMALL)
         await wait_for(pilot, lambda: job.state is JobState.DONE)
         await pilot.pause()
-        (line,) = strip.query(".jobs-strip-line").results(Static)
+        (line,) = strip_lines(strip)
         assert strip.display
         assert "✓ done" in strip_text(line)
         await wait_for(pilot, lambda: not strip.display)
-        assert not strip.query(".jobs-strip-line")
+        assert not strip_lines(strip)
 
 
 async def test_strip_gives_an_ended_jobs_line_to_the_next_job_in_place(
@@ -314,14 +318,14 @@ async def test_strip_gives_an_ended_jobs_line_to_the_next_job_in_place(
         first = [app.jobs.submit_pull(name) for name in (SMALL, "smollm2:135m", "qwen3:0.6b")]
         await wait_for(pilot, lambda: all(job.state is JobState.DONE for job in first))
         await pilot.pause()
-        lines = list(strip.query(".jobs-strip-line").results(Static))
+        lines = strip_lines(strip)
         assert len(lines) == JobsStrip.MAX_LINES
         assert all("✓ done" in strip_text(line) for line in lines)
         fast_sim.bandwidth = 5e6  # slow enough to see running
         second = app.jobs.submit_pull("gemma3:1b")
         await wait_for(pilot, lambda: second.completed > 0)
         await pilot.pause()
-        assert list(strip.query(".jobs-strip-line").results(Static)) == lines
+        assert strip_lines(strip) == lines
         texts = [strip_text(line) for line in lines]
         assert sum("gemma3:1b" in text for text in texts) == 1
         assert sum("✓ done" in text for text in texts) == 2
@@ -348,11 +352,11 @@ async def test_strip_line_of_a_job_run_again_is_not_dropped_by_its_first_ending(
         strip.on_job_changed(job)
         strip._drop_ended(job.id, first_ending)  # the first ending's timer fires
         await pilot.pause()
-        (line,) = strip.query(".jobs-strip-line").results(Static)
+        (line,) = strip_lines(strip)
         assert "✓ done" in strip_text(line)
         strip._drop_ended(job.id, strip._ended[job.id])  # its own timer
         await pilot.pause()
-        assert not strip.query(".jobs-strip-line")
+        assert not strip_lines(strip)
         assert not strip.display
 
 

@@ -180,14 +180,17 @@ def _resolve_source(value: str, base_dir: Path, what: str) -> _LocalSource | Non
     return None
 
 
-def _has_http_proxy(env: Mapping[str, str], system: bool) -> bool:
+def _has_http_proxy(environ: Mapping[str, str] | None) -> bool:
     """Whether httpx (``trust_env``) could send plain-http requests through a proxy."""
-    if any(env.get(name) for name in ("http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY")):
-        return True
-    if not system:
-        return False
-    # As httpx does: also the system's settings (macOS, Windows) besides the environment.
-    proxies = urllib.request.getproxies()
+    if environ is None:
+        # As httpx reads them: the environment, and on macOS and Windows the system settings.
+        proxies = urllib.request.getproxies()
+    else:
+        proxies = {
+            name.lower().removesuffix("_proxy"): value
+            for name, value in environ.items()
+            if value and name.lower().endswith("_proxy")
+        }
     return bool(proxies.get("http") or proxies.get("all"))
 
 
@@ -236,7 +239,7 @@ class OllamaClient:
         self._headers = all_headers
         # A proxy from the environment applies to a remote server (httpx honours it; the
         # standard library's start-up fetch below would not): no start-up fetch then.
-        self._proxied = not is_loopback(self.base_url) and _has_http_proxy(env, environ is None)
+        self._proxied = not is_loopback(self.base_url) and _has_http_proxy(environ)
         self._transport = transport
         self._http_client: httpx.AsyncClient | None = None
         self._closed = False
@@ -406,12 +409,8 @@ class OllamaClient:
 
     async def version(self) -> str:
         """The server's version, e.g. ``0.12.6`` (``0.0.0`` for source builds)."""
-        data = await self._json_object("GET", "/api/version")
-        version = data.get("version")
-        if not isinstance(version, str):
-            raise ProtocolError("the server's answer to GET /api/version has no version")
-        self._server_version = version
-        return version
+        self._server_version = self._parse_version(await self._json_object("GET", "/api/version"))
+        return self._server_version
 
     async def list_models(self) -> list[LocalModel]:
         """``GET /api/tags``: the local models, newest first."""
@@ -420,6 +419,13 @@ class OllamaClient:
     async def running(self) -> list[RunningModel]:
         """``GET /api/ps``: the loaded models (the old ``running`` key is accepted too)."""
         return self._parse_ps(await self._json_object("GET", "/api/ps"))
+
+    @staticmethod
+    def _parse_version(data: dict[str, Any]) -> str:
+        version = data.get("version")
+        if not isinstance(version, str):
+            raise ProtocolError("the server's answer to GET /api/version has no version")
+        return version
 
     def _parse_tags(self, data: dict[str, Any]) -> list[LocalModel]:
         return [LocalModel.from_json(d) for d in self._model_list(data, "models", "/api/tags")]
@@ -435,22 +441,19 @@ class OllamaClient:
         """Whether the ``*_blocking`` start-up calls may be tried (plain http, no proxy)."""
         return self.base_url.startswith("http://") and self._transport is None and not self._proxied
 
-    def list_models_blocking(self, timeout: float | None = None) -> list[LocalModel]:
+    def list_models_blocking(self) -> list[LocalModel]:
         """``GET /api/tags`` in the calling thread; see ``_get_blocking``."""
-        return self._parse_tags(self._get_blocking("/api/tags", timeout))
+        return self._parse_tags(self._get_blocking("/api/tags"))
 
-    def running_blocking(self, timeout: float | None = None) -> list[RunningModel]:
+    def running_blocking(self) -> list[RunningModel]:
         """``GET /api/ps`` in the calling thread; see ``_get_blocking``."""
-        return self._parse_ps(self._get_blocking("/api/ps", timeout))
+        return self._parse_ps(self._get_blocking("/api/ps"))
 
-    def version_blocking(self, timeout: float | None = None) -> str:
+    def version_blocking(self) -> str:
         """``GET /api/version`` in the calling thread; see ``_get_blocking``."""
-        version = self._get_blocking("/api/version", timeout).get("version")
-        if not isinstance(version, str):
-            raise ProtocolError("the server's answer to GET /api/version has no version")
-        return version
+        return self._parse_version(self._get_blocking("/api/version"))
 
-    def _get_blocking(self, path: str, timeout: float | None) -> dict[str, Any]:
+    def _get_blocking(self, path: str) -> dict[str, Any]:
         """GET a JSON object with the standard library's ``http.client``, in this thread.
 
         For the first fetch at start-up only (``Poller.prefetch``, on its own thread):
@@ -460,12 +463,12 @@ class OllamaClient:
         a JSON object, a connection problem) without the care of the async methods' errors:
         the caller asks again through those, whose errors are the ones to show.
         """
-        if timeout is None:
-            timeout = START_UP_TIMEOUT
         parts = urlsplit(self.base_url)
         if parts.hostname is None:
             raise ProtocolError(f"no host in {self.base_url}")
-        connection = http.client.HTTPConnection(parts.hostname, parts.port or 80, timeout=timeout)
+        connection = http.client.HTTPConnection(
+            parts.hostname, parts.port or 80, timeout=START_UP_TIMEOUT
+        )
         try:
             connection.request("GET", parts.path.rstrip("/") + path, headers=self._headers)
             response = connection.getresponse()
