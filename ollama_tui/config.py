@@ -26,6 +26,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ollama_tui.api.limits import MAX_CONFIG_BYTES
+from ollama_tui.files import FileRefused, atomic_write, read_bounded, read_text_bounded
+
 __all__ = [
     "DEFAULT_INTERVAL",
     "DEFAULT_LOAD_TIMEOUT",
@@ -129,15 +132,16 @@ def default_config_path(environ: Mapping[str, str] | None = None) -> Path:
 def load_config(path: Path, *, must_exist: bool = False) -> ConfigFile:
     """Read and check a config file; a missing file is empty unless ``must_exist``."""
     try:
-        raw = path.read_bytes()
+        # Only a regular file of bounded size: a FIFO would hang, /dev/zero fill memory.
+        text = read_text_bounded(path, MAX_CONFIG_BYTES)  # a UTF-8 BOM is dropped
     except FileNotFoundError:
         if must_exist:
             raise ConfigError(path, "file not found") from None
         return ConfigFile(path=path)
+    except FileRefused as error:
+        raise ConfigError(path, error.reason) from None
     except OSError as error:
         raise ConfigError(path, f"cannot read: {error.strerror or error}") from None
-    try:
-        text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
         raise ConfigError(path, f"not UTF-8 text ({error.reason})") from None
     import tomllib  # here, not at the top: most starts have no config file to parse
@@ -373,9 +377,11 @@ def save_theme(path: Path, theme: str) -> None:
     import tomllib
 
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = read_bounded(path, MAX_CONFIG_BYTES)
     except FileNotFoundError:
-        text = ""
+        raw = b""
+    bom = b"\xef\xbb\xbf" if raw.startswith(b"\xef\xbb\xbf") else b""
+    text = raw[len(bom) :].decode("utf-8")
     lines = text.splitlines(keepends=True)
     new_line = f"theme = {_toml_string(theme)}\n"
     first_table = next(
@@ -393,10 +399,9 @@ def save_theme(path: Path, theme: str) -> None:
         lines.insert(insert_at, new_line)
     new_text = "".join(lines)
     tomllib.loads(new_text)  # never write a file we could not read back
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(new_text, encoding="utf-8")
-    os.replace(tmp, path)
+    # Through a symlink to its target, keeping its mode; a new file is 0600 (it may come to
+    # hold Authorization headers).
+    atomic_write(path, bom + new_text.encode("utf-8"), private=True, make_dirs=True)
 
 
 def _toml_string(value: str) -> str:

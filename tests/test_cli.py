@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -138,3 +139,27 @@ def test_bad_host_exits_2_without_traceback(host: str, tmp_path: Path) -> None:
     result = run("--config", str(config), "--host", host)
     assert result.returncode == 2
     assert "bad host" in result.stderr and "Traceback" not in result.stderr
+
+
+# --- files and Ctrl-C (issue 9, group 7) ----------------------------------------------------
+
+
+def test_a_fifo_config_is_refused_at_once(tmp_path: Path) -> None:
+    fifo = tmp_path / "config.toml"
+    os.mkfifo(fifo)
+    result = subprocess.run(
+        [sys.executable, "-m", "ollama_tui", "--config", str(fifo)],
+        capture_output=True,
+        text=True,
+        timeout=20,  # before the fix: waits for a writer forever
+    )
+    assert result.returncode == 2
+    assert f"{fifo}: not a regular file (a named pipe (FIFO))" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_dev_zero_as_config_is_refused_without_a_traceback() -> None:
+    result = run("--config", "/dev/zero")
+    assert result.returncode == 2
+    assert "/dev/zero: not a regular file (a character device)" in result.stderr
+    assert "Traceback" not in result.stderr and "MemoryError" not in result.stderr

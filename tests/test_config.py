@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 
 import pytest
+
+from ollama_tui.api.limits import MAX_CONFIG_BYTES
 
 from ollama_tui.config import (
     ConfigError,
@@ -13,6 +17,7 @@ from ollama_tui.config import (
     load_config,
     save_theme,
 )
+from ollama_tui.files import FileRefused, atomic_write, read_bounded
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -130,3 +135,103 @@ def test_default_path_follows_xdg(tmp_path: Path) -> None:
     assert default_config_path({}).parts[-3:] == (".config", "ollama-tui", "config.toml")
     # A relative XDG_CONFIG_HOME is invalid per the spec and ignored.
     assert default_config_path({"XDG_CONFIG_HOME": "rel"}).parts[-3] == ".config"
+
+
+# --- files the app reads and writes (issue 9, group 7) -----------------------------------------
+
+SECRET_CONFIG = '[hosts."http://gpu-box:11434".headers]\nAuthorization = "Bearer s3cret"\n'
+
+
+@pytest.mark.parametrize("mode", [0o600, 0o640, 0o644])
+def test_save_theme_keeps_the_files_mode(tmp_path: Path, mode: int) -> None:
+    path = write(tmp_path, SECRET_CONFIG)
+    path.chmod(mode)
+    save_theme(path, "nord")
+    assert path.stat().st_mode & 0o7777 == mode
+    assert load_config(path).theme == "nord"
+    assert not [p for p in tmp_path.iterdir() if p != path]  # no temporary file left
+
+
+def test_a_new_config_file_is_private(tmp_path: Path) -> None:
+    path = tmp_path / "new" / "config.toml"
+    save_theme(path, "nord")
+    assert path.stat().st_mode & 0o777 == 0o600
+
+
+def test_save_theme_writes_through_a_symlink(tmp_path: Path) -> None:
+    dotfiles = tmp_path / "dotfiles"
+    dotfiles.mkdir()
+    target = dotfiles / "ollama-tui.toml"
+    target.write_text(SECRET_CONFIG)
+    target.chmod(0o600)
+    link = tmp_path / "config.toml"
+    link.symlink_to(target)
+    save_theme(link, "nord")
+    assert link.is_symlink() and link.resolve() == target
+    assert load_config(target).theme == "nord"
+    assert target.stat().st_mode & 0o777 == 0o600
+    assert sorted(p.name for p in dotfiles.iterdir()) == ["ollama-tui.toml"]
+
+
+def test_save_theme_through_a_dangling_symlink_creates_the_target(tmp_path: Path) -> None:
+    target = tmp_path / "dotfiles" / "config.toml"
+    link = tmp_path / "config.toml"
+    link.symlink_to(target)
+    save_theme(link, "nord")
+    assert link.is_symlink() and load_config(target).theme == "nord"
+
+
+def test_save_theme_refuses_a_fifo(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    os.mkfifo(path)
+    with pytest.raises(OSError, match="not a regular file"):
+        save_theme(path, "nord")
+    assert stat.S_ISFIFO(path.stat().st_mode)
+
+
+def test_a_utf8_bom_is_accepted(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_bytes(b"\xef\xbb\xbf" + b'theme = "nord"\ninterval = 5\n')
+    config = load_config(path)
+    assert (config.theme, config.interval) == ("nord", 5.0)
+    save_theme(path, "dracula")
+    assert load_config(path).theme == "dracula"
+
+
+@pytest.mark.parametrize("special", ["fifo", "/dev/zero", "/dev/null", "dir"])
+def test_only_regular_files_are_read(tmp_path: Path, special: str) -> None:
+    if special == "fifo":
+        path = tmp_path / "fifo"
+        os.mkfifo(path)
+    elif special == "dir":
+        path = tmp_path
+    else:
+        path = Path(special)
+    with pytest.raises(ConfigError, match="not a regular file"):
+        load_config(path, must_exist=True)
+
+
+def test_a_huge_config_file_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_bytes(b"# " + b"x" * MAX_CONFIG_BYTES + b"\n")
+    with pytest.raises(ConfigError, match="too big"):
+        load_config(path)
+
+
+def test_read_bounded_stops_at_the_limit_even_if_the_file_grows(tmp_path: Path) -> None:
+    path = tmp_path / "f"
+    path.write_bytes(b"a" * 10)
+    assert read_bounded(path, 10) == b"a" * 10
+    with pytest.raises(FileRefused, match="too big"):
+        read_bounded(path, 9)
+
+
+def test_atomic_write_new_files_follow_the_umask_unless_private(tmp_path: Path) -> None:
+    old = os.umask(0o022)
+    try:
+        atomic_write(tmp_path / "public", b"x")
+        atomic_write(tmp_path / "private", b"x", private=True)
+    finally:
+        os.umask(old)
+    assert (tmp_path / "public").stat().st_mode & 0o777 == 0o644
+    assert (tmp_path / "private").stat().st_mode & 0o777 == 0o600

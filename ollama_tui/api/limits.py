@@ -10,9 +10,11 @@ from __future__ import annotations
 
 __all__ = [
     "MAX_BODY_BYTES",
+    "MAX_CONFIG_BYTES",
     "MAX_INT",
     "MAX_LAYERS",
     "MAX_LINE_BYTES",
+    "MAX_MODELFILE_BYTES",
     "MAX_MODELS",
     "MAX_TEXT_CHARS",
     "STREAM_READ_TIMEOUT",
@@ -32,3 +34,9 @@ MAX_TEXT_CHARS = 1_000
 MAX_INT = 2**63 - 1
 # Seconds a stream may send nothing before it fails.
 STREAM_READ_TIMEOUT = 300.0
+
+# Files the app reads (ollama_tui/files.py): only regular files up to these sizes. Real config
+# files and Modelfiles are a few KB; a FIFO or /dev/zero given by mistake must not hang or fill
+# memory.
+MAX_CONFIG_BYTES = 1024 * 1024
+MAX_MODELFILE_BYTES = 1024 * 1024

@@ -1,0 +1,156 @@
+"""Reading and writing the user's files safely: the config file, Modelfiles, the keymap.
+
+- ``read_bounded`` reads only a regular file, and only up to a limit: a FIFO given by mistake
+  does not hang (it is opened without blocking and refused), ``/dev/zero`` does not fill memory.
+- ``atomic_write`` replaces a file in one step (a temporary file in the same folder, then
+  ``os.replace``), writing through symlinks to their target (a dotfiles link stays a link), and
+  keeping the target's mode (a 0600 file that holds an Authorization header stays 0600).
+
+No UI here: callers turn ``FileRefused`` (an ``OSError``) into their own messages.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import stat
+from pathlib import Path
+
+__all__ = ["FileRefused", "atomic_write", "read_bounded", "read_text_bounded"]
+
+# Not blocking: opening a FIFO for reading would otherwise wait for a writer, forever.
+_READ_FLAGS = (
+    os.O_RDONLY
+    | getattr(os, "O_NONBLOCK", 0)
+    | getattr(os, "O_NOCTTY", 0)
+    | getattr(os, "O_CLOEXEC", 0)
+)
+_CHUNK = 64 * 1024
+
+
+class FileRefused(OSError):
+    """A file the app will not read or replace; ``str()`` names the path and ``reason``."""
+
+    def __init__(self, path: Path | str, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path = path
+        self.reason = reason
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO)"
+    if stat.S_ISCHR(mode):
+        return "a character device"
+    if stat.S_ISBLK(mode):
+        return "a block device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a regular file"
+
+
+def _size(limit: int) -> str:
+    return f"{limit // (1024 * 1024)} MB" if limit % (1024 * 1024) == 0 else f"{limit:,} bytes"
+
+
+def _refuse_special(path: Path | str, mode: int, doing: str) -> None:
+    if not stat.S_ISREG(mode):
+        raise FileRefused(path, f"not a regular file ({_kind(mode)}); will not {doing} it")
+
+
+def read_bounded(path: Path | str, limit: int) -> bytes:
+    """The bytes of a regular file of at most ``limit`` bytes (symlinks are followed).
+
+    Raises ``FileNotFoundError`` and other ``OSError``s as ``open`` does, and ``FileRefused``
+    for anything that is not a regular file or is larger than ``limit``.
+    """
+    fd = os.open(path, _READ_FLAGS)
+    try:
+        info = os.fstat(fd)  # of what was opened: no race with a swapped path
+        _refuse_special(path, info.st_mode, "read")
+        too_big = FileRefused(path, f"too big (over {_size(limit)}); will not read it")
+        if info.st_size > limit:
+            raise too_big
+        chunks: list[bytes] = []
+        total = 0
+        while total <= limit:  # the file may grow after fstat: read at most limit + 1
+            chunk = os.read(fd, min(_CHUNK, limit + 1 - total))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+        if total > limit:
+            raise too_big
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+def read_text_bounded(path: Path | str, limit: int) -> str:
+    """``read_bounded`` decoded as UTF-8; a leading byte order mark is dropped."""
+    return read_bounded(path, limit).decode("utf-8-sig")
+
+
+def atomic_write(
+    path: Path | str, data: bytes, *, private: bool = False, make_dirs: bool = False
+) -> Path:
+    """Replace the file at ``path`` (its symlinks' target) with ``data`` in one step.
+
+    An existing target keeps its mode (and its owner and group where allowed); a new file is
+    0600 when ``private`` (it may hold secrets), else 0666 less the umask. Refuses a target
+    that exists and is not a regular file (FIFO, device, folder) with ``FileRefused``.
+    ``make_dirs`` creates missing folders (0700). Returns the path actually written.
+    """
+    target = Path(os.path.realpath(path))  # through every symlink, even to a missing file
+    try:
+        info: os.stat_result | None = os.stat(target)
+    except FileNotFoundError:
+        info = None
+    if info is not None:
+        _refuse_special(path, info.st_mode, "replace")
+    if make_dirs:
+        target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if info is not None:
+        create_mode = 0o600  # then set exactly to the target's (fchmod ignores the umask)
+    else:
+        create_mode = 0o600 if private else 0o666  # the umask applies
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+    flags |= getattr(os, "O_NOFOLLOW", 0)
+    for _ in range(100):
+        tmp = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
+        try:
+            fd = os.open(tmp, flags, create_mode)
+            break
+        except FileExistsError:
+            continue
+    else:  # pragma: no cover - 100 random names taken
+        raise FileRefused(target.parent, "cannot make a temporary file")
+    try:
+        with os.fdopen(fd, "wb") as file:
+            if info is not None:
+                os.fchmod(file.fileno(), stat.S_IMODE(info.st_mode))
+                with contextlib.suppress(OSError):  # only root may give a file away
+                    os.fchown(file.fileno(), info.st_uid, info.st_gid)
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    _sync_dir(target.parent)
+    return target
+
+
+def _sync_dir(folder: Path) -> None:
+    """Make the rename itself durable (best effort: not every system can open a folder)."""
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
