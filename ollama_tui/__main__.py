@@ -89,6 +89,11 @@ def resolve_settings(
     from ollama_tui.api import resolve_host
 
     resolved = resolve_host(host, env)  # InvalidInput (a ValueError) for a bad host
+    headers = config.headers_for(resolved)
+    from ollama_tui.api.headers import request_headers
+
+    # Checked now, with the same builder the client uses: HeaderError names OLLAMA_API_KEY.
+    request_headers(headers, env)
     return Settings(
         host=resolved,
         interval=args.interval
@@ -99,7 +104,7 @@ def resolve_settings(
         max_transfers=config.max_transfers or DEFAULT_MAX_TRANSFERS,
         load_timeout=config.load_timeout or DEFAULT_LOAD_TIMEOUT,
         keymap=dict(config.keymap),
-        headers=config.headers_for(resolved),
+        headers=headers,
         config_path=config.path,
         demo=bool(args.demo),
     )
@@ -186,8 +191,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         with contextlib.ExitStack() as stack:
             if args.demo:
                 args.host = stack.enter_context(_demo_server())
+            from ollama_tui.api.headers import HeaderError
+
             try:
                 settings = resolve_settings(args, config)
+            except HeaderError as error:  # names the header (or OLLAMA_API_KEY), not the value
+                print(f"ollama-tui: bad header: {error}", file=sys.stderr)
+                return EXIT_USAGE
             except ValueError as error:
                 print(f"ollama-tui: bad host: {error}", file=sys.stderr)
                 return EXIT_USAGE

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from ollama_tui.api import InvalidInput, resolve_host
-from ollama_tui.api.hosts import is_loopback
+from ollama_tui.api.hosts import hide_userinfo, is_loopback
 
 ENV_CASES = [
     # (OLLAMA_HOST, expected base URL)
@@ -116,3 +121,60 @@ def test_is_loopback(url: str, loopback: bool) -> None:
 def test_unusable_addresses_are_refused_before_connecting(value: str) -> None:
     with pytest.raises(InvalidInput, match="not a usable Ollama server address"):
         resolve_host(value, {})
+
+
+# --- userinfo in a host (issue 9, group 5) ------------------------------------------------------
+
+USERINFO_HOSTS = [
+    ("http://user:pa55w0rd@gpu-box", "http://user:***@gpu-box"),
+    ("http://user:pa55w0rd@gpu-box:8080", "http://user:***@gpu-box:8080"),
+    ("https://user:p@55w0rd@gpu-box/ollama", "https://user:***@gpu-box/ollama"),
+    ("user:pa55w0rd@gpu-box:11434", "user:***@gpu-box:11434"),
+    ("pa55w0rd@gpu-box", "***@gpu-box"),  # no ':' -- it may be a token: all of it is hidden
+    ('"http://user:pa55w0rd@[::1]:11434"', "http://user:***@[::1]:11434"),
+    ("http://user:pa55w0rd@gpu-box?x", "http://user:***@gpu-box?x"),
+]
+
+
+@pytest.mark.parametrize(("value", "shown"), USERINFO_HOSTS)
+def test_userinfo_is_refused_with_the_password_hidden(value: str, shown: str) -> None:
+    for explicit, env in ((value, {}), (None, {"OLLAMA_HOST": value})):
+        with pytest.raises(InvalidInput) as caught:
+            resolve_host(explicit, env)
+        message = str(caught.value)
+        assert "user name or password" in message and shown in message
+        assert "pa55w0rd" not in message and "55w0rd" not in message
+
+
+def test_an_at_sign_in_the_path_is_not_userinfo() -> None:
+    assert resolve_host("http://gpu-box/a@b", {}) == "http://gpu-box:80/a@b"
+    assert hide_userinfo("http://gpu-box/a@b") == "http://gpu-box/a@b"
+
+
+@pytest.mark.parametrize("where", ["--host", "OLLAMA_HOST", "config host", "config hosts key"])
+def test_userinfo_never_reaches_the_terminal(where: str, tmp_path: Path) -> None:
+    """The real command line: exit 2, the password hidden, nothing sent anywhere."""
+    url = "http://user:pa55w0rd@127.0.0.1:9"
+    config = tmp_path / "c.toml"
+    args = ["--config", str(config)]
+    env = {k: v for k, v in os.environ.items() if k not in ("OLLAMA_HOST", "OLLAMA_API_KEY")}
+    config.write_text("")
+    if where == "--host":
+        args += ["--host", url]
+    elif where == "OLLAMA_HOST":
+        env["OLLAMA_HOST"] = url
+    elif where == "config host":
+        config.write_text(f'host = "{url}"\n')
+    else:
+        config.write_text(f'[hosts."{url}".headers]\nX-Token = "t"\n')
+    result = subprocess.run(
+        [sys.executable, "-m", "ollama_tui", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
+    assert result.returncode == 2, result.stderr
+    assert "user:***@127.0.0.1:9" in result.stderr
+    assert "pa55w0rd" not in result.stderr + result.stdout
+    assert "Traceback" not in result.stderr

@@ -10,7 +10,6 @@ import hashlib
 import http.client
 import json
 import os
-import platform
 import re
 import socket
 import ssl
@@ -23,7 +22,6 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from ollama_tui import __version__
 from ollama_tui.api.errors import (
     ApiError,
     InvalidInput,
@@ -32,6 +30,7 @@ from ollama_tui.api.errors import (
     ServerUnreachable,
     StreamError,
 )
+from ollama_tui.api.headers import request_headers
 from ollama_tui.api.hosts import is_loopback, resolve_host
 from ollama_tui.api.models import LocalModel, ModelShow, ProgressEvent, RunningModel
 from ollama_tui.api.names import parse_model_name, validate_model_name
@@ -220,19 +219,8 @@ class OllamaClient:
         env = os.environ if environ is None else environ
         self.base_url: str = resolve_host(host, env)
         self.timeout = timeout
-        all_headers = {
-            "Accept": "application/json",
-            "User-Agent": (
-                f"ollama-tui/{__version__} ({platform.machine()} {platform.system().lower()}) "
-                f"Python/{platform.python_version()}"
-            ),
-        }
-        given = dict(headers or {})
-        if not any(key.lower() == "authorization" for key in given):
-            api_key = env.get("OLLAMA_API_KEY", "").strip()
-            if api_key:
-                given["Authorization"] = f"Bearer {api_key}"
-        all_headers.update(given)
+        # The one header builder: the start-up fetch (http.client) and httpx send this dict.
+        all_headers = request_headers(headers, env)  # HeaderError names a bad header's key
         self._poll_timeout = httpx.Timeout(timeout)
         self._stream_timeout = httpx.Timeout(connect=timeout, read=None, write=None, pool=None)
         self._server_version: str | None = None

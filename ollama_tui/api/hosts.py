@@ -72,6 +72,14 @@ def resolve_host(explicit: str | None = None, environ: Mapping[str, str] | None 
         raw = env.get("OLLAMA_HOST", "")
     s = _clean(raw)
 
+    if userinfo_of(s) is not None:
+        # httpx would turn it into Basic auth (replacing the configured key), Go's client
+        # would send it to a host never named; and the password would end up on screen.
+        raise InvalidInput(
+            f"a user name or password in the Ollama host is not supported: {hide_userinfo(s)} "
+            '(send credentials as a header: [hosts."URL".headers] in the config file)'
+        )
+
     default_port = _DEFAULT_PORT
     scheme, sep, hostport = s.partition("://")
     if not sep:
@@ -122,6 +130,36 @@ def resolve_host(explicit: str | None = None, environ: Mapping[str, str] | None 
         url += "/" + path
     _check_usable(url, s)
     return url
+
+
+def _authority(text: str) -> tuple[str, int]:
+    """The authority part of a URL (or bare host) and where it starts."""
+    start = text.find("://")
+    start = 0 if start < 0 else start + 3
+    end = len(text)
+    for stop in "/?#":
+        found = text.find(stop, start)
+        if found >= 0:
+            end = min(end, found)
+    return text[start:end], start
+
+
+def userinfo_of(text: str) -> str | None:
+    """The ``user:password`` part of a host URL, or None."""
+    authority, _ = _authority(text)
+    userinfo, at, _ = authority.rpartition("@")
+    return userinfo if at else None
+
+
+def hide_userinfo(text: str) -> str:
+    """``text`` with the password of its userinfo (all of it without a ':') as ``***``."""
+    userinfo = userinfo_of(text)
+    if userinfo is None:
+        return text
+    _, start = _authority(text)
+    user, colon, _ = userinfo.partition(":")
+    shown = f"{user}:***" if colon else "***"
+    return text[:start] + shown + text[start + len(userinfo) :]
 
 
 def _check_usable(url: str, given: str) -> None:
