@@ -2,18 +2,32 @@
 
 from __future__ import annotations
 
-import argparse
-import contextlib
-import gc
-import math
 import os
 import sys
-from collections.abc import Iterator, Mapping, Sequence
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from types import TracebackType
 
-from ollama_tui import __version__
-from ollama_tui.config import (
+
+def _interrupted_while_loading(
+    kind: type[BaseException], value: BaseException, traceback: TracebackType | None
+) -> None:
+    """Ctrl-C while the modules below load, before ``main`` can catch it: end quietly."""
+    if issubclass(kind, KeyboardInterrupt):
+        os._exit(130)  # nothing written yet that could need flushing
+    sys.__excepthook__(kind, value, traceback)
+
+
+sys.excepthook = _interrupted_while_loading
+
+import argparse  # noqa: E402 - after the hook: Ctrl-C while importing prints no traceback
+import contextlib  # noqa: E402
+import gc  # noqa: E402
+import math  # noqa: E402
+from collections.abc import Iterator, Mapping, Sequence  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import TYPE_CHECKING, Any  # noqa: E402
+
+from ollama_tui import __version__  # noqa: E402
+from ollama_tui.config import (  # noqa: E402
     DEFAULT_INTERVAL,
     DEFAULT_LOAD_TIMEOUT,
     DEFAULT_MAX_TRANSFERS,
@@ -31,6 +45,7 @@ if TYPE_CHECKING:
 __all__ = ["build_app", "build_parser", "main", "resolve_settings"]
 
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a command ended by Ctrl-C
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -169,6 +184,15 @@ def _demo_server() -> Iterator[str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """The console script: an exit code, and never a traceback for Ctrl-C."""
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        # At any point: reading the config, importing the UI, waiting for the first fetch.
+        return EXIT_INTERRUPTED
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     explicit = args.config is not None
@@ -202,8 +226,6 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"ollama-tui: bad host: {error}", file=sys.stderr)
                 return EXIT_USAGE
             return _run(settings)
-    except KeyboardInterrupt:
-        return 130
     except OSError as error:  # e.g. the demo server could not listen
         print(f"ollama-tui: {error}", file=sys.stderr)
         return 1

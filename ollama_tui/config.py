@@ -26,7 +26,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ollama_tui.api.limits import MAX_CONFIG_BYTES
 from ollama_tui.files import FileRefused, atomic_write, read_bounded, read_text_bounded
 
 __all__ = [
@@ -131,6 +130,8 @@ def default_config_path(environ: Mapping[str, str] | None = None) -> Path:
 
 def load_config(path: Path, *, must_exist: bool = False) -> ConfigFile:
     """Read and check a config file; a missing file is empty unless ``must_exist``."""
+    from ollama_tui.api.limits import MAX_CONFIG_BYTES  # here: ollama_tui.api imports httpx
+
     try:
         # Only a regular file of bounded size: a FIFO would hang, /dev/zero fill memory.
         text = read_text_bounded(path, MAX_CONFIG_BYTES)  # a UTF-8 BOM is dropped
@@ -398,6 +399,8 @@ _TOP_THEME = re.compile(r"^\s*theme\s*=")
 def save_theme(path: Path, theme: str) -> None:
     """Set ``theme = "..."`` in the config file, keeping every other line as it is."""
     import tomllib
+
+    from ollama_tui.api.limits import MAX_CONFIG_BYTES
 
     try:
         raw = read_bounded(path, MAX_CONFIG_BYTES)

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import os
+import pty
+import signal
+import socket
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -163,3 +168,68 @@ def test_dev_zero_as_config_is_refused_without_a_traceback() -> None:
     assert result.returncode == 2
     assert "/dev/zero: not a regular file (a character device)" in result.stderr
     assert "Traceback" not in result.stderr and "MemoryError" not in result.stderr
+
+
+@pytest.mark.parametrize("stage", ["load_config", "check_keymap", "resolve_settings", "_run"])
+def test_ctrl_c_at_any_stage_exits_130_quietly(
+    stage: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import ollama_tui.__main__ as entry
+
+    def interrupted(*args: object, **kwargs: object) -> object:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(entry, stage, interrupted)
+    config = tmp_path / "c.toml"
+    config.write_text("")
+    try:
+        code = main(["--config", str(config), "--host", "127.0.0.1:9"])
+    except KeyboardInterrupt:
+        pytest.fail("Ctrl-C escaped main() (a traceback for the user)")
+    assert code == 130
+
+
+@pytest.fixture
+def silent_server() -> Iterator[str]:
+    """A server that takes connections and never answers."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(64)
+    try:
+        yield f"127.0.0.1:{listener.getsockname()[1]}"
+    finally:
+        listener.close()
+
+
+@pytest.mark.parametrize("delay", [0.03, 0.08, 0.15, 0.3, 0.6, 1.5])
+def test_sigint_during_start_up_prints_no_traceback(
+    delay: float, silent_server: str, tmp_path: Path
+) -> None:
+    """The real program in a terminal: Ctrl-C while it imports, reads, fetches or draws."""
+    config = tmp_path / "c.toml"
+    config.write_text("")
+    master, slave = pty.openpty()
+    env = {**os.environ, "TERM": "xterm-256color"}
+    env.pop("OLLAMA_API_KEY", None)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "ollama_tui", "--host", silent_server, "--config", str(config)],
+        stdin=slave,
+        stdout=slave,
+        stderr=subprocess.PIPE,
+        env=env,
+        start_new_session=True,
+    )
+    os.close(slave)
+    try:
+        time.sleep(delay)  # where start-up is then differs from run to run: any point must do
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=20)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        os.close(master)
+    text = err.decode(errors="replace")
+    assert "Traceback" not in text and "KeyboardInterrupt" not in text
+    # 130 before the UI runs; the UI itself quits on SIGINT with 0.
+    assert process.returncode in (0, 130)
