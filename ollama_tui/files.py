@@ -17,7 +17,7 @@ import secrets
 import stat
 from pathlib import Path
 
-__all__ = ["FileRefused", "atomic_write", "read_bounded", "read_text_bounded"]
+__all__ = ["FileRefused", "atomic_write", "read_bounded", "read_text_bounded", "write_target"]
 
 # Not blocking: opening a FIFO for reading would otherwise wait for a writer, forever.
 _READ_FLAGS = (
@@ -32,10 +32,11 @@ _CHUNK = 64 * 1024
 class FileRefused(OSError):
     """A file the app will not read or replace; ``str()`` names the path and ``reason``."""
 
-    def __init__(self, path: Path | str, reason: str) -> None:
+    def __init__(self, path: Path | str, reason: str, *, size: int | None = None) -> None:
         super().__init__(f"{path}: {reason}")
         self.path = path
         self.reason = reason
+        self.size = size  # of a file refused for its size, when known
 
 
 def _kind(mode: int) -> str:
@@ -71,9 +72,10 @@ def read_bounded(path: Path | str, limit: int) -> bytes:
     try:
         info = os.fstat(fd)  # of what was opened: no race with a swapped path
         _refuse_special(path, info.st_mode, "read")
-        too_big = FileRefused(path, f"too big (over {_size(limit)}); will not read it")
         if info.st_size > limit:
-            raise too_big
+            raise FileRefused(
+                path, f"too big (over {_size(limit)}); will not read it", size=info.st_size
+            )
         chunks: list[bytes] = []
         total = 0
         while total <= limit:  # the file may grow after fstat: read at most limit + 1
@@ -82,8 +84,8 @@ def read_bounded(path: Path | str, limit: int) -> bytes:
                 break
             chunks.append(chunk)
             total += len(chunk)
-        if total > limit:
-            raise too_big
+        if total > limit:  # grew since fstat
+            raise FileRefused(path, f"too big (over {_size(limit)}); will not read it")
         return b"".join(chunks)
     finally:
         os.close(fd)
@@ -92,6 +94,23 @@ def read_bounded(path: Path | str, limit: int) -> bytes:
 def read_text_bounded(path: Path | str, limit: int) -> str:
     """``read_bounded`` decoded as UTF-8; a leading byte order mark is dropped."""
     return read_bounded(path, limit).decode("utf-8-sig")
+
+
+def _write_target(path: Path | str) -> tuple[Path, os.stat_result | None]:
+    target = Path(os.path.realpath(path))  # through every symlink, even to a missing file
+    try:
+        info = os.stat(target)
+    except FileNotFoundError:
+        return target, None
+    _refuse_special(path, info.st_mode, "replace")
+    return target, info
+
+
+def write_target(path: Path | str) -> tuple[Path, bool]:
+    """Where ``atomic_write(path, ...)`` would write (symlinks resolved) and whether that file
+    exists; ``FileRefused`` for a target that is not a regular file. For asking first."""
+    target, info = _write_target(path)
+    return target, info is not None
 
 
 def atomic_write(
@@ -104,19 +123,12 @@ def atomic_write(
     that exists and is not a regular file (FIFO, device, folder) with ``FileRefused``.
     ``make_dirs`` creates missing folders (0700). Returns the path actually written.
     """
-    target = Path(os.path.realpath(path))  # through every symlink, even to a missing file
-    try:
-        info: os.stat_result | None = os.stat(target)
-    except FileNotFoundError:
-        info = None
-    if info is not None:
-        _refuse_special(path, info.st_mode, "replace")
+    target, info = _write_target(path)
     if make_dirs:
         target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    if info is not None:
-        create_mode = 0o600  # then set exactly to the target's (fchmod ignores the umask)
-    else:
-        create_mode = 0o600 if private else 0o666  # the umask applies
+    # Replacing: 0600 until fchmod sets the target's mode exactly (fchmod ignores the umask).
+    # New: 0600 for secrets, else 0666 less the umask.
+    create_mode = 0o600 if info is not None or private else 0o666
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
     flags |= getattr(os, "O_NOFOLLOW", 0)
     for _ in range(100):

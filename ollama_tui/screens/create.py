@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-import stat
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -28,8 +27,10 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Input, Select, Static, TextArea
 from textual.worker import Worker
 
+from ollama_tui.api.limits import MAX_MODELFILE_BYTES
 from ollama_tui.api.models import ModelShow
 from ollama_tui.api.names import names_equal, validate_model_name
+from ollama_tui.files import FileRefused, atomic_write, read_text_bounded, write_target
 from ollama_tui.formatting import human_bytes, safe_line
 from ollama_tui.jobs import Job, JobState
 from ollama_tui.modelfile import (
@@ -52,7 +53,6 @@ QUANTIZE_CHOICES = ("none", "q4_K_M", "q4_K_S", "q8_0", "f16", "bf16", "f32")
 T = TypeVar("T")
 _LINE_REF = re.compile(r"\bline (\d+)")
 _PATHLIKE = re.compile(r"^(\.{1,2}[/\\]|[/\\~])|\.(gguf|safetensors|bin|pth)$", re.IGNORECASE)
-MAX_MODELFILE_BYTES = 1024 * 1024  # Open refuses bigger files: they are not Modelfiles
 PATH_CHECK_DELAY = 0.2  # debounce of the FROM/ADAPTER file checks while typing
 PATH_SLOW_AFTER = 0.5  # a look-up taking longer than this is said in the status line
 PATH_RECHECK_AFTER = 2.0  # seconds a file check stays fresh (a missing file may appear)
@@ -544,20 +544,21 @@ class CreateScreen(ModalScreen[None]):
     async def _check_target(self, path: str, folder: str) -> None:
         """Ask before replacing an existing file (looked up in a thread)."""
 
-        def look_up() -> tuple[Path, bool]:
+        def look_up() -> tuple[Path, Path, bool]:
             target = resolve_path(path, folder)
-            return target, target.exists()
+            # A FIFO or device is refused here: writing to one would wait for a reader forever.
+            return (target, *write_target(target))
 
         try:
-            target, exists = await asyncio.to_thread(look_up)
+            target, real, exists = await asyncio.to_thread(look_up)
         except (OSError, ValueError) as error:
             self.app.notify(safe_line(str(error)), title="Save", severity="error", markup=False)
             return
         if exists:
+            # Saving through a symlink replaces the file it points to: say which.
+            items = [str(target)] if real == target else [str(target), f"→ {real}"]
             self._push_file_dialog(
-                ConfirmScreen(
-                    "Replace the file?", [str(target)], confirm_label="Replace", danger=True
-                ),
+                ConfirmScreen("Replace the file?", items, confirm_label="Replace", danger=True),
                 lambda ok: self._write_if(ok, target),
             )
         else:
@@ -571,7 +572,8 @@ class CreateScreen(ModalScreen[None]):
     async def _write(self, target: Path) -> None:
         text = self.editor.text
         try:
-            await asyncio.to_thread(target.write_text, text, encoding="utf-8")
+            # In one step, through symlinks, keeping the file's mode; never onto a FIFO.
+            await asyncio.to_thread(atomic_write, target, text.encode("utf-8"))
         except (OSError, ValueError) as error:
             self.app.notify(safe_line(str(error)), title="Save", severity="error", markup=False)
             return
@@ -608,16 +610,12 @@ class CreateScreen(ModalScreen[None]):
     async def _read(self, path: str, folder: str) -> None:
         def read() -> tuple[Path, str]:
             source = resolve_path(path, folder)
-            info = source.stat()
-            if not stat.S_ISREG(info.st_mode):
-                raise ValueError(f"{source}: not a regular file")
-            if info.st_size > MAX_MODELFILE_BYTES:
-                raise ValueError(f"{source}: not a Modelfile ({human_bytes(info.st_size)})")
-            with source.open("rb") as file:
-                data = file.read(MAX_MODELFILE_BYTES + 1)  # it may have grown since stat
-            if len(data) > MAX_MODELFILE_BYTES:
-                raise ValueError(f"{source}: not a Modelfile (over {human_bytes(len(data))})")
-            return source, data.decode("utf-8-sig")
+            try:  # only a regular file (a FIFO would hang), of bounded size
+                return source, read_text_bounded(source, MAX_MODELFILE_BYTES)
+            except FileRefused as error:
+                if error.size is None:
+                    raise
+                raise ValueError(f"{source}: not a Modelfile ({human_bytes(error.size)})") from None
 
         try:
             source, text = await asyncio.to_thread(read)
