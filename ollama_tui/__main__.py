@@ -20,6 +20,7 @@ sys.excepthook = _interrupted_while_loading
 
 import argparse  # noqa: E402 - after the hook: Ctrl-C while importing prints no traceback
 import contextlib  # noqa: E402
+import dataclasses  # noqa: E402
 import gc  # noqa: E402
 import math  # noqa: E402
 from collections.abc import Iterator, Mapping, Sequence  # noqa: E402
@@ -130,15 +131,20 @@ def resolve_settings(
 RESERVED_KEYS = frozenset({"ctrl+p", "ctrl+q"})
 
 
-def check_keymap(config: ConfigFile) -> None:
-    """Every keymap id must name a binding of the app; say which line is wrong."""
+def check_keymap(config: ConfigFile) -> dict[str, str]:
+    """Every keymap id must name a binding of the app, and no key may do two things on one
+    screen; say which line is wrong. Returns the keymap with its keys in Textual's names
+    ("?" -> "question_mark", no spaces), which is what Textual matches key presses against."""
     if not config.keymap:
-        return  # without a keymap, start-up need not import the UI to check it
+        return {}  # without a keymap, start-up need not import the UI to check it
+    from textual.keys import _character_to_key
+
     from ollama_tui.screens.help import known_binding_ids
 
     known = known_binding_ids()
+    keymap: dict[str, str] = {}
     for binding_id, keys in config.keymap.items():
-        line = config.line_of("keymap", *binding_id.split(".")) or config.line_of("keymap")
+        line = _keymap_line(config, binding_id)
         if binding_id not in known:
             raise ConfigError(
                 config.path,
@@ -146,7 +152,9 @@ def check_keymap(config: ConfigFile) -> None:
                 line=line,
                 key=f"keymap.{binding_id}",
             )
-        taken = sorted(RESERVED_KEYS & {key.strip() for key in keys.split(",")})
+        names = [key.strip() for key in keys.split(",") if key.strip()]
+        names = [_character_to_key(key) if len(key) == 1 else key for key in names]
+        taken = sorted(RESERVED_KEYS & set(names))
         if taken:
             raise ConfigError(
                 config.path,
@@ -155,6 +163,110 @@ def check_keymap(config: ConfigFile) -> None:
                 line=line,
                 key=f"keymap.{binding_id}",
             )
+        keymap[binding_id] = ",".join(dict.fromkeys(names))
+    _check_clashes(config, keymap)
+    return keymap
+
+
+def _keymap_line(config: ConfigFile, binding_id: str) -> int | None:
+    # "ops.jobs.cancel" = ... (one quoted key) or [keymap.ops.jobs] cancel = ... (tables)
+    return (
+        config.line_of("keymap", binding_id)
+        or config.line_of("keymap", *binding_id.split("."))
+        or config.line_of("keymap")
+    )
+
+
+def _check_clashes(config: ConfigFile, keymap: Mapping[str, str]) -> None:
+    """A key the keymap gives to two actions that are active together is an error.
+
+    Active together: the app's bindings, a screen's, and those of one widget in it (a widget's
+    bindings apply while it has the focus; the widgets of a screen are the ones its module
+    uses). Clashes already in the defaults (e.g. escape on the filter bar and the dashboard)
+    are the app's design, not the user's doing.
+    """
+    scopes = _binding_scopes()
+
+    def clashes(mapping: Mapping[str, str]) -> dict[tuple[str, frozenset[str]], str]:
+        found: dict[tuple[str, frozenset[str]], str] = {}
+        for screen, bindings in scopes:
+            by_key: dict[str, list[str]] = {}
+            for binding_id, default_keys in bindings:
+                for key in mapping.get(binding_id, default_keys).split(","):
+                    ids = by_key.setdefault(key.strip(), [])
+                    if binding_id not in ids:
+                        ids.append(binding_id)
+            for key, ids in by_key.items():
+                if len(ids) > 1:
+                    found.setdefault((key, frozenset(ids)), screen)
+        return found
+
+    designed = clashes({})
+    for (key, ids), screen in clashes(keymap).items():
+        if (key, ids) in designed:
+            continue
+        mapped = sorted((i for i in ids if i in keymap), key=lambda i: _keymap_line(config, i) or 0)
+        if not mapped:
+            continue
+        culprit = mapped[-1]
+        both = " and ".join(sorted(ids))
+        raise ConfigError(
+            config.path,
+            f"{key!r} would do two things on the {screen} screen: {both} "
+            "(give one of them another key)",
+            line=_keymap_line(config, culprit),
+            key=f"keymap.{culprit}",
+        )
+
+
+def _binding_scopes() -> list[tuple[str, list[tuple[str, str]]]]:
+    """(screen name, [(binding id, default keys)]) for each set of bindings active together."""
+    from textual.app import App
+    from textual.binding import Binding
+    from textual.screen import Screen
+    from textual.widget import Widget
+
+    def ours(base: type) -> list[type]:
+        found: list[type] = []
+        pending = [base]
+        while pending:
+            cls = pending.pop()
+            pending.extend(cls.__subclasses__())
+            if cls.__module__.startswith("ollama_tui"):
+                found.append(cls)
+        return found
+
+    def bindings(cls: type) -> list[tuple[str, str]]:
+        result: dict[str, str] = {}
+        for klass in reversed(cls.__mro__):  # a subclass's binding of an id wins
+            for binding in vars(klass).get("BINDINGS", []):
+                if isinstance(binding, Binding) and binding.id:
+                    # make_bindings names keys as Textual matches them ("?" -> question_mark).
+                    keys = [b.key for b in Binding.make_bindings([binding])]
+                    result[binding.id] = ",".join(keys)
+        return list(result.items())
+
+    app_bindings = [b for app in ours(App) for b in bindings(app)]
+    scopes: list[tuple[str, list[tuple[str, str]]]] = []
+    for screen in ours(Screen):
+        name = getattr(screen, "HELP_SECTION", screen.__name__.removesuffix("Screen"))
+        base = app_bindings + bindings(screen)
+        scopes.append((name, base))
+        module = vars(sys.modules[screen.__module__])
+        widgets = {
+            value
+            for value in module.values()
+            if isinstance(value, type)
+            and issubclass(value, Widget)
+            and not issubclass(value, Screen)
+            and value.__module__.startswith("ollama_tui")
+        }
+        widgets |= {sub for widget in list(widgets) for sub in ours(widget)}
+        for widget in sorted(widgets, key=lambda w: w.__qualname__):
+            own = bindings(widget)
+            if own:
+                scopes.append((name, base + own))
+    return scopes
 
 
 def check_theme(name: str | None, source: str) -> str | None:
@@ -199,7 +311,7 @@ def _main(argv: Sequence[str] | None) -> int:
     path: Path = args.config if explicit else default_config_path()
     try:
         config = load_config(path, must_exist=explicit)
-        check_keymap(config)
+        config = dataclasses.replace(config, keymap=check_keymap(config))
     except ConfigError as error:
         print(f"ollama-tui: bad config: {error}", file=sys.stderr)
         return EXIT_USAGE

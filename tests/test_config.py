@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from ollama_tui.api.limits import MAX_CONFIG_BYTES
-
 from ollama_tui.config import (
     ConfigError,
     default_config_path,

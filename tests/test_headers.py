@@ -112,7 +112,7 @@ TRANSPORT = {"host", "connection", "accept-encoding"}
 class _Recorder(BaseHTTPRequestHandler):
     seen: list[tuple[str, list[tuple[str, str]]]]
 
-    def do_GET(self) -> None:  # noqa: N802 - the standard library's name
+    def do_GET(self) -> None:
         self.seen.append((self.path, list(self.headers.items())))
         body = {
             "/api/tags": b'{"models": []}',

@@ -47,9 +47,7 @@ def check_header(name: str, value: str) -> str | None:
     return None
 
 
-def request_headers(
-    extra: Mapping[str, str] | None, environ: Mapping[str, str]
-) -> dict[str, str]:
+def request_headers(extra: Mapping[str, str] | None, environ: Mapping[str, str]) -> dict[str, str]:
     """Accept, User-Agent, then ``extra``; without an Authorization header in ``extra``,
     ``OLLAMA_API_KEY`` from ``environ`` becomes a Bearer token.
 
