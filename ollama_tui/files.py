@@ -138,6 +138,11 @@ def atomic_write(
             break
         except FileExistsError:
             continue
+        except PermissionError:
+            # Not the temporary file's name: the folder is what the user can act on.
+            raise FileRefused(
+                target.parent, "cannot create a file in this folder (permission denied)"
+            ) from None
     else:  # pragma: no cover - 100 random names taken
         raise FileRefused(target.parent, "cannot make a temporary file")
     try:

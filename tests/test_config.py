@@ -234,3 +234,22 @@ def test_atomic_write_new_files_follow_the_umask_unless_private(tmp_path: Path) 
         os.umask(old)
     assert (tmp_path / "public").stat().st_mode & 0o777 == 0o644
     assert (tmp_path / "private").stat().st_mode & 0o777 == 0o600
+
+
+def test_a_read_only_folder_is_named_not_the_temporary_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write(tmp_path, 'theme = "nord"\n')
+    real_open = os.open
+
+    def read_only_folder(name: object, flags: int, *args: object) -> int:
+        if flags & os.O_CREAT:  # as in a folder without write permission (tests may be root)
+            raise PermissionError(13, "Permission denied", str(name))
+        return real_open(name, flags, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "open", read_only_folder)
+    with pytest.raises(FileRefused, match="cannot create a file in this folder") as caught:
+        save_theme(path, "dracula")
+    assert ".tmp" not in str(caught.value)
+    monkeypatch.undo()
+    assert load_config(path).theme == "nord"
