@@ -171,8 +171,8 @@ def check_keymap(config: ConfigFile) -> dict[str, str]:
 def _keymap_line(config: ConfigFile, binding_id: str) -> int | None:
     # "ops.jobs.cancel" = ... (one quoted key) or [keymap.ops.jobs] cancel = ... (tables)
     return (
-        config.line_of("keymap", binding_id)
-        or config.line_of("keymap", *binding_id.split("."))
+        config.line_of("keymap", binding_id, exact=True)
+        or config.line_of("keymap", *binding_id.split("."), exact=True)
         or config.line_of("keymap")
     )
 

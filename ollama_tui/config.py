@@ -91,9 +91,9 @@ class ConfigFile:
     hosts: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     text: str = ""
 
-    def line_of(self, *key: str) -> int | None:
+    def line_of(self, *key: str, exact: bool = False) -> int | None:
         """1-based line of a dotted key in the file's text (for error messages)."""
-        return find_key_line(self.text, key)
+        return find_key_line(self.text, key, exact=exact)
 
     def headers_for(self, base_url: str) -> dict[str, str]:
         """Extra headers configured for a server; host keys are compared in resolved form."""
@@ -354,9 +354,12 @@ def _split_key(text: str) -> tuple[list[str], str] | None:
         return parts, text[pos:]
 
 
-def find_key_line(text: str, key: tuple[str, ...] | list[str]) -> int | None:
+def find_key_line(
+    text: str, key: tuple[str, ...] | list[str], *, exact: bool = False
+) -> int | None:
     """1-based line where ``key`` (a path like ("hosts", URL, "headers")) is set or its table
-    starts; the nearest enclosing table's line when the exact key is not found."""
+    starts; the nearest enclosing table's line when the exact key is not found (unless
+    ``exact``)."""
     wanted = list(key)
     if not wanted:
         return None
@@ -388,7 +391,7 @@ def find_key_line(text: str, key: tuple[str, ...] | list[str]) -> int | None:
         # Only a key that is a prefix of the wanted one (its table) is a useful fallback.
         if common == len(full) and (best is None or common > best[0]):
             best = (common, number)
-    return best[1] if best else None
+    return best[1] if best and not exact else None
 
 
 # --- writing the theme back -------------------------------------------------------------------

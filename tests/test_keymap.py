@@ -46,8 +46,9 @@ def checked(tmp_path: Path, text: str) -> dict[str, str]:
             ("ops.jobs.cancel", "ops.jobs.close"),
         ),
         (
-            '[keymap.ops.confirm]\nyes = "n"\n',
-            2,
+            # A [keymap] table before the nested one: the nested key's own line is named.
+            '[keymap]\npull = "p"\n\n[keymap.ops.confirm]\nyes = "n"\n',
+            5,
             "ops.confirm.yes",
             ("ops.confirm.no", "ops.confirm.yes"),
         ),
