@@ -117,10 +117,11 @@ class DashboardScreen(Screen[None]):
 
     def _update_titles(self) -> None:
         running = self.running_table.items.values()
-        ram = sum(m.size - m.size_vram for m in running)
-        vram = sum(m.size_vram for m in running)
+        # Unknown sizes (None) count as nothing; a sum cannot overflow (each is at most MAX_INT).
+        ram = sum((m.size or 0) - (m.size_vram or 0) for m in running)
+        vram = sum(m.size_vram or 0 for m in running)
         installed = self.installed_table.items.values()
-        on_disk = sum(m.size for m in installed if not m.is_remote)
+        on_disk = sum(m.size or 0 for m in installed if not m.is_remote)
         shown_r, total_r = self.running_table.row_count, len(self.running_table.items)
         shown_i, total_i = self.installed_table.row_count, len(self.installed_table.items)
         filtered = bool(self.installed_table.filter_text)
