@@ -87,10 +87,10 @@ _COUNT_UNITS += (("T", 1_000_000_000_000),)
 
 
 def human_number(count: int | None) -> str:
-    """Parameter counts, all alike: "494M", "137M", "1.2B", "8B" (``–`` when unknown).
+    """Parameter counts, all alike: "494M", "137M", "20.9B", "1.2B", "8B" (``–`` when unknown).
 
-    Three significant figures at most: one decimal below 10 of a unit, none above, so the
-    server's "494.03M" and "1.2B" read the same way side by side.
+    At most one decimal, none from 100 of a unit up, and no ".0": so the server's "494.03M"
+    and "1.2B" read the same way side by side.
     """
     if count is None or count < 0:
         return UNKNOWN
@@ -109,7 +109,7 @@ def human_number(count: int | None) -> str:
 
 
 def _round_count(value: float) -> float:
-    return round(value, 1) if value < 10 else float(round(value))
+    return round(value, 1) if value < 100 else float(round(value))
 
 
 def relative_time(when: datetime | None, now: datetime) -> str:
