@@ -9,16 +9,18 @@ answers (tags, ps, show, a pull stream) with numbers out of range are served on 
 read by the real client and the real app (tables, details, jobs view).
 
 Runs derandomized (the same examples on every run, no example database) so CI is
-reproducible; the whole file takes about half a minute, most of it the app examples. Problems found in code this file does not
-own are pinned by ``xfail(strict=True)`` regression tests at the bottom: when the owner fixes
-one, its test starts passing, strict xfail turns that into a failure, and the marker (and the
-strategy filter that keeps the property tests green meanwhile) should be removed.
+reproducible; the whole file takes about half a minute, most of it the app examples.
+Problems found in code this file does not own are pinned by ``xfail(strict=True)`` regression
+tests at the bottom: when the owner fixes one, its test starts passing, strict xfail turns that
+into a failure, and the marker (and the strategy filter that keeps the property tests green
+meanwhile) should be removed.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import string
 from collections.abc import AsyncIterator, Callable, Coroutine
@@ -867,5 +869,56 @@ def test_whole_responses_through_the_client(answers: dict[str, Any]) -> None:
     async def go() -> None:
         async with loopback_server(answers) as url:
             await _client_reads(url, answers)
+
+    run(go())
+
+
+def test_table_keeps_a_row_whose_cell_fails_and_sorts_unknowns_last() -> None:
+    """A cell that raises reads "–" (the row stays); unknown values sort last both ways."""
+    from datetime import UTC, datetime
+
+    from textual.app import App, ComposeResult
+
+    from ollama_tui.widgets.installed_table import InstalledTable
+
+    def model(name: str, size: object) -> LocalModel:
+        return LocalModel.from_json({"name": name, "digest": name * 8, "size": size})
+
+    models = [model("a", 5), model("b", -1e308), model("c", 7), model("d", 10**400)]
+    models.append(model("e", 6))
+
+    class Harness(App[None]):
+        def compose(self) -> ComposeResult:
+            yield InstalledTable(lambda: datetime(2026, 1, 1, tzinfo=UTC))
+
+    async def go() -> None:
+        app = Harness()
+        async with app.run_test(size=(120, 20)) as pilot:
+            table = app.query_one(InstalledTable)
+            index = next(i for i, c in enumerate(table.columns) if c.key == "family")
+            real = table.columns[index].cell
+
+            def family(m: LocalModel) -> str:
+                if m.name == "c":
+                    raise OverflowError("a cell that cannot be drawn")
+                return real(m)
+
+            table.columns[index] = dataclasses.replace(table.columns[index], cell=family)
+            table.set_items(models)
+            await pilot.pause()
+            assert table.row_count == len(models)
+            shown = {key[0]: table._cells[key] for key in table.visible_keys}
+            assert shown["c"][index] == "–"
+            size = next(i for i, c in enumerate(table.columns) if c.key == "size")
+            assert (shown["b"][size], shown["d"][size], shown["a"][size]) == ("–", "–", "5 B")
+            table.sort_by("size", reverse=False)
+            assert [k[0] for k in table.visible_keys] == ["a", "e", "c", "b", "d"]
+            table.sort_by("size", reverse=True)
+            assert [k[0] for k in table.visible_keys] == ["c", "e", "a", "b", "d"]
+            for column in table.columns:
+                table.sort_by(column.key)
+                assert len(table.visible_keys) == len(models)
+            for y in range(len(models) + 1):
+                table.render_line(y)
 
     run(go())

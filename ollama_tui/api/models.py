@@ -223,7 +223,7 @@ class RunningModel:
 
     @property
     def processor(self) -> str:
-        """The CLI's PROCESSOR column, e.g. ``100% GPU`` or ``48%/52% CPU/GPU``; ``–`` if unknown."""
+        """The CLI's PROCESSOR column, e.g. ``100% GPU``, ``48%/52% CPU/GPU``; ``–`` if unknown."""
         size, vram = self.size, self.size_vram
         if vram == 0:
             return "100% CPU"

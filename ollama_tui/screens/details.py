@@ -125,7 +125,7 @@ class DetailsScreen(Screen[None]):
         """Fill the tabs; on any failure show it (never an endless spinner). True if shown."""
         try:
             self._fill(show)
-        except Exception as error:  # noqa: BLE001 - whatever the server sent, the screen answers
+        except Exception as error:  # whatever the server sent, the screen answers
             self.show = None
             self._failed(f"{type(error).__name__}: {error}", retry=False)
             return False

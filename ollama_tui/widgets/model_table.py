@@ -296,12 +296,12 @@ class VirtualTable(ScrollView, Generic[T, K], can_focus=True):
             item = items[key]
             try:
                 row = tuple("" if column.dynamic else column.cell(item) for column in columns)
-            except Exception:  # noqa: BLE001 - see _cell: the row stays, the bad cell reads "–"
+            except Exception:  # see _cell: the row stays, the bad cell reads "–"
                 row = tuple("" if column.dynamic else _cell(column, item) for column in columns)
             cells[key] = row
             try:
                 search[key] = self._search_text(item).lower()
-            except Exception:  # noqa: BLE001 - not findable by filter, but still shown
+            except Exception:  # not findable by filter, but still shown
                 search[key] = row[0].lower()
             sort_keys[key] = sort_key(item, row)
             for index, text in enumerate(row):
@@ -351,7 +351,7 @@ class VirtualTable(ScrollView, Generic[T, K], can_focus=True):
             def keyfunc(item: T, cells: tuple[str, ...]) -> Any:
                 try:
                     value = sort_get(item)
-                except Exception:  # noqa: BLE001 - a value that cannot be read is unknown
+                except Exception:  # a value that cannot be read is unknown
                     value = None
                 return (value is None, value, cells[0].lower())
 
@@ -827,7 +827,7 @@ def _cell(column: Column[T], item: T) -> str:
     """One cell's text; ``–`` if making it fails, so a row is never lost to one bad value."""
     try:
         return column.cell(item)
-    except Exception:  # noqa: BLE001 - server data must never end the app or hide a row
+    except Exception:  # server data must never end the app or hide a row
         return UNKNOWN
 
 
