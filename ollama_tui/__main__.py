@@ -16,6 +16,7 @@ from ollama_tui import __version__
 from ollama_tui.config import (
     DEFAULT_INTERVAL,
     DEFAULT_LOAD_TIMEOUT,
+    DEFAULT_RECONNECT_TIMEOUT,
     DEFAULT_MAX_TRANSFERS,
     MIN_INTERVAL,
     ConfigError,
@@ -98,6 +99,7 @@ def resolve_settings(
         theme=args.theme or config.theme,
         max_transfers=config.max_transfers or DEFAULT_MAX_TRANSFERS,
         load_timeout=config.load_timeout or DEFAULT_LOAD_TIMEOUT,
+        reconnect_timeout=config.reconnect_timeout or DEFAULT_RECONNECT_TIMEOUT,
         keymap=dict(config.keymap),
         headers=config.headers_for(resolved),
         config_path=config.path,
