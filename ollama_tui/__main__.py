@@ -16,8 +16,8 @@ from ollama_tui import __version__
 from ollama_tui.config import (
     DEFAULT_INTERVAL,
     DEFAULT_LOAD_TIMEOUT,
-    DEFAULT_RECONNECT_TIMEOUT,
     DEFAULT_MAX_TRANSFERS,
+    DEFAULT_RECONNECT_TIMEOUT,
     MIN_INTERVAL,
     ConfigError,
     ConfigFile,

@@ -271,9 +271,7 @@ def _check(path: Path, text: str, data: dict[str, Any]) -> ConfigFile:
     )
 
 
-def _seconds(
-    data: dict[str, Any], key: str, fail: Callable[..., ConfigError]
-) -> float | None:
+def _seconds(data: dict[str, Any], key: str, fail: Callable[..., ConfigError]) -> float | None:
     """A duration setting: a finite number of seconds above 0, or None when not set."""
     value = data.get(key)
     if value is None:

@@ -65,6 +65,7 @@ class ContactObserver(Protocol):
     def lost(self, reason: str) -> None:
         """The server could not be reached, or a connection to it dropped."""
 
+
 # Weight file sets of a model folder, first match wins (section 14, like the Go CLI).
 _WEIGHT_PATTERNS = (
     "model*.safetensors",
