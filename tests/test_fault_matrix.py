@@ -861,6 +861,9 @@ async def test_operation_fault(
     if case.kind == "hang" and operation.streams:
         await hung_job_is_cancelled(session, operation)
         return
+    if endpoint in ("pull", "push") and fault_id in LOST_CONNECTION:
+        await lost_transfer_waits_then_resumes(session, endpoint, case)
+        return
     shown = await operation.run(session, 2 * TIMEOUT + 1)
     assert_user_words(shown, expected(endpoint, fault_id))
     if operation.streams and fault_id == "http500" and endpoint in ("pull", "push"):
@@ -878,6 +881,30 @@ async def test_operation_fault(
     await wait_for(pilot, lambda: app.status.state == "connected" and not app.polling)
     await close_screens(pilot, app)
     await session.no_leaks()
+
+
+# Faults that cut the connection (nothing refused): a pull or push waits for the server.
+LOST_CONNECTION = ("refuse", "cut")
+
+
+async def lost_transfer_waits_then_resumes(s: Session, endpoint: str, case: FaultCase) -> None:
+    """A transfer whose connection is lost waits for the server, saying why, and finishes by
+    itself once requests get through again (issue #9 group 2)."""
+    app, pilot = s.app, s.pilot
+    if endpoint == "pull":
+        job = app.jobs.submit_pull(PULL_MODEL)
+    else:
+        job = app.jobs.submit_push(PUSH_MODEL)
+    await wait_for(pilot, lambda: job.state is JobState.WAITING, what="waiting for the server")
+    assert job.error and job.state_text == "waiting for the server"
+    assert_user_words(job.error, case)
+    s.sim.faults.clear()
+    await wait_for(pilot, lambda: job.state is JobState.DONE, timeout=10, what="resumed alone")
+    assert job.attempt == 1
+    app.request_refresh()
+    await wait_for(pilot, lambda: app.status.state == "connected" and not app.polling)
+    await close_screens(pilot, app)
+    await s.no_leaks()
 
 
 async def hung_job_is_cancelled(s: Session, operation: Operation) -> None:
