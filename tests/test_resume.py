@@ -17,6 +17,7 @@ from ollama_tui.api import ApiError, ConnectionLost, ModelNotFound, ServerUnreac
 from ollama_tui.config import DEFAULT_RECONNECT_TIMEOUT, ConfigError, Settings, load_config
 from ollama_tui.jobs import JobQueue, JobState
 from ollama_tui.reachability import Reachability
+from ollama_tui.simulator import Simulator
 from ollama_tui.widgets.job_progress import job_status
 
 LOST: list[Exception] = [
@@ -211,3 +212,56 @@ def test_reconnect_timeout_setting(tmp_path: Any) -> None:
         path.write_text(f"reconnect_timeout = {bad}\n")
         with pytest.raises(ConfigError, match="reconnect_timeout"):
             load_config(path)
+
+
+class Recorder:
+    """A ContactObserver that keeps what it was told."""
+
+    def __init__(self) -> None:
+        self.told: list[str] = []
+
+    def answered(self) -> None:
+        if not self.told or self.told[-1] != "answered":
+            self.told.append("answered")
+
+    def lost(self, reason: str) -> None:
+        self.told.append("lost")
+
+
+@pytest.mark.simulator_only
+async def test_the_client_tells_its_observer_about_answers_and_lost_connections(
+    sim: Simulator,
+) -> None:
+    from ollama_tui.api import OllamaClient
+
+    async with OllamaClient(sim.url, timeout=2) as client:
+        seen = Recorder()
+        client.observer = seen
+        await client.version()
+        assert seen.told == ["answered"]
+        # An API error is an answer too: the server is there.
+        with pytest.raises(ApiError):
+            await client.show("no-such-model:latest")
+        assert seen.told == ["answered"]
+        # A proxy's "bad gateway" is not: the server behind it may be gone.
+        sim.faults.add("/api/tags", "status", status=502, count=1)
+        seen.told.clear()
+        with pytest.raises(ApiError):
+            await client.list_models()
+        assert seen.told == []
+        # A stream cut mid-way: ConnectionLost, and the observer hears of it.
+        sim.faults.add("/api/pull", "cut", after_lines=2, count=1)
+        with pytest.raises(ConnectionLost):
+            async for _ in client.pull(SMALL_MODEL):
+                pass
+        assert seen.told == ["answered", "lost"]
+        # Refused outright.
+        sim.faults.add("/api/version", "refuse", count=1)
+        with pytest.raises(ServerUnreachable):
+            await client.version()
+        assert seen.told == ["answered", "lost", "lost"]
+        await client.version()
+        assert seen.told[-1] == "answered"
+
+
+SMALL_MODEL = "all-minilm:latest"

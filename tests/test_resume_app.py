@@ -119,3 +119,37 @@ async def test_a_server_that_stops_answering_shows_within_two_intervals(sim: Sim
         await until(pilot, lambda: "not answering" in status_text(app), what="said so")
         assert "connected" not in status_text(app)
         sim.faults.clear()
+
+
+def jobs_view_text(app: OllamaTuiApp) -> str:
+    return "\n".join(str(widget.render()) for widget in app.screen.query("JobRow Static"))
+
+
+async def test_jobs_view_x_cancels_the_wait_and_r_while_down_keeps_the_progress(
+    slow_sim: Simulator,
+) -> None:
+    app = OllamaTuiApp(Settings(host=slow_sim.url, interval=0.5))
+    async with app.run_test(size=(120, 30)) as pilot:
+        await until(pilot, lambda: app.status.state == "connected", what="connected")
+        job = app.jobs.submit_pull(SMALL)
+        await until(pilot, lambda: job.completed > 0, what="the pull under way")
+        await slow_sim.stop()
+        await until(pilot, lambda: str(job.state) == "waiting", what="waiting")
+        shown, fraction = job.completed, job.fraction
+        app.operations.show_jobs()
+        await until(pilot, lambda: "waiting for the server" in jobs_view_text(app), what="view")
+        assert f"{fraction * 100:3.0f}%" in jobs_view_text(app)  # type: ignore[operator]
+
+        await pilot.press("x")
+        await until(pilot, lambda: job.state is JobState.CANCELLED, what="cancelled")
+        assert job.completed == shown
+
+        await pilot.press("r")  # the server is still down
+        await until(pilot, lambda: str(job.state) == "waiting", what="waiting again")
+        await pilot.pause(0.3)
+        assert job.completed == shown and job.fraction == fraction
+        assert f"{fraction * 100:3.0f}%" in jobs_view_text(app)  # type: ignore[operator]
+
+        await slow_sim.start("127.0.0.1", port_of(slow_sim))
+        slow_sim.bandwidth = 2e9
+        await until(pilot, lambda: job.state is JobState.DONE, timeout=20, what="done alone")

@@ -63,7 +63,7 @@ class StatusBar(Widget):
     def tick(self) -> None:
         """Called every second: ages and the retry countdown move."""
         status = self.status
-        if status.last_ok is not None or status.retry_at is not None or status.asked_at:
+        if status.last_ok is not None or status.retry_at is not None or status.asked_at is not None:
             self.refresh()
 
     def render(self) -> Text:
