@@ -144,6 +144,25 @@ async def test_a_server_that_keeps_dropping_the_transfer_is_given_up(client: Fak
     assert 2 <= len(client.calls) <= 8  # tried again, but never faster than reconnect_delay
 
 
+async def test_a_transfer_that_moves_between_losses_is_not_given_up(client: FakeClient) -> None:
+    # A flaky link that cuts a pull every little while, but each try moves bytes: the limit
+    # counts time without the server, not the pull's whole length.
+    reach = Reachability()
+    queue, _ = waiting_queue(client, reach, reconnect_timeout=0.25, reconnect_delay=0.1)
+    scripts = [client.script("m") for _ in range(6)]
+    job = queue.submit_pull("m")
+    for index, script in enumerate(scripts[:-1]):
+        await feed(script, Ev("pulling", DIGEST_A, 100 * MB, (index + 1) * 10 * MB))
+        script.fail(LOST[0])
+        await wait_for(state_is(job, JobState.WAITING))
+        reach.answered()
+    last = scripts[-1]
+    await feed(last, Ev("pulling", DIGEST_A, 100 * MB, 100 * MB), Ev("success"))
+    last.finish()
+    await asyncio.wait_for(queue.wait_idle(), 5)
+    assert job.state is JobState.DONE, job.error  # > 0.5 s in all, far over the limit
+
+
 async def test_cancel_ends_the_wait(client: FakeClient) -> None:
     script = client.script("m")
     queue, seen = waiting_queue(client, Reachability())
