@@ -22,7 +22,7 @@ from ollama_tui.api.errors import ApiError, OllamaError
 from ollama_tui.api.models import LocalModel, RunningModel
 from ollama_tui.api.names import names_equal
 from ollama_tui.formatting import safe_line
-from ollama_tui.jobs import Job, JobKind
+from ollama_tui.jobs import Job, JobKind, JobState
 
 if TYPE_CHECKING:
     from textual.app import App
@@ -273,6 +273,12 @@ class Operations:
 
     def retry_job(self, job: Job) -> None:
         if self.refused("retry"):
+            return
+        if job.state is JobState.WAITING:
+            self.app.notify(
+                "This job resumes by itself once the server answers again (x cancels it).",
+                severity="warning",
+            )
             return
         if not job.can_retry:
             self.app.notify("Only failed or cancelled jobs can be retried.", severity="warning")
