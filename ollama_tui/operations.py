@@ -151,35 +151,35 @@ class Operations:
     # -- pull / push / create (jobs) --------------------------------------------------------
 
     def pull(self, marked: Sequence[LocalModel] = ()) -> None:
-        """`p`: ask for a name, or offer to re-pull (update) the marked models."""
-        from ollama_tui.screens.confirm import ConfirmScreen
+        """`p`: ask for a name; with marked rows, first ask: re-pull them, or a new name?"""
+        from ollama_tui.screens.confirm import ChoiceScreen
 
         if self.refused("pull") or self._dialog_open():
             return
         self.hook_jobs()
         from ollama_tui.screens.pull import PullScreen, repull_items
 
-        if marked:
-            names = [m.name for m in marked]
-
-            async def repull() -> None:
-                ok = await self.app.push_screen_wait(
-                    ConfirmScreen(
-                        f"Re-pull (update) {len(names)} marked models?",
-                        repull_items(names),
-                        note="Each pull runs as a job; unchanged layers are not downloaded.",
-                        confirm_label="Pull",
-                    )
-                )
-                if ok:
-                    for name in names:
-                        self._ops_app.jobs.submit_pull(name)
-                    self._notify(f"Pulling {len(names)} models — J shows the jobs.")
-
-            self._run(repull, "Pull", group="ops-dialog")
-            return
+        names = [m.name for m in marked]
 
         async def ask() -> None:
+            if names:
+                count = "1 marked model" if len(names) == 1 else f"{len(names)} marked models"
+                choice = await self.app.push_screen_wait(
+                    ChoiceScreen(
+                        f"Re-pull (update) the {count}, or pull a new name?",
+                        [("r", "Re-pull marked", "repull"), ("n", "New name", "new")],
+                        repull_items(names),
+                        note="Each pull runs as a job; unchanged layers are not downloaded.",
+                    )
+                )
+                if choice is None:
+                    return
+                if choice == "repull":
+                    for name in names:
+                        self._ops_app.jobs.submit_pull(name)
+                    what = names[0] if len(names) == 1 else f"{len(names)} models"
+                    self._notify(f"Pulling {what} — J shows the jobs.")
+                    return
             request = await self.app.push_screen_wait(PullScreen(self._installed_names()))
             if request is None:
                 return
