@@ -196,11 +196,20 @@ class Operations:
         from ollama_tui.screens.push import PushScreen
 
         async def ask() -> None:
-            insecure = await self.app.push_screen_wait(PushScreen(model.name))
-            if insecure is None:
+            request = await self.app.push_screen_wait(PushScreen(model.name))
+            if request is None:
                 return
-            self._ops_app.jobs.submit_push(model.name, insecure=insecure)
-            self._notify(f"Pushing {model.name} — J shows the jobs.")
+            name = model.name
+            if request.copy_to is not None:
+                # ollama.com refuses a name without the user's namespace: push a copy that has it.
+                if not await self._confirm_overwrite(request.copy_to, name):
+                    return
+                await self._ops_app.client.copy(name, request.copy_to)
+                self._refresh()
+                name = request.copy_to
+            self._ops_app.jobs.submit_push(name, insecure=request.insecure)
+            copied = f"Copied {model.name} to {name}; p" if name != model.name else "P"
+            self._notify(f"{copied}ushing {name} — J shows the jobs.")
 
         self._run(ask, "Push", group="ops-dialog")
 

@@ -383,12 +383,14 @@ async def test_repull_marked_models_asks_first(fast_sim: Simulator) -> None:
 
 
 async def test_push_unauthorized_explains_namespace(sim: Simulator) -> None:
+    # The server is signed in as "alice": a push into another namespace is refused by it.
+    sim.push_namespace = "alice"
     app = OpsHarness(sim.url)
     async with app.run_test(size=SIZE) as pilot:
-        app.operations.push(app.model("llama3.2:latest"))
+        app.operations.push(app.model("someuser/llama3-pirate:latest"))
         await screen_ready(pilot, app, PushScreen)
         advice = str(app.screen.query_one(".dialog-note", Static).render())
-        assert "<user>/llama3.2:latest" in advice
+        assert "'someuser' must belong to the ollama.com account" in advice
         await pilot.press("y")
         await wait_for(pilot, lambda: bool(app.jobs.jobs))
         job = app.jobs.jobs[0]
@@ -398,7 +400,7 @@ async def test_push_unauthorized_explains_namespace(sim: Simulator) -> None:
         await wait_for(pilot, lambda: bool(app.screen.query("#job-error")))
         error = str(app.screen.query_one("#job-error", Static).render())
         assert "must belong to the ollama.com account" in error
-        assert "copy the model to <user>/llama3.2:latest" in error
+        assert "copy the model to <user>/llama3-pirate:latest" in error
 
 
 # -- create ----------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.suggester import SuggestFromList
 from textual.validation import ValidationResult, Validator
-from textual.widgets import Button, Input, Static
+from textual.widgets import Button, Checkbox, Input, Static
 
 from ollama_tui.api.names import validate_model_name
 from ollama_tui.formatting import safe_line
@@ -254,3 +254,12 @@ class ChoiceScreen(ModalScreen[str | None]):
 
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+
+class StateCheckbox(Checkbox):
+    """A checkbox whose state shows in its characters (``▐X▌`` / ``▐ ▌``), not only its colour:
+    Textual's always draws the X and tells on from off by colour, unreadable with NO_COLOR."""
+
+    @property  # type: ignore[override]
+    def BUTTON_INNER(self) -> str:  # noqa: N802 (Textual's name)
+        return "X" if self.value else " "

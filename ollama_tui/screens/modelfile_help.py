@@ -17,12 +17,12 @@ from ollama_tui.stylesheets import OPERATIONS_CSS
 __all__ = ["INSTRUCTIONS_HELP", "PARAMETERS_HELP", "ModelfileHelpScreen"]
 
 INSTRUCTIONS_HELP: tuple[tuple[str, str], ...] = (
-    ("FROM <model | ./file.gguf>", "the base: an installed model, a registry name, or weights"),
-    ("PARAMETER <name> <value>", "a default option, e.g. PARAMETER temperature 0.7"),
+    ("FROM <model | ./file.gguf>", "the base: a model name or a weights file"),
+    ("PARAMETER <name> <value>", "a default option, e.g. temperature 0.7"),
     ('SYSTEM """…"""', "the system message"),
-    ('TEMPLATE """…"""', "the prompt template (Go template syntax)"),
-    ("ADAPTER <./file>", "LoRA adapter weights applied to the base"),
-    ("MESSAGE <role> <text>", "a conversation turn: system, user or assistant"),
+    ('TEMPLATE """…"""', "the prompt template (Go templates)"),
+    ("ADAPTER <./file>", "LoRA adapter weights for the base"),
+    ("MESSAGE <role> <text>", "a turn: system, user or assistant"),
     ("LICENSE <text>", "the model's license"),
     ("REQUIRES <version>", "the lowest Ollama version, e.g. 0.14.0"),
     ("PARSER / RENDERER <name>", "the server's built-in parser or renderer"),
@@ -73,8 +73,11 @@ class ModelfileHelpScreen(ModalScreen[None]):
         described = {name for name, _ in PARAMETERS_HELP}
         others = sorted(set(PARAMETER_TYPES) - described)
         text.append("  Also: " + ", ".join(others) + "\n", style="dim")
-        text.append("\nIn the editor: tab or ctrl+space completes an instruction, a PARAMETER "
-                    "name or a MESSAGE role.", style="dim")
+        text.append(
+            "\nIn the editor, tab or ctrl+space completes an instruction,\n"
+            "a PARAMETER name or a MESSAGE role.",
+            style="dim",
+        )
         return text
 
     def compose(self) -> ComposeResult:
