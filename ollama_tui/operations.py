@@ -27,7 +27,7 @@ from ollama_tui.jobs import Job, JobKind
 if TYPE_CHECKING:
     from textual.app import App
 
-__all__ = ["Operations", "explain_job_error", "is_embedding_only"]
+__all__ = ["Operations", "deleted_message", "explain_job_error", "is_embedding_only"]
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +44,16 @@ def explain_job_error(job: Job) -> str:
             f"with: copy the model to <user>/{model} first (c), then push that."
         )
     return ""
+
+
+def deleted_message(names: Sequence[str], shown: int = 3) -> str:
+    """ "Deleted mistral:7b", "Deleted 3 models: a, b, c", "Deleted 5 models: a, b, c and 2
+    more": the count first, and no ellipsis next to a full stop."""
+    if len(names) == 1:
+        return f"Deleted {names[0]}"
+    listed = ", ".join(names[:shown])
+    rest = len(names) - shown
+    return f"Deleted {len(names)} models: {listed}" + (f" and {rest} more" if rest > 0 else "")
 
 
 def is_embedding_only(capabilities: Sequence[str]) -> bool:
@@ -393,8 +403,7 @@ class Operations:
                 else:
                     deleted.append(model.name)
             if deleted:
-                shown = ", ".join(deleted[:3]) + ("…" if len(deleted) > 3 else "")
-                self._notify(f"Deleted {shown}.")
+                self._notify(deleted_message(deleted))
             self._refresh()
 
         self._run(flow, "Delete", group="ops-dialog")
