@@ -373,7 +373,7 @@ class DashboardScreen(Screen[None]):
             return "Read-only mode: the server cannot be changed."
         verb = _VERBS.get(action, action)
         if not self.connected:
-            return f"Not connected to the server: {verb} needs it (r retries now)."
+            return f"Not connected to the server: {verb} needs it."
         on_running = self._active is self.running_table
         item = self._active.cursor_item
         name = safe_line(getattr(item, "name", ""))
@@ -410,5 +410,5 @@ def _empty_texts(status: ConnectionStatus) -> tuple[str | None, str | None]:
             "Not connected: no server has answered yet",
             NEVER_ANSWERED.format(host=safe_line(status.host)),
         )
-    text = "Not connected: the server is not answering (r retries now)"
+    text = "Not connected: the server is not answering"
     return text, text

@@ -32,12 +32,8 @@ class Footer(TextualFooter):
     def compose(self) -> ComposeResult:
         keys: list[Widget] = list(super().compose())
         pinned = [w for w in keys if isinstance(w, FooterKey) and w.action in self.pinned]
-        if pinned:
-            for key in pinned:
-                key.add_class("-command-palette")  # Textual's style for a key docked right
-            columns = self.styles.grid_size_columns
-            if columns:
-                self.styles.grid_size_columns = max(1, columns - len(pinned))
+        for key in pinned:
+            key.add_class("-command-palette")  # Textual's style for a key docked right
         # Docked widgets go last, as Textual composes its own command-palette key.
         yield from (w for w in keys if w not in pinned)
         yield from pinned
