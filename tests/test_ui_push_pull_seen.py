@@ -18,7 +18,11 @@ pytestmark = pytest.mark.simulator_only
 
 @pytest.mark.parametrize(
     "name",
-    ["127.0.0.1:5000/library/llama3.2:latest", "127.0.0.1:5000/team/llama3.2:latest", "reg.lan/x/y:1"],
+    [
+        "127.0.0.1:5000/library/llama3.2:latest",
+        "127.0.0.1:5000/team/llama3.2:latest",
+        "reg.lan/x/y:1",
+    ],
 )
 def test_private_registry_gets_no_namespace_advice(name: str) -> None:
     assert not is_public_registry(name)

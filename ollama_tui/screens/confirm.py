@@ -260,6 +260,6 @@ class StateCheckbox(Checkbox):
     """A checkbox whose state shows in its characters (``▐X▌`` / ``▐ ▌``), not only its colour:
     Textual's always draws the X and tells on from off by colour, unreadable with NO_COLOR."""
 
-    @property  # type: ignore[override]
-    def BUTTON_INNER(self) -> str:  # noqa: N802 (Textual's name)
+    @property  # type: ignore[override,unused-ignore]
+    def BUTTON_INNER(self) -> str:  # type: ignore[override,unused-ignore]
         return "X" if self.value else " "

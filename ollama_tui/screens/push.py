@@ -143,7 +143,9 @@ class PushScreen(ModalScreen[PushRequest | None]):
     def _copy_title(self, namespace: str) -> Text:
         parsed = parse_model_name(self.model_name)
         who = safe_line(namespace.strip()) or "<you>"
-        return Text(f"Copy to {who}/{safe_line(parsed.model)}:{safe_line(parsed.tag)} and push that?")
+        return Text(
+            f"Copy to {who}/{safe_line(parsed.model)}:{safe_line(parsed.tag)} and push that?"
+        )
 
     def _destination(self) -> tuple[str | None, str]:
         """The copy's name, or None and why not."""

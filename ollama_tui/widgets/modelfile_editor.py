@@ -6,7 +6,6 @@ built by a small line lexer instead (TextArea keeps highlights as byte ranges pe
 
 from __future__ import annotations
 
-import os
 import re
 from collections import defaultdict
 from typing import ClassVar
@@ -65,7 +64,11 @@ def completion(before: str) -> tuple[str, list[str]]:
 
 
 def _common_prefix(words: list[str]) -> str:
-    return os.path.commonprefix(words)
+    prefix = words[0]
+    for word in words[1:]:
+        while not word.startswith(prefix):
+            prefix = prefix[:-1]
+    return prefix
 
 
 _WORD = re.compile(r"[A-Za-z]+")
