@@ -154,7 +154,8 @@ class DashboardScreen(Screen[None]):
         shown_r, total_r = self.running_table.row_count, len(self.running_table.items)
         shown_i, total_i = self.installed_table.row_count, len(self.installed_table.items)
         filtered = bool(self.installed_table.filter_text)
-        marked = len(self.installed_table.marked_items())
+        items = self.installed_table.items
+        marked = sum(1 for key in self.installed_table.marked if key in items)  # O(marks)
         running_title = f"Running ({_count(shown_r, total_r, filtered)})"
         installed_title = f"Installed ({_count(shown_i, total_i, filtered)}"
         installed_title += f" · {marked} marked)" if marked else ")"
