@@ -32,6 +32,15 @@ async def test_prefilled_text_leaves_the_cursor_at_the_end(sim: Simulator) -> No
         assert editor.cursor_location == editor.document.end
 
 
+async def test_empty_editor_puts_the_cursor_after_from(sim: Simulator) -> None:
+    app = OpsHarness(sim.url)
+    async with app.run_test(size=SIZE) as pilot:
+        app.operations.create()
+        screen = await screen_ready(pilot, app, CreateScreen)
+        assert screen.editor.text == "FROM \n"
+        assert screen.editor.cursor_location == (0, 5)
+
+
 async def test_folder_and_name_fields_look_like_fields_without_colour(sim: Simulator) -> None:
     app = OpsHarness(sim.url)
     async with app.run_test(size=SIZE) as pilot:

@@ -230,7 +230,17 @@ class ModelfileEditor(TextArea):
     def on_mount(self) -> None:
         self._follow_app_theme()
         self.app.theme_changed_signal.subscribe(self, lambda _theme: self._follow_app_theme())
-        self.move_cursor(self.document.end)  # a prefilled Modelfile is continued, not prefixed
+        self.move_cursor(self.end_of_text())  # a prefilled Modelfile is continued, not prefixed
+
+    def end_of_text(self) -> tuple[int, int]:
+        """Where typing continues: the end, or the end of an unfinished last instruction
+        ("FROM " followed by a newline: after the space, not on the empty line below)."""
+        row, column = self.document.end
+        if row > 0 and column == 0:
+            previous = self.document.get_line(row - 1)
+            if previous.strip() and previous.endswith(" ") and " " not in previous.strip():
+                return row - 1, len(previous)
+        return row, column
 
     # -- completion ---------------------------------------------------------------------------
 
@@ -276,7 +286,7 @@ class ModelfileEditor(TextArea):
         """Replace the text, without control characters (`controls_removed` counts them)."""
         text, self.controls_removed = strip_controls(text)
         super().load_text(text)
-        self.move_cursor(self.document.end)
+        self.move_cursor(self.end_of_text())
 
     async def _on_paste(self, event: events.Paste) -> None:
         """TextArea's paste, without control characters (its own handler must not run)."""
