@@ -16,6 +16,7 @@ from ollama_tui.api.models import UNKNOWN
 __all__ = [
     "UNKNOWN",
     "age_text",
+    "countdown",
     "human_bytes",
     "human_number",
     "relative_time",
@@ -145,6 +146,19 @@ def age_text(seconds: float) -> str:
         return f"{minutes}m {seconds}s ago"
     hours, minutes = divmod(minutes, 60)
     return f"{hours}h {minutes}m ago"
+
+
+EXACT_COUNTDOWN = timedelta(minutes=10)
+
+
+def countdown(when: datetime, now: datetime) -> str | None:
+    """An exact "2m50s from now" while ``when`` is under ten minutes ahead (a rounded
+    "3 minutes" there misleads by most of a minute); None otherwise (past, far, or unknown)."""
+    ahead = _delta(when, now)
+    if ahead is None or ahead < timedelta(0) or ahead >= EXACT_COUNTDOWN:
+        return None
+    minutes, seconds = divmod(int(ahead.total_seconds()), 60)
+    return f"{minutes}m{seconds:02d}s from now" if minutes else f"{seconds}s from now"
 
 
 def _delta(later: datetime, earlier: datetime) -> timedelta | None:

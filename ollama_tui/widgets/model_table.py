@@ -705,12 +705,13 @@ class VirtualTable(ScrollView, Generic[T, K], can_focus=True):
         else:
             row = y - 1 + round(self.scroll_y)
             if row >= len(self._visible):
-                if row == 0 and not self._visible:
-                    text = self.empty_text if not self.filter_text else "No match for the filter"
+                text = self.empty_text if not self.filter_text else "No match for the filter"
+                lines = text.split("\n")  # an empty table may explain itself in a few lines
+                if row < len(lines) and not self._visible:
                     style = base + self.get_component_rich_style(
                         "virtual-table--empty", partial=True
                     )
-                    strip = Strip([Segment("  " + text, style)])
+                    strip = Strip([Segment("  " + lines[row], style)])
                 else:
                     return Strip.blank(width, base)
             else:

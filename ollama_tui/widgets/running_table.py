@@ -7,7 +7,7 @@ from datetime import datetime
 from operator import attrgetter
 
 from ollama_tui.api import RunningModel
-from ollama_tui.formatting import UNKNOWN, human_bytes
+from ollama_tui.formatting import UNKNOWN, countdown, human_bytes
 from ollama_tui.widgets.model_table import Column, VirtualTable, name_and_id_columns
 
 __all__ = ["RunningTable", "running_key"]
@@ -86,8 +86,11 @@ class RunningTable(VirtualTable[RunningModel, ModelKey]):
         )
 
     def _until(self, model: RunningModel) -> str:
+        now = self._clock()
+        if model.expires_at is not None and (exact := countdown(model.expires_at, now)):
+            return exact
         try:
-            return model.until(self._clock())
+            return model.until(now)
         except (OverflowError, ValueError):
             return "Forever"
 
