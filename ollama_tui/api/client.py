@@ -17,13 +17,14 @@ import urllib.request
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
 from pathlib import Path, PurePosixPath
 from types import TracebackType
-from typing import IO, TYPE_CHECKING, Any, Self
+from typing import IO, TYPE_CHECKING, Any, Protocol, Self, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
 
 from ollama_tui.api.errors import (
     ApiError,
+    ConnectionLost,
     InvalidInput,
     ModelNotFound,
     ProtocolError,
@@ -39,7 +40,7 @@ from ollama_tui.api.ndjson import NDJSONDecoder
 if TYPE_CHECKING:
     from ollama_tui.modelfile import Modelfile
 
-__all__ = ["OllamaClient"]
+__all__ = ["ContactObserver", "OllamaClient"]
 
 _HASH_STEP = 64 << 20  # bytes hashed per worker-thread call (one progress event each)
 _READ_CHUNK = 1 << 20  # bytes per file read while hashing/uploading
@@ -49,6 +50,20 @@ _NUMBER_RE = re.compile(r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)")
 _VERSION_RE = re.compile(r"v?(\d+)\.(\d+)\.(\d+)")
 _STRUCTURED_CREATE = (0, 5, 5)
 _LEGACY_CREATE_MESSAGE = "path or modelfile are required"
+_Lost = TypeVar("_Lost", ServerUnreachable, ConnectionLost)
+# What a proxy answers for a server behind it that is down: not a sign the server answers.
+_GATEWAY_STATUSES = frozenset({502, 503, 504})
+
+
+class ContactObserver(Protocol):
+    """Told how each request to the server went (see ``OllamaClient.observer``)."""
+
+    def answered(self) -> None:
+        """The server answered (any HTTP answer, a stream's next chunk)."""
+
+    def lost(self, reason: str) -> None:
+        """The server could not be reached, or a connection to it dropped."""
+
 
 # Weight file sets of a model folder, first match wins (section 14, like the Go CLI).
 _WEIGHT_PATTERNS = (
@@ -231,6 +246,8 @@ class OllamaClient:
         self._transport = transport
         self._http_client: httpx.AsyncClient | None = None
         self._closed = False
+        self.observer: ContactObserver | None = None
+        """Told about every answer and every lost connection (e.g. the app's reachability)."""
 
     @property
     def _http(self) -> httpx.AsyncClient:
@@ -280,7 +297,28 @@ class OllamaClient:
 
     # -- error mapping -------------------------------------------------------------------
 
+    def _answered(self, response: httpx.Response) -> None:
+        observer = self.observer
+        if observer is not None and response.status_code not in _GATEWAY_STATUSES:
+            observer.answered()
+
+    def _lost(self, error: _Lost) -> _Lost:
+        """Tell the observer, then hand the error back to be raised."""
+        if self.observer is not None:
+            self.observer.lost(str(error))
+        return error
+
+    def _no_answer(self) -> ServerUnreachable:
+        return ServerUnreachable(
+            f"the Ollama server at {self.base_url} did not answer within {self.timeout:g} s"
+        )
+
     def _unreachable(self, exc: httpx.TransportError) -> ServerUnreachable:
+        error = self._unreachable_error(exc)
+        self._lost(error)
+        return error
+
+    def _unreachable_error(self, exc: httpx.TransportError) -> ServerUnreachable:
         where = f"the Ollama server at {self.base_url}"
         if isinstance(exc, httpx.ConnectTimeout):
             reason = "connection timed out"
@@ -335,13 +373,12 @@ class OllamaClient:
                 async with asyncio.timeout(self.timeout):
                     response = await self._http.request(method, path, json=body)
         except TimeoutError:
-            raise ServerUnreachable(
-                f"the Ollama server at {self.base_url} did not answer within {self.timeout:g} s"
-            ) from None
+            raise self._lost(self._no_answer()) from None
         except httpx.TransportError as exc:
             raise self._unreachable(exc) from exc
         except httpx.DecodingError:
             raise self._undecodable(endpoint) from None
+        self._answered(response)
         if response.status_code >= 400:
             raise self._api_error(response, endpoint)
         return response
@@ -567,11 +604,10 @@ class OllamaClient:
             async with asyncio.timeout(self.timeout):
                 response = await self._http.head(path)
         except TimeoutError:
-            raise ServerUnreachable(
-                f"the Ollama server at {self.base_url} did not answer within {self.timeout:g} s"
-            ) from None
+            raise self._lost(self._no_answer()) from None
         except httpx.TransportError as exc:
             raise self._unreachable(exc) from exc
+        self._answered(response)
         if response.status_code == 200:
             return True
         if response.status_code == 404:
@@ -603,15 +639,19 @@ class OllamaClient:
         except httpx.TransportError as exc:
             raise self._unreachable(exc) from exc
         try:
+            self._answered(response)
             if response.status_code >= 400:
                 await response.aread()
                 raise self._api_error(response, endpoint)
             decoder = NDJSONDecoder(endpoint)
             feed = decoder.feed
             from_json = ProgressEvent.from_json
+            observer = self.observer
             finished = False
             try:
                 async for chunk in response.aiter_bytes():
+                    if observer is not None:
+                        observer.answered()  # a waiting job may resume at once
                     for obj in feed(chunk):
                         if "error" in obj:
                             raise self._stream_error(obj["error"], action)
@@ -627,8 +667,10 @@ class OllamaClient:
                     finished = event.status == "success"
                     yield event
             except httpx.TransportError as exc:
-                raise StreamError(
-                    f"the connection to the Ollama server was lost during the {action}"
+                raise self._lost(
+                    ConnectionLost(
+                        f"the connection to the Ollama server was lost during the {action}"
+                    )
                 ) from exc
             except httpx.DecodingError:
                 raise self._undecodable(endpoint) from None
@@ -727,9 +769,12 @@ class OllamaClient:
             except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
                 raise self._unreachable(exc) from exc
             except httpx.TransportError as exc:
-                raise StreamError(
-                    f"the connection to the Ollama server was lost while uploading {label}"
+                raise self._lost(
+                    ConnectionLost(
+                        f"the connection to the Ollama server was lost while uploading {label}"
+                    )
                 ) from exc
+            self._answered(response)
             if response.status_code >= 400:
                 raise self._api_error(response, f"POST {path}")
             # The body is normally empty; one that carries an error is the server's word.
