@@ -1119,19 +1119,20 @@ async def test_a_slow_save_under_a_prompt_finishes_before_the_editor_closes(
     sim: Simulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Closing the editor cancels its workers: the save asked for must land first."""
-    exists, write_text = Path.exists, Path.write_text
+    import ollama_tui.screens.create as create_module
 
-    def slow_exists(self: Path, *args: Any, **kwargs: Any) -> bool:
-        if self.is_relative_to(tmp_path):
-            time.sleep(0.3)  # a slow disk or network mount, in the worker's thread
-        return exists(self, *args, **kwargs)
+    write_target, atomic_write = create_module.write_target, create_module.atomic_write
 
-    def slow_write_text(self: Path, *args: Any, **kwargs: Any) -> int:
+    def slow_write_target(path: Path) -> tuple[Path, bool]:
+        time.sleep(0.3)  # a slow disk or network mount, in the worker's thread
+        return write_target(path)
+
+    def slow_atomic_write(path: Path, data: bytes, **kwargs: Any) -> Path:
         time.sleep(0.3)
-        return write_text(self, *args, **kwargs)
+        return atomic_write(path, data, **kwargs)
 
-    monkeypatch.setattr(Path, "exists", slow_exists)
-    monkeypatch.setattr(Path, "write_text", slow_write_text)
+    monkeypatch.setattr(create_module, "write_target", slow_write_target)
+    monkeypatch.setattr(create_module, "atomic_write", slow_atomic_write)
     sim.faults.add("/api/create", "delay", count=1, seconds=0.5)
     app = OpsHarness(sim.url)
     async with app.run_test(size=SIZE) as pilot:
