@@ -94,8 +94,9 @@ class ConfigFile:
     load_timeout: float | None = None
     reconnect_timeout: float | None = None
     keymap: Mapping[str, str] = field(default_factory=dict)
-    hosts: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
-    text: str = ""
+    # Header values are secrets: kept out of repr (Textual's crash report prints locals).
+    hosts: Mapping[str, Mapping[str, str]] = field(default_factory=dict, repr=False)
+    text: str = field(default="", repr=False)
 
     def line_of(self, *key: str, exact: bool = False) -> int | None:
         """1-based line of a dotted key in the file's text (for error messages)."""
@@ -122,7 +123,7 @@ class Settings:
     load_timeout: float = DEFAULT_LOAD_TIMEOUT
     reconnect_timeout: float = DEFAULT_RECONNECT_TIMEOUT
     keymap: Mapping[str, str] = field(default_factory=dict)
-    headers: Mapping[str, str] = field(default_factory=dict)
+    headers: Mapping[str, str] = field(default_factory=dict, repr=False)  # secrets
     config_path: Path | None = None
     demo: bool = False
 

@@ -195,3 +195,19 @@ def test_both_http_paths_send_the_same_headers(
     assert any(k == "authorization" for k in expected) == (
         "Authorization" in configured or "OLLAMA_API_KEY" in environ
     )
+
+
+def test_settings_and_config_never_show_header_values(tmp_path: Path) -> None:
+    """Textual's crash report prints the locals of every frame: reprs must not hold secrets."""
+    from rich.pretty import pretty_repr
+
+    from ollama_tui.__main__ import build_parser, resolve_settings
+
+    path = tmp_path / "config.toml"
+    path.write_text(f'[hosts."gpu-box".headers]\nX-Token = "{SECRET}"\n')
+    config = load_config(path)
+    settings = resolve_settings(build_parser().parse_args([]), config, {"OLLAMA_HOST": "gpu-box"})
+    assert settings.headers == {"X-Token": SECRET}
+    client = OllamaClient(settings.host, headers=settings.headers, environ={})
+    for value in (config, settings, client):
+        assert SECRET not in repr(value) and SECRET not in pretty_repr(value)
