@@ -23,7 +23,7 @@ from textual.pilot import Pilot
 from textual.widgets import Input, Static
 
 from ollama_tui.screens.confirm import ConfirmScreen, TextPrompt
-from ollama_tui.screens.create import CreateScreen
+from ollama_tui.screens.create import CreateScreen, check_modelfile
 from ollama_tui.simulator import Simulator
 
 
@@ -120,3 +120,9 @@ async def test_open_from_a_fifo_is_refused_at_once(
         await wait_for(pilot, lambda: len(notifications(app)) > before)
         assert "not a regular file" in notifications(app)[-1]
         assert screen.editor.text == ""
+
+
+def test_from_a_fifo_is_a_problem_before_sending(tmp_path: Path, fifo: Path) -> None:
+    problem, _ = check_modelfile("FROM ./Modelfile\n", str(tmp_path))
+    assert problem is not None and problem.line == 1
+    assert "cannot read: not a regular file" in problem.message

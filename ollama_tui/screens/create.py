@@ -130,7 +130,11 @@ def probe_path(value: str, folder: str) -> PathState:
         path = resolve_path(value, folder)
         if not path.exists():
             return PathState(False)
-        return PathState(True, path.stat().st_size if path.is_file() else 0)
+        if path.is_dir():  # a model folder
+            return PathState(True)
+        if not path.is_file():  # a FIFO or device: reading it to upload would never end
+            return PathState(False, error="not a regular file")
+        return PathState(True, path.stat().st_size)
     except (OSError, ValueError) as error:
         reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
         return PathState(False, error=reason or type(error).__name__)
