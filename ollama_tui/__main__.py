@@ -211,7 +211,8 @@ def _check_clashes(config: ConfigFile, keymap: Mapping[str, str]) -> None:
         if not mapped:
             continue
         culprit = mapped[-1]
-        both = " and ".join(sorted(ids))
+        names = sorted(ids)
+        both = ", ".join(names[:-1]) + " and " + names[-1]
         raise ConfigError(
             config.path,
             f"{key!r} would do two things on the {screen} screen: {both} "
@@ -222,7 +223,11 @@ def _check_clashes(config: ConfigFile, keymap: Mapping[str, str]) -> None:
 
 
 def _binding_scopes() -> list[tuple[str, list[tuple[str, str]]]]:
-    """(screen name, [(binding id, default keys)]) for each set of bindings active together."""
+    """(screen name, [(binding, default keys)]) for each set of bindings active together.
+
+    A binding is named by its id, or, for one without (Textual's own: a focused button's
+    enter, an input's ctrl+a...), as "Button's press".
+    """
     from textual.app import App
     from textual.binding import Binding
     from textual.screen import Screen
@@ -242,10 +247,12 @@ def _binding_scopes() -> list[tuple[str, list[tuple[str, str]]]]:
         result: dict[str, str] = {}
         for klass in reversed(cls.__mro__):  # a subclass's binding of an id wins
             for binding in vars(klass).get("BINDINGS", []):
-                if isinstance(binding, Binding) and binding.id:
-                    # make_bindings names keys as Textual matches them ("?" -> question_mark).
-                    keys = [b.key for b in Binding.make_bindings([binding])]
-                    result[binding.id] = ",".join(keys)
+                if not isinstance(binding, Binding):
+                    continue
+                name = binding.id or f"{klass.__name__}'s {binding.action}"
+                # make_bindings names keys as Textual matches them ("?" -> question_mark).
+                keys = [b.key for b in Binding.make_bindings([binding])]
+                result[name] = ",".join(keys)
         return list(result.items())
 
     app_bindings = [b for app in ours(App) for b in bindings(app)]
@@ -254,6 +261,7 @@ def _binding_scopes() -> list[tuple[str, list[tuple[str, str]]]]:
         name = getattr(screen, "HELP_SECTION", screen.__name__.removesuffix("Screen"))
         base = app_bindings + bindings(screen)
         scopes.append((name, base))
+        # The widgets a screen's module uses, ours and Textual's (a Button, an Input...).
         module = vars(sys.modules[screen.__module__])
         widgets = {
             value
@@ -261,9 +269,14 @@ def _binding_scopes() -> list[tuple[str, list[tuple[str, str]]]]:
             if isinstance(value, type)
             and issubclass(value, Widget)
             and not issubclass(value, Screen)
-            and value.__module__.startswith("ollama_tui")
+            and value.__module__.startswith(("ollama_tui", "textual"))
         }
-        widgets |= {sub for widget in list(widgets) for sub in ours(widget)}
+        widgets |= {
+            sub
+            for widget in list(widgets)
+            if widget.__module__.startswith("ollama_tui")
+            for sub in ours(widget)
+        }
         for widget in sorted(widgets, key=lambda w: w.__qualname__):
             own = bindings(widget)
             if own:

@@ -235,5 +235,7 @@ def test_sigint_during_start_up_prints_no_traceback(
         # ms; on a loaded machine longer): no program can guard that.
         pytest.skip("SIGINT arrived before the program's first line")
     assert "Traceback" not in text and "KeyboardInterrupt" not in text
-    # 130 before the UI runs; the UI itself quits on SIGINT with 0.
-    assert process.returncode in (0, 130)
+    # 130 before the UI runs; the UI itself quits on SIGINT with 0. Killed by the signal
+    # (which a shell also reports as 130) only when it came before Python set up its handler,
+    # on a loaded machine: silently too.
+    assert process.returncode in (0, 130, -signal.SIGINT)

@@ -66,6 +66,28 @@ def test_one_key_for_two_actions_on_a_screen_is_an_error(
 
 
 @pytest.mark.parametrize(
+    ("text", "line", "message"),
+    [
+        # The README's old example: a confirm dialog focuses Cancel, whose enter wins.
+        (
+            '[keymap]\npull = "p,ctrl+l"\n"ops.confirm.yes" = "y,enter"\n',
+            3,
+            "'enter' would do two things on the Confirm screen: Button's press and ops.confirm.yes",
+        ),
+        # While typing in the filter, ctrl+a moves to the start of the line.
+        ('[keymap]\npull = "ctrl+a"\n', 2, "Input's home and pull"),
+        ('[keymap]\nquit = "ctrl+c"\n', 2, "App's help_quit, Screen's screen.copy_text and quit"),
+    ],
+)
+def test_a_key_a_focused_textual_widget_takes_is_a_clash_too(
+    tmp_path: Path, text: str, line: int, message: str
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        checked(tmp_path, text)
+    assert caught.value.line == line and message in caught.value.message
+
+
+@pytest.mark.parametrize(
     "text",
     [
         '[keymap]\nload = "u"\nunload = "l"\n',  # a swap is fine
