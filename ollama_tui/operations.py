@@ -105,7 +105,8 @@ class Operations:
         message = str(error) or type(error).__name__
         if not isinstance(error, OllamaError):
             message = f"unexpected error ({type(error).__name__}): {message}"
-        self.app.notify(safe_line(message), title=doing, severity="error", markup=False)
+        # Raw: the app's notify() escapes title and message (escaping twice would show `\\`).
+        self.app.notify(message, title=doing, severity="error", markup=False)
 
     def _run(
         self,
@@ -146,7 +147,7 @@ class Operations:
             refresh()
 
     def _notify(self, message: str) -> None:
-        self.app.notify(safe_line(message), markup=False)
+        self.app.notify(message, markup=False)
 
     # -- pull / push / create (jobs) --------------------------------------------------------
 
@@ -222,7 +223,7 @@ class Operations:
                     show = await self._ops_app.client.show(base.name)
                 except OllamaError as error:
                     # Still useful: start from the model, without its settings.
-                    self._error(error, f"Details of {safe_line(base.name)}")
+                    self._error(error, f"Details of {base.name}")
                     text = from_line(base.name) + "\n"
                 else:
                     text = modelfile_from_show(base.name, show)
@@ -348,9 +349,7 @@ class Operations:
                     capabilities=model.capabilities,
                 )
             except RenameFailed as error:
-                self.app.notify(
-                    safe_line(str(error)), title="Rename", severity="error", markup=False
-                )
+                self.app.notify(str(error), title="Rename", severity="error", markup=False)
             else:
                 self._notify(f"Renamed {request.source} to {request.destination}.")
             finally:
@@ -380,7 +379,7 @@ class Operations:
                         await client.unload(running.name, capabilities=model.capabilities)
                     await client.delete(model.name)
                 except OllamaError as error:
-                    self._error(error, f"Delete {safe_line(model.name)}")
+                    self._error(error, f"Delete {model.name}")
                 else:
                     deleted.append(model.name)
             if deleted:
@@ -494,7 +493,7 @@ class Operations:
                     await self._unload(model.name)
                 except OllamaError as error:
                     failed += 1
-                    self._error(error, f"Unload {safe_line(model.name)}")
+                    self._error(error, f"Unload {model.name}")
             if not failed:
                 self._notify("Unloaded all models.")
             self._refresh()

@@ -551,7 +551,7 @@ class CreateScreen(ModalScreen[None]):
         try:
             target, exists = await asyncio.to_thread(look_up)
         except (OSError, ValueError) as error:
-            self.app.notify(safe_line(str(error)), title="Save", severity="error", markup=False)
+            self.app.notify(str(error), title="Save", severity="error", markup=False)
             return
         if exists:
             self._push_file_dialog(
@@ -573,10 +573,10 @@ class CreateScreen(ModalScreen[None]):
         try:
             await asyncio.to_thread(target.write_text, text, encoding="utf-8")
         except (OSError, ValueError) as error:
-            self.app.notify(safe_line(str(error)), title="Save", severity="error", markup=False)
+            self.app.notify(str(error), title="Save", severity="error", markup=False)
             return
         self.saved_text = text
-        self.app.notify(f"Saved {safe_line(str(target))}.", markup=False)
+        self.app.notify(f"Saved {target}.", markup=False)
 
     def action_open(self) -> None:
         if self._unsaved():
@@ -622,7 +622,7 @@ class CreateScreen(ModalScreen[None]):
         try:
             source, text = await asyncio.to_thread(read)
         except (OSError, ValueError) as error:  # UnicodeDecodeError is a ValueError
-            self.app.notify(safe_line(str(error)), title="Open", severity="error", markup=False)
+            self.app.notify(str(error), title="Open", severity="error", markup=False)
             return
         self.editor.load_text(text)  # drops control characters; the status says how many
         self.saved_text = self.editor.text
