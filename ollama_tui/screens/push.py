@@ -22,7 +22,7 @@ def push_advice(name: str) -> Text:
     try:
         parsed = parse_model_name(name)
     except InvalidInput as error:
-        return Text(str(error), style="red")
+        return Text(safe_line(str(error)), style="red")
     text = Text("Destination: ")
     text.append(safe_line(parsed.full), style="bold")
     if parsed.host.casefold() == DEFAULT_HOST and parsed.namespace.casefold() == DEFAULT_NAMESPACE:
