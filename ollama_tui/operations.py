@@ -236,7 +236,8 @@ class Operations:
                 if self.app.screen is not origin:
                     self._notify("The Modelfile editor was not opened: another screen is open.")
                     return
-                self.app.push_screen(CreateScreen(self, text=text))
+                from_model = base.name if base is not None else None
+                self.app.push_screen(CreateScreen(self, text=text, from_model=from_model))
 
             # Pushed from the app's own message loop, not from this worker's task.
             self.app.call_later(push)
@@ -256,6 +257,7 @@ class Operations:
                 base_dir=job.params.base_dir,
                 quantize=job.params.quantize,
                 failed_job=job,
+                from_model=job.params.from_model,
             )
         )
 
@@ -283,9 +285,17 @@ class Operations:
     # -- copy / rename / delete -------------------------------------------------------------
 
     async def _confirm_overwrite(self, destination: str, source: str) -> bool:
+        """Ask before replacing `destination`, checked against the server now: the last poll
+        may be old (or paused), and a model made since then must not be replaced unasked."""
         from ollama_tui.screens.confirm import ConfirmScreen
 
-        if self._installed(destination) is None:
+        try:
+            models: list[LocalModel] = await self._ops_app.client.list_models()
+        except OllamaError as error:
+            raise OllamaError(
+                f"could not check whether {destination} exists: {error} — nothing was changed"
+            ) from error
+        if not any(names_equal(m.name, destination) for m in models):
             return True
         items = [Text(f"• {safe_line(destination)}")]
         ok: bool = await self.app.push_screen_wait(
@@ -367,8 +377,13 @@ class Operations:
 
         async def flow() -> None:
             loaded = {m.name for m in targets if self._running(m.name) is not None}
-            if not await self.app.push_screen_wait(DeleteScreen(targets, loaded)):
+            fetching = self._jobs_writing(targets)
+            if not await self.app.push_screen_wait(DeleteScreen(targets, loaded, fetching)):
                 return
+            # A pull (or create) of a deleted model would bring it back: it ends first, also
+            # one started while the dialog was open.
+            for job in self._jobs_writing(targets).values():
+                await self._ops_app.jobs.cancel_and_wait(job.id)
             client = self._ops_app.client
             deleted: list[str] = []
             for model in targets:
@@ -388,6 +403,18 @@ class Operations:
             self._refresh()
 
         self._run(flow, "Delete", group="ops-dialog")
+
+    def _jobs_writing(self, models: Sequence[LocalModel]) -> dict[str, Job]:
+        """The active pull or create of each model that has one (model name -> job)."""
+        queue = getattr(self.app, "jobs", None)
+        active: list[Job] = list(getattr(queue, "active", []) or [])
+        found: dict[str, Job] = {}
+        writers = [job for job in active if job.kind in (JobKind.PULL, JobKind.CREATE)]
+        for model in models:
+            for job in writers:
+                if names_equal(job.model, model.name):
+                    found.setdefault(model.name, job)
+        return found
 
     # -- load / unload ----------------------------------------------------------------------
 

@@ -369,7 +369,7 @@ async def test_notification_titles_and_messages(hostile_sim: Simulator) -> None:
     app = make_app(hostile_sim.url)
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         await wait_for(pilot, lambda: len(app.installed) == 4 and len(app.running_models) == 2)
-        hostile_sim.faults.add("/api/generate", "status", status=500, message=ERROR, times=2)
+        hostile_sim.faults.add("/api/generate", "status", status=500, message=ERROR, count=2)
         for model in list(app.running_models):
             app.operations.unload(model)  # fails: the title names the model
         await toasts(pilot, app, 2)
@@ -400,16 +400,16 @@ async def test_every_dialog_with_hostile_names(hostile_sim: Simulator) -> None:
         for name in (NAME, ZW_NAME):
             model = hostile(app, name)
             running = next(m for m in app.running_models if m.name == name)
-            for open_dialog in (
-                lambda: ops.copy(model),
-                lambda: ops.rename(model),
-                lambda: ops.push(model),
-                lambda: ops.load(name),
-                lambda: ops.delete([model]),
-                lambda: ops.unload_all(),
-                lambda: app.show_details(model),
+            for open_dialog, argument in (
+                (ops.copy, model),
+                (ops.rename, model),
+                (ops.push, model),
+                (ops.load, name),
+                (ops.delete, [model]),
+                (lambda _: ops.unload_all(), None),
+                (app.show_details, model),
             ):
-                open_dialog()
+                open_dialog(argument)  # type: ignore[operator]
                 await wait_for(pilot, lambda: app.screen is not app.dashboard, what="dialog")
                 await pilot.pause()
                 text = assert_safe_output(app)
@@ -445,6 +445,10 @@ async def test_zero_width_names_look_different_in_the_delete_dialog(
         text = assert_safe_output(app)
         lines = [line for line in text.splitlines() if "twin" in line and "•" in line]
         shown = {line.split("•")[1].split()[0] for line in lines}
-        assert shown == {"twin:latest", "twin\\u200b:latest", "twin\\ufeff:latest",
-                         "twin\\u2060:latest"}, lines
+        assert shown == {
+            "twin:latest",
+            "twin\\u200b:latest",
+            "twin\\ufeff:latest",
+            "twin\\u2060:latest",
+        }, lines
         await pilot.press("n")

@@ -136,9 +136,14 @@ def probe_path(value: str, folder: str) -> PathState:
         return PathState(False, error=reason or type(error).__name__)
 
 
-def path_instructions(mf: Modelfile) -> list[Instruction]:
-    """The instructions whose value may name a local file."""
-    return [i for i in mf.instructions if i.command in ("from", "adapter")]
+def path_instructions(mf: Modelfile, from_model: str | None = None) -> list[Instruction]:
+    """The instructions whose value may name a local file (a FROM equal to ``from_model``,
+    a model taken from the server, never does)."""
+    return [
+        i
+        for i in mf.instructions
+        if i.command == "adapter" or (i.command == "from" and i.value != from_model)
+    ]
 
 
 def check_modelfile(
@@ -154,11 +159,14 @@ def check_modelfile(
 
 
 def check_parsed(
-    mf: Modelfile, folder: str, states: Mapping[str, PathState]
+    mf: Modelfile,
+    folder: str,
+    states: Mapping[str, PathState],
+    from_model: str | None = None,
 ) -> tuple[Problem | None, list[str]]:
     """check_modelfile's verdict from the parsed text and its paths' states (no file access)."""
     notes: list[str] = [safe_line(w) for w in mf.warnings]
-    for instruction in path_instructions(mf):
+    for instruction in path_instructions(mf, from_model):
         value = instruction.value
         state = states[value]
         keyword = instruction.command.upper()
@@ -203,9 +211,12 @@ class CreateScreen(ModalScreen[None]):
         base_dir: str | None = None,
         quantize: str | None = None,
         failed_job: Job | None = None,
+        from_model: str | None = None,
     ) -> None:
         super().__init__(classes="create-screen")
         self.operations = operations
+        # The server model the text was prefilled from: its FROM is that model, never a file.
+        self.from_model = from_model
         # Control characters would reach the terminal raw; the parser drops them anyway.
         self.initial_text, self._initial_controls = strip_controls(text or "FROM \n")
         self.initial_name = name
@@ -303,7 +314,7 @@ class CreateScreen(ModalScreen[None]):
 
         A missing or stale check starts the (debounced) thread worker, which validates again.
         """
-        values = list(dict.fromkeys(i.value for i in path_instructions(mf)))
+        values = list(dict.fromkeys(i.value for i in path_instructions(mf, self.from_model)))
         now = time.monotonic()
         states: dict[str, PathState] = {}
         stale = False
@@ -394,7 +405,7 @@ class CreateScreen(ModalScreen[None]):
             if states is None:
                 self._update_create_button(False)
                 return False
-            problem, notes = check_parsed(mf, folder, states)
+            problem, notes = check_parsed(mf, folder, states, self.from_model)
         valid = name_ok and problem is None
         if self._rejected is not None:
             if self._snapshot() == self._rejected:
@@ -488,6 +499,7 @@ class CreateScreen(ModalScreen[None]):
             self.editor.text,
             base_dir=self._folder(),
             quantize=None if quantize in (None, "none", Select.NULL) else str(quantize),
+            from_model=self.from_model,
         )
         self.editor.mark_error(None)
         self.on_job_changed(self.job)
