@@ -35,7 +35,6 @@ _INVISIBLE = (
     "\U000e0100-\U000e01ef"
 )
 _HAS_INVISIBLE = re.compile(f"[{_INVISIBLE}]")
-_LINE_BREAKS = str.maketrans({"\t": " ", "\n": " "})
 
 
 def _plain(char: str) -> bool:
@@ -70,7 +69,8 @@ def safe_line(text: object, *, multiline: bool = False) -> str:
         value = value.replace("\r\n", "\n")
         keep = "\n\t"
     else:
-        value = value.replace("\r\n", " ").translate(_LINE_BREAKS)
+        # str.replace, not str.translate: translate is per character in Python for non-ASCII.
+        value = value.replace("\r\n", " ").replace("\n", " ").replace("\t", " ")
         keep = ""
     if value.isprintable() and not _HAS_INVISIBLE.search(value) and "\\" not in value:
         return value
