@@ -43,3 +43,10 @@ class SafeNotifyApp(App[ReturnType]):
             timeout=timeout,
             markup=markup,
         )
+
+    def action_help_quit(self) -> None:
+        """Textual's ctrl+c hint, without the markup it relies on (notify is plain here)."""
+        for key, active in self.active_bindings.items():
+            if active.binding.action in ("quit", "app.quit"):
+                self.notify(f"Press {key} to quit the app", title="Do you want to quit?")
+                return

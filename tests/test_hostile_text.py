@@ -452,3 +452,19 @@ async def test_zero_width_names_look_different_in_the_delete_dialog(
             "twin\\u2060:latest",
         }, lines
         await pilot.press("n")
+
+
+async def test_plain_toasts_by_default(hostile_sim: Simulator) -> None:
+    """notify() parses no markup unless asked; Textual's own ctrl+c hint still reads well."""
+    app = make_app(hostile_sim.url)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await started(pilot, app)
+        app.notify(f"{CLICK} {STYLE}", title=OSC)
+        await toasts(pilot, app, 1)
+        assert_literal(assert_safe_output(app), CLICK, STYLE, "\\x1b]0;title\\x07")
+        app.clear_notifications()
+        await pilot.press("ctrl+c")
+        await pilot.pause()
+        if app._notifications:  # unless ctrl+c quits (then there is no hint)
+            await pilot.pause()
+            assert "[b]" not in " ".join(n.message for n in app._notifications)
