@@ -284,9 +284,12 @@ class Operations:
 
     # -- copy / rename / delete -------------------------------------------------------------
 
-    async def _confirm_overwrite(self, destination: str, source: str) -> bool:
+    async def confirm_replace(self, destination: str, note: str) -> bool:
         """Ask before replacing `destination`, checked against the server now: the last poll
-        may be old (or paused), and a model made since then must not be replaced unasked."""
+        may be old (or paused), and a model made since then must not be replaced unasked.
+
+        True: send (it does not exist, or the user said replace). Raises OllamaError, saying
+        nothing was changed, when the server cannot be asked. Call from a worker."""
         from ollama_tui.screens.confirm import ConfirmScreen
 
         try:
@@ -302,7 +305,7 @@ class Operations:
             ConfirmScreen(
                 "Replace an existing model?",
                 items,
-                note=Text(f"It will be replaced by {safe_line(source)}."),
+                note=note,
                 confirm_label="Replace",
                 danger=True,
             )
@@ -321,7 +324,8 @@ class Operations:
             )
             if request is None:
                 return
-            if not await self._confirm_overwrite(request.destination, request.source):
+            note = f"It will be replaced by {request.source}."
+            if not await self.confirm_replace(request.destination, note):
                 return
             await self._ops_app.client.copy(request.source, request.destination)
             self._notify(f"Copied {request.source} to {request.destination}.")
@@ -345,7 +349,8 @@ class Operations:
             )
             if request is None:
                 return
-            if not await self._confirm_overwrite(request.destination, request.source):
+            note = f"It will be replaced by {request.source}."
+            if not await self.confirm_replace(request.destination, note):
                 return
             # A loaded source would stay in memory under a name that no longer exists (and
             # could not be unloaded): unload it before it is deleted, as `d` does.

@@ -26,6 +26,8 @@ from test_ui_ops import (
 )
 from textual.widgets import Input, Static
 
+from ollama_tui.app import OllamaTuiApp
+from ollama_tui.config import Settings
 from ollama_tui.jobs import JobState
 from ollama_tui.screens.confirm import ConfirmScreen
 from ollama_tui.screens.copy import CopyScreen
@@ -73,6 +75,51 @@ async def test_destination_made_since_the_last_poll_is_not_replaced_unasked(
         await refreshed(pilot, app)
         assert app.model("fresh:latest").digest != source.digest, "replaced without asking"
         assert app.has_model("llama3.2:latest")
+
+
+async def test_create_onto_a_model_made_since_the_last_poll_asks(sim: Simulator) -> None:
+    """The create editor's "Replace an existing model?" asks the server too."""
+    app = OpsHarness(sim.url)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.polls >= 1)
+        sim.add_model("fresh:latest", like="qwen2.5:0.5b")
+        app.operations.create()
+        screen = await screen_ready(pilot, app, CreateScreen)
+        assert isinstance(screen, CreateScreen)
+        screen.editor.load_text("FROM llama3.2\nSYSTEM hi\n")
+        screen.query_one("#create-name", Input).value = "fresh"
+        status = screen.query_one("#create-status", Static)
+        await wait_for(pilot, lambda: "Modelfile OK" in str(status.render()))
+        await pilot.press("ctrl+r")
+        await screen_ready(pilot, app, ConfirmScreen)
+        await pilot.press("n")
+        await wait_for(pilot, lambda: app.screen is screen)
+        await pilot.pause()
+        assert requests(sim, "/api/create") == [] and screen.job is None
+        await pilot.press("ctrl+r")
+        await screen_ready(pilot, app, ConfirmScreen)
+        await pilot.press("y")
+        await wait_for(pilot, lambda: len(requests(sim, "/api/create")) == 1)
+
+
+async def test_copy_while_polling_is_paused_asks(sim: Simulator) -> None:
+    """The real app with polling paused (`z`): its lists are as old as the pause."""
+    app = OllamaTuiApp(Settings(host=sim.url, interval=60.0))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: app.status.state == "connected" and bool(app.installed))
+        app.toggle_pause()
+        assert app.paused
+        sim.add_model("fresh:latest", like="qwen2.5:0.5b")
+        source = next(m for m in app.installed if m.name == "llama3.2:latest")
+        app.operations.copy(source)
+        await screen_ready(pilot, app, CopyScreen)
+        await type_text(pilot, "fresh")
+        await pilot.press("enter")
+        await screen_ready(pilot, app, ConfirmScreen)
+        await pilot.press("n")
+        await wait_for(pilot, lambda: not isinstance(app.screen, ConfirmScreen))
+        await pilot.pause()
+        assert requests(sim, "/api/copy") == []
 
 
 async def test_destination_gone_since_the_last_poll_is_not_asked_about(sim: Simulator) -> None:

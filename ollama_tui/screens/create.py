@@ -28,8 +28,9 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Input, Select, Static, TextArea
 from textual.worker import Worker
 
+from ollama_tui.api.errors import OllamaError
 from ollama_tui.api.models import ModelShow
-from ollama_tui.api.names import names_equal, validate_model_name
+from ollama_tui.api.names import validate_model_name
 from ollama_tui.formatting import human_bytes, safe_line
 from ollama_tui.jobs import Job, JobState
 from ollama_tui.modelfile import (
@@ -473,23 +474,19 @@ class CreateScreen(ModalScreen[None]):
                 self.app.notify("Fix the marked problem first; nothing was sent.", severity="error")
             return
         name = self.query_one("#create-name", Input).value.strip()
-        installed = getattr(self.app, "installed", []) or []
-        if any(names_equal(m.name, name) for m in installed):
-            self.app.push_screen(
-                ConfirmScreen(
-                    "Replace an existing model?",
-                    [Text(f"• {safe_line(name)}")],
-                    note="Creating under this name replaces the installed model.",
-                    confirm_label="Replace",
-                    danger=True,
-                ),
-                lambda ok: self._start_if(ok, name),
-            )
-            return
-        self._start(name)
+        self._start_unless_refused(name)
 
-    def _start_if(self, ok: bool | None, name: str) -> None:
-        if ok:
+    @work(group="create-destination", exclusive=True, exit_on_error=False)
+    async def _start_unless_refused(self, name: str) -> None:
+        """Start, after asking if `name` exists on the server now (not at the last poll)."""
+        try:
+            note = "Creating under this name replaces the installed model."
+            if not await self.operations.confirm_replace(name, note):
+                return
+        except OllamaError as error:
+            self.app.notify(str(error), title="Create", severity="error")
+            return
+        if self.job is None or not self.job.is_active:
             self._start(name)
 
     def _start(self, name: str) -> None:
