@@ -134,3 +134,24 @@ def test_a_line_is_cut_at_the_limit() -> None:
     assert len(shown) == MAX_TEXT_CHARS and shown.endswith("…")
     long_text = "y" * (MAX_TEXT_CHARS * 3)
     assert safe_text(long_text) == long_text  # documents (licenses) are not lines
+
+
+def test_every_toast_goes_through_the_apps_escaping_notify() -> None:
+    """Widget.notify would parse markup by default: the package only calls the app's notify
+    (SafeNotifyApp.notify escapes title and message and parses no markup)."""
+    from pathlib import Path
+
+    import ollama_tui
+
+    root = Path(ollama_tui.__file__).parent
+    offenders = []
+    for path in root.rglob("*.py"):
+        if "simulator" in path.parts:
+            continue
+        for number, line in enumerate(path.read_text().splitlines(), start=1):
+            if ".notify(" not in line or "app.notify(" in line:
+                continue
+            if path.name in ("app.py", "notifications.py") and "self.notify(" in line:
+                continue  # the app itself: its own notify
+            offenders.append(f"{path.relative_to(root)}:{number}: {line.strip()}")
+    assert not offenders, offenders
