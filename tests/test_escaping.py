@@ -151,7 +151,8 @@ def test_every_toast_goes_through_the_apps_escaping_notify() -> None:
         for number, line in enumerate(path.read_text().splitlines(), start=1):
             if ".notify(" not in line or "app.notify(" in line:
                 continue
-            if path.name in ("app.py", "notifications.py") and "self.notify(" in line:
+            own = ("self.notify(", "super().notify(")
+            if path.name in ("app.py", "notifications.py") and any(o in line for o in own):
                 continue  # the app itself: its own notify
             offenders.append(f"{path.relative_to(root)}:{number}: {line.strip()}")
     assert not offenders, offenders
