@@ -213,7 +213,9 @@ class Operations:
             name = model.name
             if request.copy_to is not None:
                 # ollama.com refuses a name without the user's namespace: push a copy that has it.
-                if not await self._confirm_overwrite(request.copy_to, name):
+                if not await self.confirm_replace(
+                    request.copy_to, f"It will be replaced by {name}."
+                ):
                     return
                 await self._ops_app.client.copy(name, request.copy_to)
                 self._refresh()
