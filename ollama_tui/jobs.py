@@ -29,7 +29,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-from ollama_tui.api import OllamaError
+from ollama_tui.api import OllamaError, limits
 
 __all__ = [
     "RATE_MIN_SPAN",
@@ -237,16 +237,29 @@ class Job:
     """Bytes transferred while we watched this run (resumed head starts excluded)."""
     _clock: Callable[[], float] = field(default=time.monotonic, repr=False)
     _meter: _RateMeter | None = field(default=None, repr=False)
+    # Past MAX_LAYERS bars, further layers only add to these totals (the newest one is
+    # remembered, so its repeated lines add their growth, not their size, again).
+    _extra_total: int = field(default=0, repr=False)
+    _extra_completed: int = field(default=0, repr=False)
+    _extra_last: tuple[str, int, int] | None = field(default=None, repr=False)
 
     # -- derived values -------------------------------------------------------------------
 
     @property
     def completed(self) -> int:
-        return sum(layer.completed for layer in self._measured())
+        return sum(layer.completed for layer in self._measured()) + self._extra_completed
 
     @property
     def total(self) -> int:
-        return sum(layer.total for layer in self._measured())
+        return sum(layer.total for layer in self._measured()) + self._extra_total
+
+    @property
+    def layers_note(self) -> str:
+        """Said when the server sent more layers than are listed ("" normally)."""
+        if self._extra_last is None:
+            return ""
+        cap = limits.MAX_LAYERS
+        return f"more than {cap:,} layers: listing the first {cap:,}"
 
     def _measured(self) -> list[LayerProgress]:
         """The bars overall progress adds up: the transfers, once there are any. A local step
@@ -355,6 +368,9 @@ class Job:
             else:
                 key = digest
             layer = self.layers.get(key)
+        if layer is None and len(self.layers) >= limits.MAX_LAYERS:
+            self._apply_extra(key, event, now)
+            return
         if layer is None:
             # First sight in this run: a resumed layer starts high; that is not this run's work.
             self.layers[key] = LayerProgress(
@@ -378,6 +394,21 @@ class Job:
                 self.bytes_this_run += delta
                 self._meter.add(delta, now)
 
+    def _apply_extra(self, key: str, event: ProgressLike, now: float) -> None:
+        """A layer past MAX_LAYERS: into the totals, without a bar (bounded work and memory)."""
+        last = self._extra_last
+        self._extra_last = (key, event.total, event.completed)
+        if last is None or last[0] != key:
+            self._extra_total += event.total  # first sight: its head start is not this run's
+            self._extra_completed += event.completed
+            return
+        self._extra_total += event.total - last[1]
+        delta = event.completed - last[2]
+        self._extra_completed += delta
+        if delta > 0 and event.digest and self._meter is not None:
+            self.bytes_this_run += delta
+            self._meter.add(delta, now)
+
     def _begin_run(self, now: float) -> None:
         self.state = JobState.RUNNING
         self.started_at = now
@@ -387,6 +418,8 @@ class Job:
         self.state = JobState.QUEUED
         self.phase = ""
         self.layers = {}
+        self._extra_total = self._extra_completed = 0
+        self._extra_last = None
         self.error = None
         self.started_at = None
         self.finished_at = None

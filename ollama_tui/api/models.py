@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any, Self
 
 import humanize
 
+from ollama_tui.api import limits
+
 if TYPE_CHECKING:
     from ollama_tui.modelfile import Message, ParamValue
 
@@ -40,11 +42,17 @@ def parse_time(value: object) -> datetime | None:
 
 
 def _str(value: object, default: str = "") -> str:
-    return value if isinstance(value, str) else default
+    """A one-line string from the server, cut to ``MAX_TEXT_CHARS`` (every widget shows it)."""
+    return limits.cut(value) if isinstance(value, str) else default
+
+
+def _doc(value: object) -> str:
+    """A multi-line text of /api/show (Modelfile, template...), cut to ``MAX_DOCUMENT_CHARS``."""
+    return limits.cut(value, limits.MAX_DOCUMENT_CHARS) if isinstance(value, str) else ""
 
 
 def _opt_str(value: object) -> str | None:
-    return value if isinstance(value, str) and value else None
+    return limits.cut(value) if isinstance(value, str) and value else None
 
 
 def _int(value: object, default: int = 0) -> int:
@@ -66,7 +74,8 @@ def _opt_int(value: object) -> int | None:
 
 def _str_tuple(value: object) -> tuple[str, ...]:
     if isinstance(value, list | tuple):
-        return tuple(v for v in value if isinstance(v, str))
+        kept = value[: limits.MAX_LIST_ITEMS]
+        return tuple(limits.cut(v) for v in kept if isinstance(v, str))
     return ()
 
 
@@ -266,8 +275,8 @@ def _messages(value: object) -> tuple[Message, ...]:
     from ollama_tui.modelfile import Message
 
     return tuple(
-        Message(_str(m.get("role")), _str(m.get("content")))
-        for m in value
+        Message(_str(m.get("role")), _doc(m.get("content")))
+        for m in value[: limits.MAX_LIST_ITEMS]
         if isinstance(m, Mapping)
     )
 
@@ -295,17 +304,17 @@ class ModelShow:
 
     @classmethod
     def from_json(cls, d: Mapping[str, Any]) -> Self:
-        parameters = _str(d.get("parameters"))
+        parameters = _doc(d.get("parameters"))
         license_value = d.get("license")
         if isinstance(license_value, list):
             license_value = "\n".join(v for v in license_value if isinstance(v, str))
         return cls(
-            modelfile=_str(d.get("modelfile")) or _str(d.get("model_file")),
+            modelfile=_doc(d.get("modelfile")) or _doc(d.get("model_file")),
             parameters=parameters,
             parameters_dict=MappingProxyType(_parse_parameters(parameters)),
-            template=_str(d.get("template")),
-            system=_str(d.get("system")),
-            license=_str(license_value),
+            template=_doc(d.get("template")),
+            system=_doc(d.get("system")),
+            license=_doc(license_value),
             details=ModelDetails.from_json(_mapping(d.get("details")), d),
             messages=_messages(d.get("messages")),
             model_info=MappingProxyType(dict(_mapping(d.get("model_info")))),
@@ -364,6 +373,8 @@ class ProgressEvent:
             and type(total) is int
             and type(completed) is int
             and (digest is None or type(digest) is str)
+            and len(status) <= (cap := limits.MAX_TEXT_CHARS)
+            and (digest is None or len(digest) <= cap)
         ):
             # Set the slots directly: the frozen __init__ (object.__setattr__ per field)
             # costs about three times as much, and a pull can stream 100,000s of lines.
@@ -374,8 +385,8 @@ class ProgressEvent:
             _set_completed(event, completed)
             return event
         return cls(
-            status if isinstance(status, str) else ("" if status is None else str(status)),
-            None if digest is None else str(digest),
+            "" if status is None else limits.cut(status if type(status) is str else str(status)),
+            None if digest is None else limits.cut(str(digest)),
             _int(total),
             _int(completed),
         )

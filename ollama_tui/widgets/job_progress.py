@@ -90,6 +90,9 @@ def job_status(job: Job) -> Text:
     if job.phase and job.is_active:
         text.append(" · ")
         text.append(safe_line(job.phase), style="italic")
+    if job.layers_note:
+        text.append(" · ")
+        text.append(job.layers_note, style="dim")
     return text
 
 
