@@ -372,9 +372,8 @@ class ProgressEvent:
             type(status) is str
             and type(total) is int
             and type(completed) is int
-            and (digest is None or type(digest) is str)
-            and len(status) <= (cap := limits.MAX_TEXT_CHARS)
-            and (digest is None or len(digest) <= cap)
+            and len(status) <= _TEXT_CAP
+            and (digest is None or (type(digest) is str and len(digest) <= _TEXT_CAP))
         ):
             # Set the slots directly: the frozen __init__ (object.__setattr__ per field)
             # costs about three times as much, and a pull can stream 100,000s of lines.
@@ -397,6 +396,9 @@ class ProgressEvent:
         return bool(self.digest) and self.total > 0
 
 
+# Read once, at import: the fast path above runs once per streamed line, where even a module
+# attribute look-up shows.
+_TEXT_CAP = limits.MAX_TEXT_CHARS
 _new_object = object.__new__
 _slot_descriptors: dict[str, Any] = dict(vars(ProgressEvent))
 _set_status = _slot_descriptors["status"].__set__
