@@ -471,3 +471,45 @@ def test_the_default_read_timeout_outlasts_a_real_servers_silences() -> None:
     assert limits.seconds_text(limits.STREAM_READ_TIMEOUT) == "30 minutes"
     client = OllamaClient("http://127.0.0.1:1", environ={})
     assert client.stream_read_timeout == limits.STREAM_READ_TIMEOUT
+
+
+async def test_the_layer_table_touches_only_the_cells_that_changed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An expanded job of MAX_LAYERS bars costs the bars that moved, not all of them."""
+    from textual.app import App, ComposeResult
+    from textual.widgets import DataTable
+
+    from ollama_tui.widgets.job_progress import JobRow
+
+    job = Job(1, JobKind.PULL, "m:latest", _clock=lambda: 0.0)
+    job.state = JobState.RUNNING
+    for i in range(100_000):
+        job.apply(ProgressEvent("pulling", f"sha256:{i:064x}", 100, 1), now=0.0)
+
+    class One(App[None]):
+        def compose(self) -> ComposeResult:
+            yield JobRow(job)
+
+    updates: list[object] = []
+    original = DataTable.update_cell
+
+    def counting(self: DataTable[Any], *args: Any, **kwargs: Any) -> None:
+        updates.append(args)
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(DataTable, "update_cell", counting)
+    app = One()
+    async with app.run_test(size=(120, 40)) as pilot:
+        row = app.query_one(JobRow)
+        row.toggle_expanded()
+        await pilot.pause()
+        table = row.query_one("#job-layers", DataTable)
+        assert table.row_count == limits.MAX_LAYERS
+        updates.clear()
+        for i in (3, 500, 999):
+            job.apply(ProgressEvent("pulling", f"sha256:{i:064x}", 100, 50), now=1.0)
+        row.update_job(job)
+        await pilot.pause()
+        assert len(updates) == 3 * 2  # percent and size of three rows
+        assert table.get_row(f"sha256:{500:064x}")[2].plain == " 50"
