@@ -19,7 +19,14 @@ from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from ollama_tui.api import LocalModel, OllamaClient, RunningModel, ServerUnreachable, resolve_host
+from ollama_tui.api import (
+    LocalModel,
+    ModelList,
+    OllamaClient,
+    RunningModel,
+    ServerUnreachable,
+    resolve_host,
+)
 from ollama_tui.api import client as client_module
 
 __all__ = ["Poller", "Snapshot"]
@@ -45,7 +52,7 @@ class Snapshot:
 
 def _notes(*lists: list[Any]) -> tuple[str, ...]:
     """The notes of the client's capped model lists (``ModelList.note``)."""
-    return tuple(note for models in lists if (note := getattr(models, "note", "")))
+    return tuple(models.note for models in lists if isinstance(models, ModelList) and models.note)
 
 
 class Poller:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ollama_tui.api.client import OllamaClient
+from ollama_tui.api.client import ModelList, OllamaClient
 from ollama_tui.api.errors import (
     ApiError,
     InvalidInput,
@@ -35,6 +35,7 @@ __all__ = [
     "InvalidInput",
     "LocalModel",
     "ModelDetails",
+    "ModelList",
     "ModelName",
     "ModelNotFound",
     "ModelShow",
