@@ -141,9 +141,10 @@ async def test_a_declared_huge_body_is_refused_before_reading(server: HostileSer
     server.declared_huge_route("/api/tags", 5 * 1024 * MB)
     async with OllamaClient(server.url, environ={}, timeout=20) as client:
         started = time.monotonic()
-        with pytest.raises(ProtocolError, match="larger than 32 MB; refused"):
+        refused = f"larger than {limits.bytes_text(limits.MAX_BODY_BYTES)}; refused"
+        with pytest.raises(ProtocolError, match=refused):
             await client.list_models()
-        with pytest.raises(ProtocolError, match="larger than 32 MB; refused"):
+        with pytest.raises(ProtocolError, match=refused):
             await asyncio.to_thread(client.list_models_blocking)
     assert time.monotonic() - started < 5  # no waiting for a body that never comes
 
@@ -198,7 +199,11 @@ async def endless(piece: bytes, total: int) -> AsyncIterator[bytes]:
         await asyncio.sleep(0)
 
 
-async def test_a_progress_line_without_end_fails_clearly(server: HostileServer) -> None:
+async def test_a_progress_line_without_end_fails_clearly(
+    server: HostileServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(limits, "MAX_LINE_BYTES", 1 * MB)  # the default, said in the message
+
     async def pieces() -> AsyncIterator[bytes]:
         yield b'{"status":"pulling manifest"}\n{"status":"'
         async for piece in endless(b"x" * 65536, 100 * MB):
@@ -218,17 +223,18 @@ async def test_a_progress_line_without_end_fails_clearly(server: HostileServer) 
 
 def test_the_decoder_refuses_a_long_line_as_it_grows() -> None:
     cap = limits.MAX_LINE_BYTES
+    too_long = f"longer than {limits.bytes_text(cap)}"
     decoder = NDJSONDecoder("POST /api/pull")
     chunk = b"y" * 4096
     fed = 0
-    with pytest.raises(ProtocolError, match="longer than 1 MB"):
+    with pytest.raises(ProtocolError, match=too_long):
         for _ in range(10 * cap // len(chunk)):
             decoder.feed(chunk)
             fed += len(chunk)
     assert fed <= cap  # the chunk that went past the limit was the last one taken
     # Also a long line inside one chunk, and a long unfinished tail after a newline.
     for data in (b"{}\n" + b"z" * (cap + 1) + b"\n{}\n", b"{}\n" + b"z" * (cap + 1)):
-        with pytest.raises(ProtocolError, match="longer than 1 MB"):
+        with pytest.raises(ProtocolError, match=too_long):
             NDJSONDecoder("POST /api/pull").feed(data)
     # A line of exactly the limit is fine.
     line = b'{"status":"' + b"a" * (cap - 13) + b'"}'
@@ -336,8 +342,11 @@ async def test_long_server_messages_are_cut(server: HostileServer) -> None:
         assert len(str(stream_error.value)) == cap
 
 
-async def test_a_20_mb_status_never_reaches_the_jobs_view(server: HostileServer) -> None:
+async def test_a_20_mb_status_never_reaches_the_jobs_view(
+    server: HostileServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A status under the line limit is cut; one of 20 MB fails the job with a short error."""
+    monkeypatch.setattr(limits, "MAX_LINE_BYTES", 1 * MB)
 
     async def cut_status() -> AsyncIterator[bytes]:
         yield json.dumps({"status": "p" * 900_000}).encode() + b"\n"
@@ -414,11 +423,11 @@ async def test_a_pull_of_100k_layers_keeps_the_layer_table_bounded(
     assert job.state is JobState.DONE
     assert len(job.layers) == limits.MAX_LAYERS
     assert job.total == 2 * count
-    assert "listing the first 1,000" in job.layers_note
+    assert f"listing the first {limits.MAX_LAYERS:,}" in job.layers_note
 
     from ollama_tui.widgets.job_progress import job_status
 
-    assert "more than 1,000 layers" in job_status(job).plain
+    assert f"more than {limits.MAX_LAYERS:,} layers" in job_status(job).plain
 
 
 # -- silence --------------------------------------------------------------------------------
