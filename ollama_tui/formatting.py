@@ -11,11 +11,14 @@ from datetime import UTC, datetime, timedelta
 
 import humanize
 
+from ollama_tui.api.models import UNKNOWN
+
 __all__ = [
+    "UNKNOWN",
     "age_text",
+    "countdown",
     "human_bytes",
     "human_number",
-    "parse_param_size",
     "relative_time",
     "safe_line",
     "safe_text",
@@ -58,15 +61,21 @@ def safe_text(text: object) -> str:
 
 
 def human_bytes(size: int | None) -> str:
-    """Bytes the way the ollama CLI prints them: decimal units, "5.1 GB", "19 GB", "512 B"."""
-    if size is None:
-        return "-"
+    """Bytes the way the ollama CLI prints them: decimal units, "5.1 GB", "19 GB", "512 B".
+
+    Unknown (None) and impossible (negative) sizes read ``–``; this never raises.
+    """
+    if size is None or size < 0:
+        return UNKNOWN
     units = (("TB", _TB), ("GB", _GB), ("MB", _MB), ("KB", _KB))
     found = next(((name, factor) for name, factor in units if size >= factor), None)
     if found is None:
         return f"{size} B"
     unit, factor = found
-    value = size / factor
+    try:
+        value = size / factor
+    except OverflowError:  # beyond any float: not a size a disk holds
+        return UNKNOWN
     if value >= 10:
         return f"{int(value)} {unit}"
     if value != math.trunc(value):
@@ -74,31 +83,34 @@ def human_bytes(size: int | None) -> str:
     return f"{int(value)} {unit}"
 
 
+_COUNT_UNITS = (("", 1), ("K", 1_000), ("M", 1_000_000), ("B", 1_000_000_000))
+_COUNT_UNITS += (("T", 1_000_000_000_000),)
+
+
 def human_number(count: int | None) -> str:
-    """Parameter counts like ``ollama show``: "3.2B", "137M", "8B"."""
-    if count is None:
-        return ""
-    for suffix, factor in (("B", 1_000_000_000), ("M", 1_000_000), ("K", 1_000)):
-        if count >= factor:
-            value = count / factor
-            if value == math.floor(value):
-                return f"{int(value)}{suffix}"
-            return f"{value:.1f}{suffix}"
-    return str(count)
+    """Parameter counts, all alike: "494M", "137M", "20.9B", "1.2B", "8B" (``–`` when unknown).
+
+    At most one decimal, none from 100 of a unit up, and no ".0": so the server's "494.03M"
+    and "1.2B" read the same way side by side.
+    """
+    if count is None or count < 0:
+        return UNKNOWN
+    index = max(i for i, (_suffix, factor) in enumerate(_COUNT_UNITS) if count >= factor or i == 0)
+    if index == 0:
+        return str(count)
+    try:
+        rounded = _round_count(count / _COUNT_UNITS[index][1])
+        if rounded >= 1000 and index + 1 < len(_COUNT_UNITS):  # 999.9M reads 1B, not 1000M
+            index += 1
+            rounded = _round_count(count / _COUNT_UNITS[index][1])
+    except OverflowError:
+        return UNKNOWN
+    text = f"{rounded:.0f}" if rounded == int(rounded) else f"{rounded:.1f}"
+    return text + _COUNT_UNITS[index][0]
 
 
-_PARAM_RE = re.compile(r"^\s*([0-9]*\.?[0-9]+)\s*([KMBT]?)\s*$", re.IGNORECASE)
-_PARAM_SCALE = {"": 1.0, "K": 1e3, "M": 1e6, "B": 1e9, "T": 1e12}
-
-
-def parse_param_size(text: str | None) -> float:
-    """ "3.2B" -> 3.2e9 for sorting; unknown forms sort first (-1)."""
-    if not text:
-        return -1.0
-    match = _PARAM_RE.match(text)
-    if not match:
-        return -1.0
-    return float(match.group(1)) * _PARAM_SCALE[match.group(2).upper()]
+def _round_count(value: float) -> float:
+    return round(value, 1) if value < 100 else float(round(value))
 
 
 def relative_time(when: datetime | None, now: datetime) -> str:
@@ -134,6 +146,19 @@ def age_text(seconds: float) -> str:
         return f"{minutes}m {seconds}s ago"
     hours, minutes = divmod(minutes, 60)
     return f"{hours}h {minutes}m ago"
+
+
+EXACT_COUNTDOWN = timedelta(minutes=10)
+
+
+def countdown(when: datetime, now: datetime) -> str | None:
+    """An exact "2m50s from now" while ``when`` is under ten minutes ahead (a rounded
+    "3 minutes" there misleads by most of a minute); None otherwise (past, far, or unknown)."""
+    ahead = _delta(when, now)
+    if ahead is None or ahead < timedelta(0) or ahead >= EXACT_COUNTDOWN:
+        return None
+    minutes, seconds = divmod(int(ahead.total_seconds()), 60)
+    return f"{minutes}m{seconds:02d}s from now" if minutes else f"{seconds}s from now"
 
 
 def _delta(later: datetime, earlier: datetime) -> timedelta | None:

@@ -22,12 +22,12 @@ from ollama_tui.api.errors import ApiError, OllamaError
 from ollama_tui.api.models import LocalModel, RunningModel
 from ollama_tui.api.names import names_equal
 from ollama_tui.formatting import safe_line
-from ollama_tui.jobs import Job, JobKind
+from ollama_tui.jobs import Job, JobKind, JobState
 
 if TYPE_CHECKING:
     from textual.app import App
 
-__all__ = ["Operations", "explain_job_error", "is_embedding_only"]
+__all__ = ["Operations", "deleted_message", "explain_job_error", "is_embedding_only"]
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +44,16 @@ def explain_job_error(job: Job) -> str:
             f"with: copy the model to <user>/{model} first (c), then push that."
         )
     return ""
+
+
+def deleted_message(names: Sequence[str], shown: int = 3) -> str:
+    """ "Deleted mistral:7b", "Deleted 3 models: a, b, c", "Deleted 5 models: a, b, c and 2
+    more": the count first, and no ellipsis next to a full stop."""
+    if len(names) == 1:
+        return f"Deleted {names[0]}"
+    listed = ", ".join(names[:shown])
+    rest = len(names) - shown
+    return f"Deleted {len(names)} models: {listed}" + (f" and {rest} more" if rest > 0 else "")
 
 
 def is_embedding_only(capabilities: Sequence[str]) -> bool:
@@ -151,35 +161,35 @@ class Operations:
     # -- pull / push / create (jobs) --------------------------------------------------------
 
     def pull(self, marked: Sequence[LocalModel] = ()) -> None:
-        """`p`: ask for a name, or offer to re-pull (update) the marked models."""
-        from ollama_tui.screens.confirm import ConfirmScreen
+        """`p`: ask for a name; with marked rows, first ask: re-pull them, or a new name?"""
+        from ollama_tui.screens.confirm import ChoiceScreen
 
         if self.refused("pull") or self._dialog_open():
             return
         self.hook_jobs()
         from ollama_tui.screens.pull import PullScreen, repull_items
 
-        if marked:
-            names = [m.name for m in marked]
-
-            async def repull() -> None:
-                ok = await self.app.push_screen_wait(
-                    ConfirmScreen(
-                        f"Re-pull (update) {len(names)} marked models?",
-                        repull_items(names),
-                        note="Each pull runs as a job; unchanged layers are not downloaded.",
-                        confirm_label="Pull",
-                    )
-                )
-                if ok:
-                    for name in names:
-                        self._ops_app.jobs.submit_pull(name)
-                    self._notify(f"Pulling {len(names)} models — J shows the jobs.")
-
-            self._run(repull, "Pull", group="ops-dialog")
-            return
+        names = [m.name for m in marked]
 
         async def ask() -> None:
+            if names:
+                count = "1 marked model" if len(names) == 1 else f"{len(names)} marked models"
+                choice = await self.app.push_screen_wait(
+                    ChoiceScreen(
+                        f"Re-pull (update) the {count}, or pull a new name?",
+                        [("r", "Re-pull marked", "repull"), ("n", "New name", "new")],
+                        repull_items(names),
+                        note="Each pull runs as a job; unchanged layers are not downloaded.",
+                    )
+                )
+                if choice is None:
+                    return
+                if choice == "repull":
+                    for name in names:
+                        self._ops_app.jobs.submit_pull(name)
+                    what = names[0] if len(names) == 1 else f"{len(names)} models"
+                    self._notify(f"Pulling {what} — J shows the jobs.")
+                    return
             request = await self.app.push_screen_wait(PullScreen(self._installed_names()))
             if request is None:
                 return
@@ -196,11 +206,20 @@ class Operations:
         from ollama_tui.screens.push import PushScreen
 
         async def ask() -> None:
-            insecure = await self.app.push_screen_wait(PushScreen(model.name))
-            if insecure is None:
+            request = await self.app.push_screen_wait(PushScreen(model.name))
+            if request is None:
                 return
-            self._ops_app.jobs.submit_push(model.name, insecure=insecure)
-            self._notify(f"Pushing {model.name} — J shows the jobs.")
+            name = model.name
+            if request.copy_to is not None:
+                # ollama.com refuses a name without the user's namespace: push a copy that has it.
+                if not await self._confirm_overwrite(request.copy_to, name):
+                    return
+                await self._ops_app.client.copy(name, request.copy_to)
+                self._refresh()
+                name = request.copy_to
+            self._ops_app.jobs.submit_push(name, insecure=request.insecure)
+            copied = f"Copied {model.name} to {name}; p" if name != model.name else "P"
+            self._notify(f"{copied}ushing {name} — J shows the jobs.")
 
         self._run(ask, "Push", group="ops-dialog")
 
@@ -273,6 +292,12 @@ class Operations:
 
     def retry_job(self, job: Job) -> None:
         if self.refused("retry"):
+            return
+        if job.state is JobState.WAITING:
+            self.app.notify(
+                "This job resumes by itself once the server answers again (x cancels it).",
+                severity="warning",
+            )
             return
         if not job.can_retry:
             self.app.notify("Only failed or cancelled jobs can be retried.", severity="warning")
@@ -384,8 +409,7 @@ class Operations:
                 else:
                     deleted.append(model.name)
             if deleted:
-                shown = ", ".join(deleted[:3]) + ("…" if len(deleted) > 3 else "")
-                self._notify(f"Deleted {shown}.")
+                self._notify(deleted_message(deleted))
             self._refresh()
 
         self._run(flow, "Delete", group="ops-dialog")

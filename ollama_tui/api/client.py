@@ -18,7 +18,7 @@ import urllib.request
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Sequence
 from pathlib import Path, PurePosixPath
 from types import TracebackType
-from typing import IO, TYPE_CHECKING, Any, Self, TypeVar
+from typing import IO, TYPE_CHECKING, Any, Protocol, Self, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
@@ -27,6 +27,7 @@ from ollama_tui import __version__
 from ollama_tui.api import limits
 from ollama_tui.api.errors import (
     ApiError,
+    ConnectionLost,
     InvalidInput,
     ModelNotFound,
     ProtocolError,
@@ -41,7 +42,7 @@ from ollama_tui.api.ndjson import NDJSONDecoder
 if TYPE_CHECKING:
     from ollama_tui.modelfile import Modelfile
 
-__all__ = ["ModelList", "OllamaClient"]
+__all__ = ["ContactObserver", "ModelList", "OllamaClient"]
 
 _M = TypeVar("_M", LocalModel, RunningModel)
 _HASH_STEP = 64 << 20  # bytes hashed per worker-thread call (one progress event each)
@@ -52,6 +53,20 @@ _NUMBER_RE = re.compile(r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)")
 _VERSION_RE = re.compile(r"v?(\d+)\.(\d+)\.(\d+)")
 _STRUCTURED_CREATE = (0, 5, 5)
 _LEGACY_CREATE_MESSAGE = "path or modelfile are required"
+_Lost = TypeVar("_Lost", ServerUnreachable, ConnectionLost)
+# What a proxy answers for a server behind it that is down: not a sign the server answers.
+_GATEWAY_STATUSES = frozenset({502, 503, 504})
+
+
+class ContactObserver(Protocol):
+    """Told how each request to the server went (see ``OllamaClient.observer``)."""
+
+    def answered(self) -> None:
+        """The server answered (any HTTP answer, a stream's next chunk)."""
+
+    def lost(self, reason: str) -> None:
+        """The server could not be reached, or a connection to it dropped."""
+
 
 # Weight file sets of a model folder, first match wins (section 14, like the Go CLI).
 _WEIGHT_PATTERNS = (
@@ -292,6 +307,8 @@ class OllamaClient:
         self._transport = transport
         self._http_client: httpx.AsyncClient | None = None
         self._closed = False
+        self.observer: ContactObserver | None = None
+        """Told about every answer and every lost connection (e.g. the app's reachability)."""
 
     @property
     def _http(self) -> httpx.AsyncClient:
@@ -341,7 +358,28 @@ class OllamaClient:
 
     # -- error mapping -------------------------------------------------------------------
 
+    def _answered(self, response: httpx.Response) -> None:
+        observer = self.observer
+        if observer is not None and response.status_code not in _GATEWAY_STATUSES:
+            observer.answered()
+
+    def _lost(self, error: _Lost) -> _Lost:
+        """Tell the observer, then hand the error back to be raised."""
+        if self.observer is not None:
+            self.observer.lost(str(error))
+        return error
+
+    def _no_answer(self) -> ServerUnreachable:
+        return ServerUnreachable(
+            f"the Ollama server at {self.base_url} did not answer within {self.timeout:g} s"
+        )
+
     def _unreachable(self, exc: httpx.TransportError) -> ServerUnreachable:
+        error = self._unreachable_error(exc)
+        self._lost(error)
+        return error
+
+    def _unreachable_error(self, exc: httpx.TransportError) -> ServerUnreachable:
         where = f"the Ollama server at {self.base_url}"
         if isinstance(exc, httpx.ConnectTimeout):
             reason = "connection timed out"
@@ -409,6 +447,7 @@ class OllamaClient:
     ) -> tuple[httpx.Response, bytes]:
         """Send ``request`` and read its body with the cap; the connection is always released."""
         response = await self._http.send(request, stream=True)
+        self._answered(response)  # even if its body is then refused: the server is there
         try:
             return response, await self._read_body(response, endpoint)
         finally:
@@ -430,9 +469,7 @@ class OllamaClient:
                     request = self._http.build_request(method, path, json=body)
                     response, content = await self._exchange(request, endpoint)
         except TimeoutError:
-            raise ServerUnreachable(
-                f"the Ollama server at {self.base_url} did not answer within {self.timeout:g} s"
-            ) from None
+            raise self._lost(self._no_answer()) from None
         except httpx.TransportError as exc:
             raise self._unreachable(exc) from exc
         except httpx.DecodingError:
@@ -667,11 +704,10 @@ class OllamaClient:
             async with asyncio.timeout(self.timeout):
                 response = await self._http.head(path)
         except TimeoutError:
-            raise ServerUnreachable(
-                f"the Ollama server at {self.base_url} did not answer within {self.timeout:g} s"
-            ) from None
+            raise self._lost(self._no_answer()) from None
         except httpx.TransportError as exc:
             raise self._unreachable(exc) from exc
+        self._answered(response)
         if response.status_code == 200:
             return True
         if response.status_code == 404:
@@ -705,6 +741,7 @@ class OllamaClient:
         except httpx.TransportError as exc:
             raise self._unreachable(exc) from exc
         try:
+            self._answered(response)
             if response.status_code >= 400:
                 try:
                     content = await self._read_body(response, endpoint)
@@ -714,9 +751,12 @@ class OllamaClient:
             decoder = NDJSONDecoder(endpoint)
             feed = decoder.feed
             from_json = ProgressEvent.from_json
+            observer = self.observer
             finished = False
             try:
                 async for chunk in response.aiter_bytes():
+                    if observer is not None:
+                        observer.answered()  # a waiting job may resume at once
                     for obj in feed(chunk):
                         if "error" in obj:
                             raise self._stream_error(obj["error"], action)
@@ -734,8 +774,10 @@ class OllamaClient:
             except httpx.ReadTimeout:
                 raise self._silent(action) from None
             except httpx.TransportError as exc:
-                raise StreamError(
-                    f"the connection to the Ollama server was lost during the {action}"
+                raise self._lost(
+                    ConnectionLost(
+                        f"the connection to the Ollama server was lost during the {action}"
+                    )
                 ) from exc
             except httpx.DecodingError:
                 raise self._undecodable(endpoint) from None
@@ -847,8 +889,10 @@ class OllamaClient:
             except httpx.DecodingError:
                 raise self._undecodable(endpoint) from None
             except httpx.TransportError as exc:
-                raise StreamError(
-                    f"the connection to the Ollama server was lost while uploading {label}"
+                raise self._lost(
+                    ConnectionLost(
+                        f"the connection to the Ollama server was lost while uploading {label}"
+                    )
                 ) from exc
             if response.status_code >= 400:
                 raise self._api_error(response, content, endpoint)

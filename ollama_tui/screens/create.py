@@ -153,6 +153,21 @@ def check_modelfile(
     return check_parsed(mf, folder, states)
 
 
+def not_installed(mf: Modelfile, states: Mapping[str, PathState], installed: list[str]) -> str:
+    """A warning when FROM names a model that is not installed ("" if none): the server pulls
+    such a base before creating, which may be a typo's long download."""
+    for instruction in mf.instructions:
+        value = instruction.value
+        if instruction.command != "from" or value.startswith("@") or _PATHLIKE.search(value):
+            continue
+        state = states.get(value)
+        if state is not None and state.exists:
+            continue  # a local file: uploaded, not pulled
+        if validate_model_name(value) is None and not any(names_equal(n, value) for n in installed):
+            return f"FROM {safe_line(value)}: not installed: the server will try to pull it"
+    return ""
+
+
 def check_parsed(
     mf: Modelfile, folder: str, states: Mapping[str, PathState]
 ) -> tuple[Problem | None, list[str]]:
@@ -191,6 +206,7 @@ class CreateScreen(ModalScreen[None]):
         Binding("ctrl+s", "save", "Save", id="ops.create.save", priority=True),
         Binding("ctrl+o", "open", "Open", id="ops.create.open", priority=True),
         Binding("escape", "close", "Close", id="ops.create.close"),
+        Binding("f1", "reference", "Modelfile reference", id="ops.create.reference"),
     ]
     AUTO_FOCUS = "#create-name"
 
@@ -383,6 +399,7 @@ class CreateScreen(ModalScreen[None]):
             self._update_create_button(False)
             return False
         notes: list[str] = []
+        warning = ""
         try:
             mf = parse(self.editor.text)
         except ModelfileError as error:
@@ -395,6 +412,8 @@ class CreateScreen(ModalScreen[None]):
                 self._update_create_button(False)
                 return False
             problem, notes = check_parsed(mf, folder, states)
+            installed = [m.name for m in getattr(self.app, "installed", []) or []]
+            warning = not_installed(mf, states, installed)
         valid = name_ok and problem is None
         if self._rejected is not None:
             if self._snapshot() == self._rejected:
@@ -413,6 +432,8 @@ class CreateScreen(ModalScreen[None]):
         elif self.job is None:
             ok = Text()
             ok.append("✓ Modelfile OK", style="green")
+            if warning:
+                ok.append(f"  ·  ⚠ {warning}", style="yellow")
             for note in notes[:2]:
                 ok.append(f"  ·  {note}", style="dim")
             status.update(self._with_controls_note(ok))
@@ -476,6 +497,11 @@ class CreateScreen(ModalScreen[None]):
             )
             return
         self._start(name)
+
+    def action_reference(self) -> None:
+        from ollama_tui.screens.modelfile_help import ModelfileHelpScreen
+
+        self.app.push_screen(ModelfileHelpScreen())
 
     def _start_if(self, ok: bool | None, name: str) -> None:
         if ok:

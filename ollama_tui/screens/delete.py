@@ -23,7 +23,7 @@ class DeleteScreen(ConfirmScreen):
             if model.name in loaded:
                 line.append("  (loaded — unloaded first)", style="yellow")
             items.append(line)
-        total = sum(model.size for model in models)
+        total = sum(model.size or 0 for model in models)  # unknown sizes free nothing known
         count = len(models)
         title = f"Delete {count} models?" if count > 1 else "Delete this model?"
         # Layers shared with other models (copies, derived models) stay: hence "up to".

@@ -61,6 +61,7 @@ def progress_bar(fraction: float | None, width: int = BAR_WIDTH) -> Text:
 STATE_STYLES = {
     JobState.QUEUED: "yellow",
     JobState.RUNNING: "bold cyan",
+    JobState.WAITING: "bold yellow",
     JobState.DONE: "green",
     JobState.FAILED: "bold red",
     JobState.CANCELLED: "magenta",
@@ -352,7 +353,10 @@ class JobsStrip(Vertical):
         text.append_text(progress_bar(job_fraction(job), 16))
         text.append(" ")
         text.append_text(job_numbers(job))
-        if job_fraction(job) is None and job.phase:
+        if job.state is JobState.WAITING:
+            text.append(" ")
+            text.append(job.state_text, style=STATE_STYLES[JobState.WAITING])
+        elif job_fraction(job) is None and job.phase:
             text.append(" ")
             text.append(safe_line(job.phase), style="italic")
         return text
