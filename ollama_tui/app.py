@@ -33,8 +33,8 @@ from textual.widgets import Static
 
 from ollama_tui.api import LocalModel, OllamaClient, OllamaError, RunningModel, ServerUnreachable
 from ollama_tui.config import Settings, save_theme
-from ollama_tui.formatting import safe_line
 from ollama_tui.jobs import Job, JobQueue, JobState
+from ollama_tui.notifications import SafeNotifyApp
 from ollama_tui.operations import Operations, explain_job_error
 from ollama_tui.poller import Poller, Snapshot
 from ollama_tui.reachability import Reachability
@@ -60,7 +60,7 @@ MIN_WIDTH = 50
 MIN_HEIGHT = 12
 
 
-class OllamaTuiApp(App[None]):
+class OllamaTuiApp(SafeNotifyApp[None]):
     """A live dashboard for one Ollama server."""
 
     TITLE = "ollama-tui"
@@ -470,12 +470,12 @@ class OllamaTuiApp(App[None]):
 
     def _job_finished(self, job: Job) -> None:
         self.request_refresh()
-        what = safe_line(f"{job.kind} {job.model}")
+        what = f"{job.kind} {job.model}"  # notify() escapes it
         if job.state is JobState.DONE:
             self.notify(f"{what}: done", markup=False)
         elif job.state is JobState.FAILED:
             advice = explain_job_error(job)
-            message = f"{what} failed: {safe_line(job.error)}" + (f"\n{advice}" if advice else "")
+            message = f"{what} failed: {job.error}" + (f"\n{advice}" if advice else "")
             self.notify(message, severity="error", markup=False)
         else:
             self.notify(f"{what}: cancelled", severity="warning", markup=False)

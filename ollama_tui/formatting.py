@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 import humanize
 
+from ollama_tui.api.limits import MAX_TEXT_CHARS
 from ollama_tui.api.models import UNKNOWN
 
 __all__ = [
@@ -26,38 +27,74 @@ __all__ = [
 
 _KB, _MB, _GB, _TB = 1000, 1000**2, 1000**3, 1000**4
 
-# C0/C1 controls and DEL, plus the bidi controls that can reorder what a terminal shows.
-_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-_UNSAFE_MULTILINE = re.compile(
-    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]"
+# Printable (to ``str.isprintable``) yet invisible, or drawn as nothing or as a blank: the
+# combining grapheme joiner, Hangul fillers, Khmer inherent vowels, Mongolian variation
+# selectors, variation selectors, the braille blank. Everything else that could hide or move
+# text (C0/C1 controls, DEL, bidi and zero-width format characters, line and paragraph
+# separators, odd spaces, surrogates, private and unassigned code points) is not printable.
+_INVISIBLE = (
+    "\u034f\u115f\u1160\u17b4\u17b5\u180b-\u180f\u2800\u3164\ufe00-\ufe0f\uffa0"
+    "\U000e0100-\U000e01ef"
 )
+_HAS_INVISIBLE = re.compile(f"[{_INVISIBLE}]")
 
 
-def _escape(match: re.Match[str]) -> str:
-    code = ord(match.group())
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+def _plain(char: str) -> bool:
+    return char.isprintable() and not _HAS_INVISIBLE.match(char)
 
 
-def safe_line(text: object) -> str:
-    """One line of server text with every control character made visible (``\\x1b``).
+def _escape(char: str) -> str:
+    code = ord(char)
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
 
-    Tabs and newlines become spaces so a table cell stays one line. The result is plain text:
-    callers put it in ``Text``/``Segment`` objects, never in markup.
+
+def safe_line(text: object, *, multiline: bool = False) -> str:
+    """Server text made safe and unambiguous for the screen: the one escaping function.
+
+    Every character that is not plainly visible becomes a visible escape (``\\x1b``,
+    ``\\u200b``, ``\\U000e0041``), so no control sequence reaches the terminal and two
+    different strings never look the same. A backslash that could be read as the start of
+    an escape is doubled (the six characters ``\\u200b`` show as ``\\\\u200b``). Tabs and
+    newlines become spaces (a cell or title stays one line) unless ``multiline``; a line
+    longer than ``MAX_TEXT_CHARS`` is cut with "…". The result is plain text: callers put it
+    in ``Text``/``Segment`` objects, never in markup.
     """
     value = "" if text is None else str(text)
-    if not _UNSAFE.search(value):
+    if not multiline and len(value) > MAX_TEXT_CHARS:
+        value = value[: MAX_TEXT_CHARS - 1] + "…"
+    # Fast path (every table cell, every frame): plain ASCII with no backslash.
+    if value.isascii() and value.isprintable() and "\\" not in value:
         return value
-    value = value.replace("\t", " ").replace("\r\n", " ").replace("\n", " ")
-    return _UNSAFE.sub(_escape, value)
+    if multiline:
+        value = value.replace("\r\n", "\n")
+        keep = "\n\t"
+    else:
+        # str.replace, not str.translate: translate is per character in Python for non-ASCII.
+        value = value.replace("\r\n", " ").replace("\n", " ").replace("\t", " ")
+        keep = ""
+    if value.isprintable() and not _HAS_INVISIBLE.search(value) and "\\" not in value:
+        return value
+    out: list[str] = []
+    last = len(value) - 1
+    for index, char in enumerate(value):
+        if char in keep:
+            out.append(char)
+        elif char == "\\":
+            after = value[index + 1] if index < last else ""
+            ambiguous = after in ("\\", "x", "u", "U") or (after and not _plain(after))
+            out.append("\\\\" if ambiguous and after not in keep else "\\")
+        elif _plain(char):
+            out.append(char)
+        else:
+            out.append(_escape(char))
+    return "".join(out)
 
 
 def safe_text(text: object) -> str:
-    """Multi-line server text (license, template...) with newlines and tabs kept."""
-    value = "" if text is None else str(text)
-    value = value.replace("\r\n", "\n")
-    if not _UNSAFE_MULTILINE.search(value):
-        return value
-    return _UNSAFE_MULTILINE.sub(_escape, value)
+    """Multi-line server text (license, template...): ``safe_line`` keeping newlines and tabs."""
+    return safe_line(text, multiline=True)
 
 
 def human_bytes(size: int | None) -> str:

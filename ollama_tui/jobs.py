@@ -112,6 +112,7 @@ class JobClient(Protocol):
         *,
         base_dir: str | Path = ".",
         quantize: str | None = None,
+        from_model: str | None = None,
     ) -> AsyncIterator[ProgressLike]: ...
 
 
@@ -217,6 +218,8 @@ class JobParams:
     modelfile: str = ""
     base_dir: str = "."
     quantize: str | None = None
+    # A FROM equal to this names that server model, never a local file (see client.create).
+    from_model: str | None = None
 
 
 @dataclass(eq=False)
@@ -594,9 +597,16 @@ class JobQueue:
         *,
         base_dir: str | Path = ".",
         quantize: str | None = None,
+        from_model: str | None = None,
     ) -> Job:
-        """Queue a create; the client uploads local FROM/ADAPTER files (relative to base_dir)."""
-        params = JobParams(modelfile=modelfile, base_dir=str(base_dir), quantize=quantize or None)
+        """Queue a create; the client uploads local FROM/ADAPTER files (relative to base_dir)
+        except a FROM equal to ``from_model``, a model taken from the server."""
+        params = JobParams(
+            modelfile=modelfile,
+            base_dir=str(base_dir),
+            quantize=quantize or None,
+            from_model=from_model,
+        )
         return self._submit(JobKind.CREATE, name, params)
 
     def cancel(self, job_id: int) -> bool:
@@ -615,6 +625,14 @@ class JobQueue:
         if job.state in (JobState.RUNNING, JobState.WAITING) and task is not None:
             return task.cancel()
         return False
+
+    async def cancel_and_wait(self, job_id: int, timeout: float = 10.0) -> None:
+        """Cancel a job and wait (at most ``timeout`` s) until its stream is closed, so that
+        nothing it fetches lands after this returns (e.g. before a delete of its model)."""
+        self.cancel(job_id)
+        task = self._tasks.get(job_id)
+        if task is not None:
+            await asyncio.wait({task}, timeout=timeout)
 
     def retry(self, job_id: int) -> Job:
         """Run a failed or cancelled job again, as the same job (same id, attempt + 1).
@@ -725,6 +743,14 @@ class JobQueue:
             return client.pull(job.model, insecure=job.params.insecure)
         if job.kind is JobKind.PUSH:
             return client.push(job.model, insecure=job.params.insecure)
+        if job.params.from_model is not None:
+            return client.create(
+                job.model,
+                job.params.modelfile,
+                base_dir=job.params.base_dir,
+                quantize=job.params.quantize,
+                from_model=job.params.from_model,
+            )
         return client.create(
             job.model,
             job.params.modelfile,

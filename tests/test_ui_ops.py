@@ -23,6 +23,7 @@ from textual.widgets import Button, Input, Static, TextArea
 from ollama_tui.api import LocalModel, OllamaClient, RunningModel, names_equal
 from ollama_tui.config import Settings
 from ollama_tui.jobs import Job, JobKind, JobQueue, JobState
+from ollama_tui.notifications import SafeNotifyApp
 from ollama_tui.operations import Operations
 from ollama_tui.screens.confirm import ChoiceScreen, ConfirmScreen, TextPrompt
 from ollama_tui.screens.copy import CopyScreen
@@ -43,7 +44,7 @@ SMALL = "all-minilm:latest"  # about 46 MB in the simulator's catalogue
 SIZE = (80, 24)
 
 
-class OpsHarness(App[None]):
+class OpsHarness(SafeNotifyApp[None]):
     """The contract's app attributes around a real client and JobQueue."""
 
     CSS_PATH: ClassVar[list[str | PurePath]] = list(stylesheet_paths())

@@ -927,8 +927,13 @@ class OllamaClient:
         *,
         base_dir: str | Path = ".",
         quantize: str | None = None,
+        from_model: str | None = None,
     ) -> AsyncGenerator[ProgressEvent, None]:
         """Create a model from Modelfile text; local FROM/ADAPTER files are uploaded first.
+
+        ``from_model`` is a model name taken from the server (the editor's prefill): a FROM
+        equal to it names that model and is never resolved to a local file, even when a file
+        of that name happens to exist in ``base_dir``.
 
         Raises InvalidInput (nothing sent) for a bad name or Modelfile (with ``line`` and
         ``column``) or a missing local file. Servers older than 0.5.5 get the legacy form.
@@ -944,7 +949,8 @@ class OllamaClient:
         sources: dict[str, _LocalSource] = {}
         from_name: str | None = None
         if parsed.from_ is not None:
-            source = _resolve_source(parsed.from_, base, "FROM")
+            model_ref = from_model is not None and parsed.from_ == from_model
+            source = None if model_ref else _resolve_source(parsed.from_, base, "FROM")
             if source is not None:
                 sources["from"] = source
             elif parsed.from_.startswith("@"):

@@ -20,7 +20,7 @@ from textual.validation import ValidationResult, Validator
 from textual.widgets import Button, Checkbox, Input, Static
 
 from ollama_tui.api.names import validate_model_name
-from ollama_tui.formatting import safe_line
+from ollama_tui.formatting import safe_line, safe_text
 from ollama_tui.stylesheets import OPERATIONS_CSS
 
 
@@ -49,13 +49,13 @@ class ConfirmScreen(ModalScreen[bool]):
         super().__init__(id=id, classes="ops-dialog confirm-dialog")
         self.title_text = title
         self.items = [item if isinstance(item, Text) else Text(safe_line(item)) for item in items]
-        self.note = note if isinstance(note, Text) else Text(note)
+        self.note = note if isinstance(note, Text) else Text(safe_text(note))
         self.confirm_label = confirm_label
         self.danger = danger
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Static(Text(self.title_text), classes="dialog-title", markup=False)
+            yield Static(Text(safe_line(self.title_text)), classes="dialog-title", markup=False)
             if self.items:
                 with VerticalScroll(classes="dialog-items"):
                     for item in self.items:
@@ -128,7 +128,7 @@ def show_validation(field: Input, message_widget: Static, *, quiet_empty: bool =
         message_widget.update("")
     else:
         assert result is not None
-        message_widget.update(Text(result.failure_descriptions[0], style="red"))
+        message_widget.update(Text(safe_line(result.failure_descriptions[0]), style="red"))
     return valid
 
 
@@ -152,7 +152,7 @@ class TextPrompt(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Static(Text(self.title_text), classes="dialog-title", markup=False)
+            yield Static(Text(safe_line(self.title_text)), classes="dialog-title", markup=False)
             yield Input(value=self.initial, id="prompt-value")
             yield Static("", id="prompt-message", classes="field-message", markup=False)
             with Horizontal(classes="dialog-buttons"):
@@ -168,7 +168,7 @@ class TextPrompt(ModalScreen[str | None]):
     def on_input_changed(self, event: Input.Changed) -> None:
         problem = self._problem()
         shown = "" if problem is None or not event.value.strip() else problem
-        self.query_one("#prompt-message", Static).update(Text(shown, style="red"))
+        self.query_one("#prompt-message", Static).update(Text(safe_line(shown), style="red"))
         self.query_one("#ok", Button).disabled = problem is not None
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
@@ -185,7 +185,7 @@ class TextPrompt(ModalScreen[str | None]):
     def _submit(self) -> None:
         problem = self._problem()
         if problem is not None:
-            self.query_one("#prompt-message", Static).update(Text(problem, style="red"))
+            self.query_one("#prompt-message", Static).update(Text(safe_line(problem), style="red"))
             return
         self.dismiss(self.query_one("#prompt-value", Input).value)
 

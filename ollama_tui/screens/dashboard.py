@@ -359,7 +359,7 @@ class DashboardScreen(Screen[None]):
             if self.tui.read_only:
                 self.tui.operations_or_notify()
             else:
-                self.notify(reason, severity="warning", markup=False)
+                self.app.notify(reason, severity="warning", markup=False)
             return
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:

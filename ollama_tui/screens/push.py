@@ -75,7 +75,7 @@ def push_advice(name: str) -> Text:
     try:
         parsed = parse_model_name(name)
     except InvalidInput as error:
-        return Text(str(error), style="red")
+        return Text(safe_line(str(error)), style="red")
     text = Text("Destination: ")
     text.append(safe_line(parsed.full), style="bold")
     model = f"{safe_line(parsed.model)}:{safe_line(parsed.tag)}"

@@ -212,7 +212,7 @@ class JobRow(Vertical, can_focus=True):
                 continue
             cells = (
                 # Placeholder digests (quantize, GGUF checks) have no short form: show status.
-                Text(layer.short_digest),
+                Text(safe_line(layer.short_digest)),
                 Text(safe_line(layer.status)),
                 Text(f"{completed * 100 // total:3d}" if total else "", justify="right"),
                 Text(f"{format_bytes(completed)}/{format_bytes(total)}" if total else ""),

@@ -267,7 +267,7 @@ class ModelfileEditor(TextArea):
         word, words = self._completion_here()
         if not words or (not word and not always):
             if always:
-                self.notify("Nothing to complete here.", severity="warning")
+                self.app.notify("Nothing to complete here.", severity="warning")
                 return
             raise SkipAction()  # tab: the screen's focus change
         if len(words) == 1:
@@ -276,7 +276,7 @@ class ModelfileEditor(TextArea):
         prefix = _common_prefix(words)
         if len(prefix) > len(word):
             self.insert(prefix[len(word) :])
-        self.notify(", ".join(words), title="Completions", markup=False)
+        self.app.notify(", ".join(words), title="Completions", markup=False)
 
     def _follow_app_theme(self) -> None:
         """Syntax colours readable on the app's current (dark or light) theme."""
