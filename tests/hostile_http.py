@@ -75,7 +75,7 @@ class HostileServer:
         finally:
             self._tasks.discard(task)  # type: ignore[arg-type]
             writer.close()
-            with contextlib.suppress(Exception):
+            with contextlib.suppress(Exception, asyncio.CancelledError):
                 await writer.wait_closed()
 
     # -- answers --------------------------------------------------------------------------
