@@ -120,6 +120,7 @@ class OllamaTuiApp(SafeNotifyApp[None]):
         self._focus_before_small: dict[Screen[Any], Widget | None] = {}
         # Sent by the poller before the UI existed; shown at mount or awaited by the first poll.
         self._first_fetch: concurrent.futures.Future[Snapshot] | None = None
+        self._poll_notes: tuple[str, ...] = ()  # the last poll's notes (models left out)
         self._resume_gc = resume_gc
         self._closing = False
         self.dashboard: DashboardScreen | None = None
@@ -348,6 +349,10 @@ class OllamaTuiApp(SafeNotifyApp[None]):
 
     def _polled(self, snapshot: Snapshot) -> None:
         self._failures = 0
+        if snapshot.notes != self._poll_notes:
+            self._poll_notes = snapshot.notes  # said once, not at every poll
+            for note in snapshot.notes:
+                self.notify(note, title="Too many models", severity="warning", markup=False)
         self._apply(snapshot.installed, snapshot.running)
         self._set_status(
             version=snapshot.version or self.status.version,

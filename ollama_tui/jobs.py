@@ -34,7 +34,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-from ollama_tui.api import ConnectionLost, OllamaError, ServerUnreachable
+from ollama_tui.api import ConnectionLost, OllamaError, ServerUnreachable, limits
 from ollama_tui.config import DEFAULT_RECONNECT_TIMEOUT
 from ollama_tui.reachability import Reachability
 
@@ -249,16 +249,29 @@ class Job:
     """Bytes transferred while we watched this run (resumed head starts excluded)."""
     _clock: Callable[[], float] = field(default=time.monotonic, repr=False)
     _meter: _RateMeter | None = field(default=None, repr=False)
+    # Past MAX_LAYERS bars, further layers only add to these totals (the newest one is
+    # remembered, so its repeated lines add their growth, not their size, again).
+    _extra_total: int = field(default=0, repr=False)
+    _extra_completed: int = field(default=0, repr=False)
+    _extra_last: tuple[str, int, int] | None = field(default=None, repr=False)
 
     # -- derived values -------------------------------------------------------------------
 
     @property
     def completed(self) -> int:
-        return sum(layer.completed for layer in self._measured())
+        return sum(layer.completed for layer in self._measured()) + self._extra_completed
 
     @property
     def total(self) -> int:
-        return sum(layer.total for layer in self._measured())
+        return sum(layer.total for layer in self._measured()) + self._extra_total
+
+    @property
+    def layers_note(self) -> str:
+        """Said when the server sent more layers than are listed ("" normally)."""
+        if self._extra_last is None:
+            return ""
+        cap = limits.MAX_LAYERS
+        return f"more than {cap:,} layers: listing the first {cap:,}"
 
     def _measured(self) -> list[LayerProgress]:
         """The bars overall progress adds up: the transfers, once there are any. A local step
@@ -369,6 +382,9 @@ class Job:
             else:
                 key = digest
             layer = self.layers.get(key)
+        if layer is None and len(self.layers) >= limits.MAX_LAYERS:
+            self._apply_extra(key, event, now)
+            return
         if layer is None:
             # First sight in this run: a resumed layer starts high; that is not this run's work.
             self.layers[key] = LayerProgress(
@@ -392,6 +408,24 @@ class Job:
             if digest:  # hashing a local file is not a transfer: no part of the job's rate
                 self.bytes_this_run += delta
                 self._meter.add(delta, now)
+
+    def _apply_extra(self, key: str, event: ProgressLike, now: float) -> None:
+        """A layer past MAX_LAYERS: into the totals, without a bar (bounded work and memory)."""
+        last = self._extra_last
+        self._extra_last = (key, event.total, event.completed)
+        if last is None or last[0] != key:
+            # Taken as a new layer (its head start is not this run's work). Lines that switch
+            # between such layers count again: close enough, as only a broken or hostile
+            # server sends more than MAX_LAYERS layers.
+            self._extra_total += event.total
+            self._extra_completed += event.completed
+            return
+        self._extra_total += event.total - last[1]
+        delta = event.completed - last[2]
+        self._extra_completed += delta
+        if delta > 0 and event.digest and self._meter is not None:
+            self.bytes_this_run += delta
+            self._meter.add(delta, now)
 
     def _begin_run(self, now: float) -> None:
         self.state = JobState.RUNNING

@@ -19,7 +19,14 @@ from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from ollama_tui.api import LocalModel, OllamaClient, RunningModel, ServerUnreachable, resolve_host
+from ollama_tui.api import (
+    LocalModel,
+    ModelList,
+    OllamaClient,
+    RunningModel,
+    ServerUnreachable,
+    resolve_host,
+)
 from ollama_tui.api import client as client_module
 
 __all__ = ["Poller", "Snapshot"]
@@ -30,12 +37,22 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Snapshot:
-    """One poll: what is installed and running, and how long the two requests took."""
+    """One poll: what is installed and running, and how long the two requests took.
+
+    ``notes`` says what the server sent past a limit (more than ``MAX_MODELS`` models), for the
+    user to see; empty normally.
+    """
 
     installed: list[LocalModel]
     running: list[RunningModel]
     version: str | None
     rtt: float
+    notes: tuple[str, ...] = ()
+
+
+def _notes(*lists: list[Any]) -> tuple[str, ...]:
+    """The notes of the client's capped model lists (``ModelList.note``)."""
+    return tuple(models.note for models in lists if isinstance(models, ModelList) and models.note)
 
 
 class Poller:
@@ -181,7 +198,8 @@ class Poller:
             version = None  # asked again by the next poll
         # Written here, off the poller's loop: no poll runs until the app has this snapshot.
         self._installed, self._running = installed, running
-        return Snapshot(installed, running, version, self._monotonic() - started)
+        notes = _notes(installed, running)
+        return Snapshot(installed, running, version, self._monotonic() - started, notes)
 
     def take_prefetch(self) -> concurrent.futures.Future[Snapshot] | None:
         prefetched, self._prefetched = self._prefetched, None
@@ -212,6 +230,7 @@ class Poller:
             client.running(),
         )
         rtt = self._monotonic() - started
+        notes = _notes(installed, running)  # before the lists may be swapped for equal ones
         # Compared here, off the UI thread: unchanged data keeps its identity.
         if installed == self._installed:
             installed = self._installed
@@ -221,7 +240,7 @@ class Poller:
             running = self._running
         else:
             self._running = running
-        return Snapshot(installed, running, version, rtt)
+        return Snapshot(installed, running, version, rtt, notes)
 
     async def aclose(self) -> None:
         """Cancel what is in flight, close the client, stop the thread."""

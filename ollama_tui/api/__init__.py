@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ollama_tui.api.client import OllamaClient
+from ollama_tui.api.client import ModelList, OllamaClient
 from ollama_tui.api.errors import (
     ApiError,
     ConnectionLost,
@@ -37,6 +37,7 @@ __all__ = [
     "InvalidInput",
     "LocalModel",
     "ModelDetails",
+    "ModelList",
     "ModelName",
     "ModelNotFound",
     "ModelShow",

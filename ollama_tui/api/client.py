@@ -14,7 +14,7 @@ import re
 import socket
 import ssl
 import urllib.request
-from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Sequence
 from pathlib import Path, PurePosixPath
 from types import TracebackType
 from typing import IO, TYPE_CHECKING, Any, Protocol, Self, TypeVar
@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from ollama_tui.api import limits
 from ollama_tui.api.errors import (
     ApiError,
     ConnectionLost,
@@ -40,8 +41,9 @@ from ollama_tui.api.ndjson import NDJSONDecoder
 if TYPE_CHECKING:
     from ollama_tui.modelfile import Modelfile
 
-__all__ = ["ContactObserver", "OllamaClient"]
+__all__ = ["ContactObserver", "ModelList", "OllamaClient"]
 
+_M = TypeVar("_M", LocalModel, RunningModel)
 _HASH_STEP = 64 << 20  # bytes hashed per worker-thread call (one progress event each)
 _READ_CHUNK = 1 << 20  # bytes per file read while hashing/uploading
 _DIGEST_RE = re.compile(r"(?:sha256[:-])?([0-9a-fA-F]{64})")
@@ -208,6 +210,42 @@ def _has_http_proxy(environ: Mapping[str, str] | None) -> bool:
     return bool(proxies.get("http") or proxies.get("all"))
 
 
+class ModelList(list[_M]):
+    """The models of one /api/tags or /api/ps reply, at most ``limits.MAX_MODELS`` of them.
+
+    ``note`` says what was left out ("" when nothing was): the server's list goes on, and the
+    user should know that what the tables show is not all of it.
+    """
+
+    note: str = ""
+
+
+def _model_list(data: dict[str, Any], key: str, endpoint: str) -> list[dict[str, Any]]:
+    items = data.get(key)
+    if items is None:
+        return []
+    if not isinstance(items, list):
+        raise ProtocolError(f"the server's answer to {endpoint} has a malformed {key!r} list")
+    return items
+
+
+def _models(
+    items: list[dict[str, Any]], key: str, endpoint: str, parse: Callable[[dict[str, Any]], _M]
+) -> ModelList[_M]:
+    """Parse at most MAX_MODELS items (noting the rest) of a tags/ps list."""
+    cap = limits.MAX_MODELS
+    kept = items[:cap]
+    if not all(isinstance(i, dict) for i in kept):
+        raise ProtocolError(f"the server's answer to {endpoint} has a malformed {key!r} list")
+    models = ModelList(map(parse, kept))
+    if len(items) > cap:
+        models.note = (
+            f"the server sent {len(items):,} models on {endpoint}, more than {cap:,}; "
+            f"showing the first {cap:,}"
+        )
+    return models
+
+
 START_UP_TIMEOUT = 3.0
 """Seconds the standard-library start-up fetch waits before the async client takes over."""
 
@@ -219,7 +257,10 @@ class OllamaClient:
     Authorization header, ``OLLAMA_API_KEY`` from the environment becomes a Bearer token.
     Header values are never shown by ``repr`` or in error messages. ``timeout`` bounds polling
     calls (version, tags, ps, show, copy, delete, unload) in total; streams and ``load`` have
-    only a connect timeout. ``transport`` is for tests (e.g. ``httpx.MockTransport``).
+    only a connect timeout, and streams (pull, push, create, blob uploads) fail after sending
+    nothing for ``stream_read_timeout`` seconds (default ``limits.STREAM_READ_TIMEOUT``).
+    Replies are read incrementally and refused past ``limits.MAX_BODY_BYTES``. ``transport`` is
+    for tests (e.g. ``httpx.MockTransport``).
     """
 
     def __init__(
@@ -230,6 +271,7 @@ class OllamaClient:
         timeout: float = 10.0,
         environ: Mapping[str, str] | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        stream_read_timeout: float | None = None,
     ) -> None:
         env = os.environ if environ is None else environ
         self.base_url: str = resolve_host(host, env)
@@ -237,7 +279,14 @@ class OllamaClient:
         # The one header builder: the start-up fetch (http.client) and httpx send this dict.
         all_headers = request_headers(headers, env)  # HeaderError names a bad header's key
         self._poll_timeout = httpx.Timeout(timeout)
-        self._stream_timeout = httpx.Timeout(connect=timeout, read=None, write=None, pool=None)
+        # Loading a big model answers only once it is loaded (minutes): no read timeout.
+        self._long_timeout = httpx.Timeout(connect=timeout, read=None, write=None, pool=None)
+        if stream_read_timeout is None:
+            stream_read_timeout = limits.STREAM_READ_TIMEOUT
+        self.stream_read_timeout = stream_read_timeout
+        self._stream_timeout = httpx.Timeout(
+            connect=timeout, read=stream_read_timeout, write=None, pool=None
+        )
         self._server_version: str | None = None
         self._headers = all_headers
         # A proxy from the environment applies to a remote server (httpx honours it; the
@@ -334,14 +383,14 @@ class OllamaClient:
             reason = str(exc).strip() or type(exc).__name__
         return ServerUnreachable(f"cannot reach {where}: {reason}")
 
-    def _api_error(self, response: httpx.Response, endpoint: str) -> ApiError:
+    def _api_error(self, response: httpx.Response, content: bytes, endpoint: str) -> ApiError:
         status = response.status_code
-        text = response.text
+        text = content.decode("utf-8", "replace")
         message: str | None = None
-        with contextlib.suppress(ValueError):
+        with contextlib.suppress(ValueError, RecursionError):
             data = json.loads(text)
             if isinstance(data, dict) and isinstance(data.get("error"), str):
-                message = data["error"]
+                message = limits.cut(data["error"].strip())
         if message is None:
             message = text.strip()[:300]
         if not message:
@@ -360,28 +409,62 @@ class OllamaClient:
 
     # -- plain requests ------------------------------------------------------------------
 
+    def _too_big(self, endpoint: str) -> ProtocolError:
+        return ProtocolError(
+            f"the server's answer to {endpoint} is larger than "
+            f"{limits.bytes_text(limits.MAX_BODY_BYTES)}; refused"
+        )
+
+    async def _read_body(self, response: httpx.Response, endpoint: str) -> bytes:
+        """The (decoded) body, read chunk by chunk and refused past ``MAX_BODY_BYTES``."""
+        cap = limits.MAX_BODY_BYTES
+        length = response.headers.get("content-length", "")
+        if length.isdigit() and int(length) > cap:
+            raise self._too_big(endpoint)
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in response.aiter_bytes():
+            size += len(chunk)
+            if size > cap:
+                raise self._too_big(endpoint)
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    async def _exchange(
+        self, request: httpx.Request, endpoint: str
+    ) -> tuple[httpx.Response, bytes]:
+        """Send ``request`` and read its body with the cap; the connection is always released."""
+        response = await self._http.send(request, stream=True)
+        self._answered(response)  # even if its body is then refused: the server is there
+        try:
+            return response, await self._read_body(response, endpoint)
+        finally:
+            await response.aclose()
+
     async def _send(
         self, method: str, path: str, body: Mapping[str, Any] | None, *, long: bool
-    ) -> httpx.Response:
+    ) -> tuple[httpx.Response, bytes]:
+        """The response and its body; an HTTP error status raises (ApiError)."""
         endpoint = f"{method} {path}"
         try:
             if long:
-                response = await self._http.request(
-                    method, path, json=body, timeout=self._stream_timeout
+                request = self._http.build_request(
+                    method, path, json=body, timeout=self._long_timeout
                 )
+                response, content = await self._exchange(request, endpoint)
             else:
                 async with asyncio.timeout(self.timeout):
-                    response = await self._http.request(method, path, json=body)
+                    request = self._http.build_request(method, path, json=body)
+                    response, content = await self._exchange(request, endpoint)
         except TimeoutError:
             raise self._lost(self._no_answer()) from None
         except httpx.TransportError as exc:
             raise self._unreachable(exc) from exc
         except httpx.DecodingError:
             raise self._undecodable(endpoint) from None
-        self._answered(response)
         if response.status_code >= 400:
-            raise self._api_error(response, endpoint)
-        return response
+            raise self._api_error(response, content, endpoint)
+        return response, content
 
     def _undecodable(self, endpoint: str) -> ProtocolError:
         return ProtocolError(
@@ -398,8 +481,7 @@ class OllamaClient:
         long: bool = False,
         allow_empty: bool = False,
     ) -> Any:
-        response = await self._send(method, path, body, long=long)
-        content = response.content
+        _, content = await self._send(method, path, body, long=long)
         if allow_empty and not content.strip():
             return None
         endpoint = f"{method} {path}"
@@ -411,7 +493,9 @@ class OllamaClient:
             self._raise_error_lines(content, endpoint)
             raise self._not_json(endpoint, content) from None
         if isinstance(data, dict) and set(data) == {"error"}:
-            raise StreamError(str(data["error"]).strip() or f"the server failed {endpoint}")
+            raise StreamError(
+                limits.cut(str(data["error"]).strip()) or f"the server failed {endpoint}"
+            )
         return data
 
     async def _json_object(
@@ -422,14 +506,6 @@ class OllamaClient:
             raise ProtocolError(f"the server's answer to {method} {path} is not a JSON object")
         return data
 
-    def _model_list(self, data: dict[str, Any], key: str, endpoint: str) -> list[dict[str, Any]]:
-        items = data.get(key)
-        if items is None:
-            return []
-        if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
-            raise ProtocolError(f"the server's answer to {endpoint} has a malformed {key!r} list")
-        return items
-
     # -- API -----------------------------------------------------------------------------
 
     async def version(self) -> str:
@@ -437,11 +513,11 @@ class OllamaClient:
         self._server_version = self._parse_version(await self._json_object("GET", "/api/version"))
         return self._server_version
 
-    async def list_models(self) -> list[LocalModel]:
-        """``GET /api/tags``: the local models, newest first."""
+    async def list_models(self) -> ModelList[LocalModel]:
+        """``GET /api/tags``: the local models, newest first (at most ``MAX_MODELS``)."""
         return self._parse_tags(await self._json_object("GET", "/api/tags"))
 
-    async def running(self) -> list[RunningModel]:
+    async def running(self) -> ModelList[RunningModel]:
         """``GET /api/ps``: the loaded models (the old ``running`` key is accepted too)."""
         return self._parse_ps(await self._json_object("GET", "/api/ps"))
 
@@ -450,14 +526,19 @@ class OllamaClient:
         version = data.get("version")
         if not isinstance(version, str):
             raise ProtocolError("the server's answer to GET /api/version has no version")
-        return version
+        return limits.cut(version)
 
-    def _parse_tags(self, data: dict[str, Any]) -> list[LocalModel]:
-        return [LocalModel.from_json(d) for d in self._model_list(data, "models", "/api/tags")]
+    @staticmethod
+    def _parse_tags(data: dict[str, Any]) -> ModelList[LocalModel]:
+        endpoint = "GET /api/tags"
+        items = _model_list(data, "models", endpoint)
+        return _models(items, "models", endpoint, LocalModel.from_json)
 
-    def _parse_ps(self, data: dict[str, Any]) -> list[RunningModel]:
+    @staticmethod
+    def _parse_ps(data: dict[str, Any]) -> ModelList[RunningModel]:
         key = "models" if "models" in data or "running" not in data else "running"
-        return [RunningModel.from_json(d) for d in self._model_list(data, key, "/api/ps")]
+        endpoint = "GET /api/ps"
+        return _models(_model_list(data, key, endpoint), key, endpoint, RunningModel.from_json)
 
     # -- start-up ------------------------------------------------------------------------
 
@@ -466,11 +547,11 @@ class OllamaClient:
         """Whether the ``*_blocking`` start-up calls may be tried (plain http, no proxy)."""
         return self.base_url.startswith("http://") and self._transport is None and not self._proxied
 
-    def list_models_blocking(self) -> list[LocalModel]:
+    def list_models_blocking(self) -> ModelList[LocalModel]:
         """``GET /api/tags`` in the calling thread; see ``_get_blocking``."""
         return self._parse_tags(self._get_blocking("/api/tags"))
 
-    def running_blocking(self) -> list[RunningModel]:
+    def running_blocking(self) -> ModelList[RunningModel]:
         """``GET /api/ps`` in the calling thread; see ``_get_blocking``."""
         return self._parse_ps(self._get_blocking("/api/ps"))
 
@@ -485,8 +566,9 @@ class OllamaClient:
         ``http.client`` is already imported (by httpx), while the pool's first request
         would import httpcore and anyio, tens of milliseconds of work competing with the
         first frame. Anything unusual raises (a status other than 200, a body that is not
-        a JSON object, a connection problem) without the care of the async methods' errors:
-        the caller asks again through those, whose errors are the ones to show.
+        a JSON object, a connection problem, a body past ``MAX_BODY_BYTES``, which is never
+        read further) without the care of the async methods' errors: the caller asks again
+        through those, whose errors are the ones to show.
         """
         parts = urlsplit(self.base_url)
         if parts.hostname is None:
@@ -497,7 +579,13 @@ class OllamaClient:
         try:
             connection.request("GET", parts.path.rstrip("/") + path, headers=self._headers)
             response = connection.getresponse()
-            body = response.read()
+            cap = limits.MAX_BODY_BYTES
+            length = response.getheader("Content-Length") or ""
+            if length.isdigit() and int(length) > cap:
+                raise self._too_big(f"GET {path}")
+            body = response.read(cap + 1)
+            if len(body) > cap:
+                raise self._too_big(f"GET {path}")
         finally:
             connection.close()
         if response.status != 200:
@@ -547,13 +635,13 @@ class OllamaClient:
         path = "/api/embed" if embedding else "/api/generate"
         try:
             async with asyncio.timeout(timeout):
-                response = await self._send("POST", path, body, long=True)
+                _, content = await self._send("POST", path, body, long=True)
         except TimeoutError:
             raise ServerUnreachable(
                 f"the Ollama server at {self.base_url} did not answer within {timeout:g} s "
                 f"while loading {name}"
             ) from None
-        self._check_reply(response.content, f"POST {path}")
+        self._check_reply(content, f"POST {path}")
 
     async def unload(self, name: str, *, capabilities: Sequence[str] | None = None) -> None:
         """Release a model now (``keep_alive: 0``); 200 even if it was not loaded.
@@ -564,8 +652,8 @@ class OllamaClient:
         parse_model_name(name)
         caps = set(capabilities or ())
         path = "/api/embed" if "embedding" in caps and "completion" not in caps else "/api/generate"
-        response = await self._send("POST", path, {"model": name, "keep_alive": 0}, long=False)
-        self._check_reply(response.content, f"POST {path}")
+        _, content = await self._send("POST", path, {"model": name, "keep_alive": 0}, long=False)
+        self._check_reply(content, f"POST {path}")
 
     def _check_reply(self, content: bytes, endpoint: str) -> None:
         """A generate/embed reply: JSON (possibly NDJSON); an ``error`` in it is raised."""
@@ -579,7 +667,7 @@ class OllamaClient:
         if not isinstance(data, dict):
             raise self._not_json(endpoint, content)
         if data.get("error"):
-            raise StreamError(str(data["error"]))
+            raise StreamError(limits.cut(str(data["error"])))
 
     @staticmethod
     def _ndjson_objects(content: bytes, endpoint: str) -> list[dict[str, Any]]:
@@ -595,7 +683,7 @@ class OllamaClient:
         for obj in self._ndjson_objects(content, endpoint):
             error = obj.get("error")
             if error:
-                raise StreamError(str(error))
+                raise StreamError(limits.cut(str(error)))
 
     async def blob_exists(self, digest: str) -> bool:
         """``HEAD /api/blobs/sha256:<hex>``: is this blob on the server?"""
@@ -612,7 +700,7 @@ class OllamaClient:
             return True
         if response.status_code == 404:
             return False
-        raise self._api_error(response, f"HEAD {path}")
+        raise self._api_error(response, response.content, f"HEAD {path}")
 
     # -- streams -------------------------------------------------------------------------
 
@@ -636,13 +724,18 @@ class OllamaClient:
         request = self._http.build_request("POST", path, json=body, timeout=self._stream_timeout)
         try:
             response = await self._http.send(request, stream=True)
+        except httpx.ReadTimeout:
+            raise self._silent(action) from None
         except httpx.TransportError as exc:
             raise self._unreachable(exc) from exc
         try:
             self._answered(response)
             if response.status_code >= 400:
-                await response.aread()
-                raise self._api_error(response, endpoint)
+                try:
+                    content = await self._read_body(response, endpoint)
+                except httpx.HTTPError:
+                    content = b""
+                raise self._api_error(response, content, endpoint)
             decoder = NDJSONDecoder(endpoint)
             feed = decoder.feed
             from_json = ProgressEvent.from_json
@@ -666,6 +759,8 @@ class OllamaClient:
                     event = from_json(obj)
                     finished = event.status == "success"
                     yield event
+            except httpx.ReadTimeout:
+                raise self._silent(action) from None
             except httpx.TransportError as exc:
                 raise self._lost(
                     ConnectionLost(
@@ -681,8 +776,14 @@ class OllamaClient:
 
     @staticmethod
     def _stream_error(error: object, action: str) -> StreamError:
-        text = str(error).strip() if error is not None else ""
+        text = limits.cut(str(error).strip()) if error is not None else ""
         return StreamError(text or f"the server reported an error during the {action}")
+
+    def _silent(self, action: str) -> StreamError:
+        return StreamError(
+            f"the server sent nothing for {limits.seconds_text(self.stream_read_timeout)} "
+            f"during the {action}; gave up"
+        )
 
     # -- blobs ---------------------------------------------------------------------------
 
@@ -756,29 +857,35 @@ class OllamaClient:
 
         async def post() -> None:
             path = f"/api/blobs/{digest}"
+            endpoint = f"POST {path}"
+            request = self._http.build_request(
+                "POST",
+                path,
+                content=chunks(),
+                headers={
+                    "Content-Length": str(size),
+                    "Content-Type": "application/octet-stream",
+                },
+                timeout=self._stream_timeout,
+            )
             try:
-                response = await self._http.post(
-                    path,
-                    content=chunks(),
-                    headers={
-                        "Content-Length": str(size),
-                        "Content-Type": "application/octet-stream",
-                    },
-                    timeout=self._stream_timeout,
-                )
+                response, content = await self._exchange(request, endpoint)
             except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
                 raise self._unreachable(exc) from exc
+            except httpx.ReadTimeout:
+                raise self._silent(f"upload of {label}") from None
+            except httpx.DecodingError:
+                raise self._undecodable(endpoint) from None
             except httpx.TransportError as exc:
                 raise self._lost(
                     ConnectionLost(
                         f"the connection to the Ollama server was lost while uploading {label}"
                     )
                 ) from exc
-            self._answered(response)
             if response.status_code >= 400:
-                raise self._api_error(response, f"POST {path}")
+                raise self._api_error(response, content, endpoint)
             # The body is normally empty; one that carries an error is the server's word.
-            self._raise_error_lines(response.content, f"POST {path}")
+            self._raise_error_lines(content, endpoint)
 
         task = asyncio.create_task(post())
         task.add_done_callback(lambda _: progress.put_nowait(None))

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Self
 
 import humanize
 
+from ollama_tui.api import limits
 from ollama_tui.api.limits import MAX_INT
 
 if TYPE_CHECKING:
@@ -45,11 +46,17 @@ def parse_time(value: object) -> datetime | None:
 
 
 def _str(value: object, default: str = "") -> str:
-    return value if isinstance(value, str) else default
+    """A one-line string from the server, cut to ``MAX_TEXT_CHARS`` (every widget shows it)."""
+    return limits.cut(value) if isinstance(value, str) else default
+
+
+def _doc(value: object) -> str:
+    """A multi-line text of /api/show (Modelfile, template...), cut to ``MAX_DOCUMENT_CHARS``."""
+    return limits.cut(value, limits.MAX_DOCUMENT_CHARS) if isinstance(value, str) else ""
 
 
 def _opt_str(value: object) -> str | None:
-    return value if isinstance(value, str) and value else None
+    return limits.cut(value) if isinstance(value, str) and value else None
 
 
 def checked_int(value: object, low: int = 0, high: int = MAX_INT) -> int | None:
@@ -96,7 +103,8 @@ def parse_parameter_size(text: object) -> int | None:
 
 def _str_tuple(value: object) -> tuple[str, ...]:
     if isinstance(value, list | tuple):
-        return tuple(v for v in value if isinstance(v, str))
+        kept = value[: limits.MAX_LIST_ITEMS]
+        return tuple(limits.cut(v) for v in kept if isinstance(v, str))
     return ()
 
 
@@ -304,8 +312,8 @@ def _messages(value: object) -> tuple[Message, ...]:
     from ollama_tui.modelfile import Message
 
     return tuple(
-        Message(_str(m.get("role")), _str(m.get("content")))
-        for m in value
+        Message(_str(m.get("role")), _doc(m.get("content")))
+        for m in value[: limits.MAX_LIST_ITEMS]
         if isinstance(m, Mapping)
     )
 
@@ -333,17 +341,17 @@ class ModelShow:
 
     @classmethod
     def from_json(cls, d: Mapping[str, Any]) -> Self:
-        parameters = _str(d.get("parameters"))
+        parameters = _doc(d.get("parameters"))
         license_value = d.get("license")
         if isinstance(license_value, list):
             license_value = "\n".join(v for v in license_value if isinstance(v, str))
         return cls(
-            modelfile=_str(d.get("modelfile")) or _str(d.get("model_file")),
+            modelfile=_doc(d.get("modelfile")) or _doc(d.get("model_file")),
             parameters=parameters,
             parameters_dict=MappingProxyType(_parse_parameters(parameters)),
-            template=_str(d.get("template")),
-            system=_str(d.get("system")),
-            license=_str(license_value),
+            template=_doc(d.get("template")),
+            system=_doc(d.get("system")),
+            license=_doc(license_value),
             details=ModelDetails.from_json(_mapping(d.get("details")), d),
             messages=_messages(d.get("messages")),
             model_info=MappingProxyType(dict(_mapping(d.get("model_info")))),
@@ -407,7 +415,8 @@ class ProgressEvent:
             and type(completed) is int
             and 0 <= total <= MAX_INT
             and 0 <= completed <= MAX_INT
-            and (digest is None or type(digest) is str)
+            and len(status) <= _TEXT_CAP
+            and (digest is None or (type(digest) is str and len(digest) <= _TEXT_CAP))
         ):
             # Set the slots directly: the frozen __init__ (object.__setattr__ per field)
             # costs about three times as much, and a pull can stream 100,000s of lines.
@@ -418,8 +427,8 @@ class ProgressEvent:
             _set_completed(event, completed)
             return event
         return cls(
-            status if isinstance(status, str) else ("" if status is None else str(status)),
-            None if digest is None else str(digest),
+            "" if status is None else limits.cut(status if type(status) is str else str(status)),
+            None if digest is None else limits.cut(str(digest)),
             checked_int(total) or 0,
             checked_int(completed) or 0,
         )
@@ -430,6 +439,9 @@ class ProgressEvent:
         return bool(self.digest) and self.total > 0
 
 
+# Read once, at import: the fast path above runs once per streamed line, where even a module
+# attribute look-up shows.
+_TEXT_CAP = limits.MAX_TEXT_CHARS
 _new_object = object.__new__
 _slot_descriptors: dict[str, Any] = dict(vars(ProgressEvent))
 _set_status = _slot_descriptors["status"].__set__

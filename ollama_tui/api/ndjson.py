@@ -1,4 +1,8 @@
-"""The one NDJSON line splitter: partial chunks, CRLF, blank lines; bad lines: ProtocolError."""
+"""The one NDJSON line splitter: partial chunks, CRLF, blank lines; bad lines: ProtocolError.
+
+Linear in what it is fed: a partial line is kept as a list of chunks, joined once when its
+newline arrives, and a line longer than ``limits.MAX_LINE_BYTES`` is refused as it grows.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ import re
 from json import loads
 from typing import Any
 
+from ollama_tui.api import limits
 from ollama_tui.api.errors import ProtocolError
 
 _DICT_ONLY = {dict}
@@ -21,22 +26,41 @@ class NDJSONDecoder:
     is also where malformed lines are reported.
     """
 
-    __slots__ = ("_buffer", "endpoint")
+    __slots__ = ("_max_line", "_parts", "_pending", "endpoint")
 
     def __init__(self, endpoint: str) -> None:
         self.endpoint = endpoint
-        self._buffer = b""
+        self._parts: list[bytes] = []  # the unfinished last line, as received
+        self._pending = 0  # its length in bytes
+        self._max_line = limits.MAX_LINE_BYTES
 
     def feed(self, chunk: bytes) -> list[dict[str, Any]]:
         """Objects for every complete line in ``chunk`` (plus what was buffered before)."""
-        if self._buffer:
-            chunk = self._buffer + chunk
         end = chunk.rfind(b"\n")
         if end < 0:
-            self._buffer = chunk
+            if chunk:
+                self._parts.append(chunk)
+                self._pending += len(chunk)
+                if self._pending > self._max_line:
+                    self._parts, self._pending = [], 0
+                    raise self._too_long()
             return []
-        self._buffer = chunk[end + 1 :]
+        if self._parts:
+            # Each byte is joined once, when its line ends: not once per chunk received.
+            self._parts.append(chunk)
+            end += self._pending
+            chunk = b"".join(self._parts)
+            self._parts, self._pending = [], 0
+        rest = len(chunk) - end - 1
+        if rest:
+            if rest > self._max_line:
+                raise self._too_long()
+            self._parts.append(chunk[end + 1 :])
+            self._pending = rest
         body = chunk[:end]
+        # Any line fits when the whole body does (the usual case: chunks of a few KB).
+        if len(body) > self._max_line and max(map(len, body.split(b"\n"))) > self._max_line:
+            raise self._too_long()
         try:
             text = body.decode()
         except ValueError:
@@ -60,10 +84,17 @@ class NDJSONDecoder:
 
     def close(self) -> list[dict[str, Any]]:
         """The last line if the stream did not end with a newline."""
-        rest, self._buffer = self._buffer, b""
+        rest = b"".join(self._parts)
+        self._parts, self._pending = [], 0
         if not rest.strip():
             return []
         return self._slow(rest)
+
+    def _too_long(self) -> ProtocolError:
+        return ProtocolError(
+            f"the server sent a progress line longer than {limits.bytes_text(self._max_line)} "
+            f"on {self.endpoint}"
+        )
 
     def _slow(self, body: bytes) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []

@@ -91,6 +91,9 @@ def job_status(job: Job) -> Text:
     if job.phase and job.is_active:
         text.append(" · ")
         text.append(safe_line(job.phase), style="italic")
+    if job.layers_note:
+        text.append(" · ")
+        text.append(job.layers_note, style="dim")
     return text
 
 
@@ -123,6 +126,9 @@ def job_hint(job: Job) -> str:
     return ""
 
 
+_LAYER_COLUMNS = ("layer", "status", "pct", "size")
+
+
 class JobRow(Vertical, can_focus=True):
     """One job in the jobs view; `expanded` shows a row per layer like `ollama pull`."""
 
@@ -131,6 +137,9 @@ class JobRow(Vertical, can_focus=True):
         self.job = job
         self.expanded = False
         self._layer_keys: set[str] = set()
+        # What each layer row shows now: cells that did not change are not touched (a job can
+        # list up to MAX_LAYERS bars, and each cell update costs a refresh).
+        self._layer_shown: dict[str, tuple[tuple[object, ...], tuple[Text, ...]]] = {}
 
     def compose(self) -> ComposeResult:
         yield Static(id="job-title", classes="job-line", markup=False)
@@ -194,8 +203,13 @@ class JobRow(Vertical, can_focus=True):
 
     def _update_layers(self) -> None:
         table: DataTable[Text] = self.query_one("#job-layers", DataTable)
+        shown = self._layer_shown
         for key, layer in self.job.layers.items():
             total, completed = layer.total, layer.completed
+            values = (layer.status, total, completed, self.job.state)
+            before = shown.get(key)
+            if before is not None and before[0] == values:
+                continue
             cells = (
                 # Placeholder digests (quantize, GGUF checks) have no short form: show status.
                 Text(safe_line(layer.short_digest)),
@@ -203,9 +217,11 @@ class JobRow(Vertical, can_focus=True):
                 Text(f"{completed * 100 // total:3d}" if total else "", justify="right"),
                 Text(f"{format_bytes(completed)}/{format_bytes(total)}" if total else ""),
             )
-            if key in self._layer_keys:
-                for column, cell in zip(("layer", "status", "pct", "size"), cells, strict=True):
-                    table.update_cell(key, column, cell)
+            shown[key] = (values, cells)
+            if before is not None:  # the row exists: only the cells that changed
+                for column, cell, old in zip(_LAYER_COLUMNS, cells, before[1], strict=True):
+                    if cell != old:
+                        table.update_cell(key, column, cell)
             else:
                 table.add_row(*cells, key=key)
                 self._layer_keys.add(key)
@@ -213,6 +229,7 @@ class JobRow(Vertical, can_focus=True):
             # A retry starts with no layers: drop the rows of the previous attempt.
             table.clear()
             self._layer_keys.clear()
+            self._layer_shown.clear()
             self._update_layers()
             return
         table.styles.height = len(self._layer_keys) + 1
