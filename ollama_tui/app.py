@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 
 from rich.text import Text
 from textual import events
-from textual.app import App
+from textual.app import App, ScreenStackError
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.theme import Theme
@@ -123,10 +123,26 @@ class OllamaTuiApp(App[None]):
         return result
 
     async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.InputEvent):
+            self._drop_dead_focus()
         await super().on_event(event)
         # App._on_resize stops the event, so an on_resize handler here would never run.
         if isinstance(event, events.Resize):
             self._fit_screens()
+
+    def _drop_dead_focus(self) -> None:
+        """Take the focus off a widget that has left the DOM, before it gets a key.
+
+        Textual looks for bindings along the focused widget's ancestors and hands it the key:
+        a removed widget has none, so no key (not even quit) and no click would do anything.
+        """
+        try:
+            screen = self.screen
+        except ScreenStackError:  # no screen yet, or no longer
+            return
+        focused = screen.focused
+        if focused is not None and not focused.is_attached:
+            screen.set_focus(None)
 
     def _fit_screens(self) -> None:
         """Below the smallest usable size every screen shows a notice instead of clipped parts."""
