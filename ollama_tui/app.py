@@ -414,9 +414,14 @@ class OllamaTuiApp(App[None]):
         from ollama_tui.screens.confirm import ConfirmScreen
 
         names = [f"{job.kind} {job.model}" for job in active]
+        question = (
+            "1 job is still running — quit and cancel it?"
+            if len(active) == 1
+            else f"{len(active)} jobs are still running — quit and cancel them?"
+        )
         self.push_screen(
             ConfirmScreen(
-                f"{len(active)} job(s) still running — quit and cancel them?",
+                question,
                 names,
                 confirm_label="Quit",
                 danger=True,

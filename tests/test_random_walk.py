@@ -38,7 +38,7 @@ MISSING = ("nosuch-a:1b", "nosuch-b:1b", "nosuch-c:1b")
 @pytest.fixture
 async def slow_sim() -> AsyncIterator[Simulator]:
     """Pulls of catalogue models stay running for minutes (the walk needs running jobs)."""
-    simulator = Simulator(bandwidth=2e5, progress_interval=0.05)
+    simulator = Simulator(bandwidth=2e5, progress_interval=0.5)
     await simulator.start("127.0.0.1", 0)
     try:
         yield simulator
@@ -157,3 +157,163 @@ async def test_keys_and_mouse_survive_the_focused_widget_leaving(sim: Simulator,
             await wait_for(pilot, lambda: app.return_code == 0)
         else:
             await wait_for(pilot, lambda: isinstance(app.screen, DashboardScreen))
+
+
+# -- the random walk ---------------------------------------------------------------------------
+
+import os
+SEED = int(os.environ.get('WALK_SEED', '9'))
+STRETCHES = 24  # each: a key that opens a screen, then 2-7 random keys or clicks, then checks
+# Keys that open each screen or dialog from the dashboard, taken in turn so that every one is
+# visited; what happens inside is left to the dice.
+# The jobs view, whose rows come and go under the focus, is entered most often.
+ENTRIES = (
+    "J", "n", "enter", "d", "J", "p", "P", "c", "J", "R", "l", "question_mark", "J", "U", "space,d",
+)  # fmt: skip
+# Besides the bindings on screen: keys a person presses anyway (moving, typing, confirming).
+NOISE = (
+    "tab", "shift+tab", "enter", "up", "down", "left", "right", "space", "backspace",
+    "a", "1", "y", "n", "escape", "ctrl+s", "ctrl+r", "ctrl+t", "ctrl+o",
+)  # fmt: skip
+# Never drawn: quitting is what the checks try, and the palette's enter could quit too.
+NOT_DRAWN = {"quit", "app.quit", "command_palette", "app.command_palette"}
+# Drawn less often (the checks close screens anyway): the walk gets deeper into each screen.
+LEAVING = {"close", "cancel", "app.pop_screen", "pop_screen"}
+SCREENS = {
+    "JobsScreen", "CreateScreen", "DetailsScreen", "DeleteScreen", "ConfirmScreen",
+    "PullScreen", "PushScreen", "CopyScreen", "RenameScreen", "LoadScreen", "HelpScreen",
+    "TextPrompt",
+}  # fmt: skip
+
+
+class Walk:
+    """The walk's dice, its trail (printed when a check fails) and what it has seen."""
+
+    def __init__(self, pilot: Pilot[Any], app: OllamaTuiApp) -> None:
+        self.pilot = pilot
+        self.app = app
+        self.rng = random.Random(SEED)
+        self.trail: list[str] = []
+        self.seen: set[str] = set()
+        self.exits = 0
+
+    def fail(self, what: str) -> AssertionError:
+        stack = [type(s).__name__ for s in self.app.screen_stack]
+        return AssertionError(f"{what}; screens {stack}; after {' '.join(self.trail[-40:])}")
+
+    async def until(self, cond: Callable[[], bool], what: str, timeout: float = 10) -> None:
+        try:
+            await wait_for(self.pilot, cond, timeout)
+        except AssertionError:
+            raise self.fail(what) from None
+
+    def keys_on_screen(self) -> list[str]:
+        """The screen's enabled bindings; now and then only, those that leave it."""
+        leave = self.rng.random() < 0.2
+        keys = {
+            key
+            for key, active in self.app.screen.active_bindings.items()
+            if active.enabled
+            and active.binding.action not in NOT_DRAWN
+            and (leave or active.binding.action not in LEAVING)
+        }
+        return sorted(keys)
+
+    async def press(self, key: str) -> None:
+        self.trail.append(key)
+        await self.pilot.press(key)
+        self.seen.add(type(self.app.screen).__name__)
+        if not focus_is_live(self.app):
+            raise self.fail(f"the focus is on a removed widget after {key!r}")
+
+    async def step(self) -> None:
+        """One key from the screen's bindings or from NOISE, or now and then a click."""
+        dice = self.rng.random()
+        if dice < 0.1:
+            width, height = SIZE
+            x, y = self.rng.randrange(width), self.rng.randrange(height)
+            self.trail.append(f"click({x},{y})")
+            await self.pilot.click(offset=(x, y))
+            if not focus_is_live(self.app):
+                raise self.fail("the focus is on a removed widget after a click")
+            return
+        keys = self.keys_on_screen() if dice < 0.6 else list(NOISE)
+        await self.press(self.rng.choice(keys or list(NOISE)))
+
+    async def back_to_dashboard(self) -> None:
+        """`esc`, pressed a few times, leads back to the dashboard (its table focused).
+
+        The one confirmation on the way is the editor's "Discard this Modelfile?", which `esc`
+        itself asks: it is answered yes.
+        """
+        for _ in range(10):
+            app = self.app
+            if isinstance(app.screen, DashboardScreen) and not isinstance(
+                app.screen.focused, type(app.screen.filter_bar)
+            ):
+                return
+            top, depth = app.screen, len(app.screen_stack)
+            await self.press("escape")
+            try:
+                await wait_for(self.pilot, lambda: app.screen is not top, timeout=3)
+            except AssertionError:
+                continue  # esc did something inside the screen (the dashboard's filter)
+            if len(app.screen_stack) > depth and isinstance(app.screen, ConfirmScreen):
+                await self.press("y")
+        raise self.fail("esc did not lead back to the dashboard")
+
+    async def quit_works(self, key: str) -> None:
+        """The key quits: `exit` is called, or (jobs running) the app asks first; `n` stays."""
+        app, top, before = self.app, self.app.screen, self.exits
+        self.trail.append(f"[{key}]")
+        await self.pilot.press(key)
+        await self.until(
+            lambda: self.exits > before
+            or (app.screen is not top and isinstance(app.screen, ConfirmScreen)),
+            f"{key!r} did not quit",
+        )
+        if self.exits == before:
+            await self.pilot.press("n")
+            await self.until(lambda: app.screen is top, "the quit question did not go away")
+
+    async def ensure_jobs(self) -> None:
+        """Running, queued, failed and cancelled jobs for the jobs view to show."""
+        jobs = self.app.jobs
+        if not any(job.state is JobState.FAILED for job in jobs.jobs):
+            # A create, which no running pull holds back (and which `e` can edit).
+            failed = jobs.submit_create("walk:bad", f"FROM {MISSING[2]}\n")
+            await self.until(lambda: failed.state is JobState.FAILED, "a create from nothing failed")
+        if not any(job.state is JobState.CANCELLED for job in jobs.jobs):
+            jobs.cancel(jobs.submit_pull("gemma3:1b").id)
+        while len(jobs.active) < 2:  # one running (max_transfers = 1), one queued
+            jobs.submit_pull(SMALL)
+
+
+async def test_random_walk_over_every_screen_always_has_a_way_back_and_out(
+    slow_sim: Simulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # the editor's ctrl+s / ctrl+o and FROM paths stay in here
+    app = make_app(slow_sim.url, max_transfers=1)
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot, app)
+        walk = Walk(pilot, app)
+
+        def exit_called(*args: Any, **kwargs: Any) -> None:
+            walk.exits += 1
+
+        monkeypatch.setattr(app, "exit", exit_called)
+        for stretch in range(STRETCHES):
+            entry = ENTRIES[stretch % len(ENTRIES)]
+            if entry == "J":
+                await walk.ensure_jobs()
+            for key in entry.split(","):
+                await walk.press(key)
+            for _ in range(walk.rng.randint(2, 7)):
+                await walk.step()
+            await walk.quit_works("ctrl+q")  # from wherever the walk is
+            await walk.back_to_dashboard()
+            await walk.quit_works("q")
+        assert SCREENS <= walk.seen, f"never visited: {SCREENS - walk.seen}"
+        monkeypatch.undo()  # the real exit, for the real quit
+        await walk.back_to_dashboard()
+        await quits(pilot, app)

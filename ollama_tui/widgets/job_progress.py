@@ -14,7 +14,7 @@ from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
 from ollama_tui.formatting import human_bytes, safe_line
-from ollama_tui.jobs import Job, JobKind, JobState
+from ollama_tui.jobs import Job, JobKind, JobState, LayerProgress
 
 BAR_WIDTH = 24
 
@@ -94,9 +94,12 @@ def job_status(job: Job) -> Text:
 
 
 def job_numbers(job: Job) -> Text:
-    """`45%  1.2 GB / 2.0 GB  12 MB/s  ETA 1m05s` (parts left out when unknown)."""
+    """`45%  1.2 GB / 2.0 GB  12 MB/s  ETA 1m05s` (parts left out when unknown); a finished
+    job its total alone (the last progress line may stop short of it)."""
     fraction = job_fraction(job)
     parts: list[str] = []
+    if job.state is JobState.DONE:
+        return Text(f"100%  {format_bytes(job.total)}" if job.total > 0 else "")
     if fraction is not None:
         parts.append(f"{fraction * 100:3.0f}%")
         parts.append(f"{format_bytes(job.completed)} / {format_bytes(job.total)}")
@@ -110,6 +113,16 @@ def job_numbers(job: Job) -> Text:
     return Text("  ".join(parts))
 
 
+def layer_status(job: Job, layer: LayerProgress) -> str:
+    """What a layer's row says: the server's words while the job runs; after it, the outcome
+    (a cancelled or failed job's unfinished layer is not still "pulling")."""
+    if job.is_active:
+        return safe_line(layer.status)
+    if job.state is JobState.DONE or layer.is_complete:
+        return "done"
+    return str(job.state)
+
+
 def job_hint(job: Job) -> str:
     """What to do about a failed or cancelled job (keys of the jobs view)."""
     from ollama_tui.operations import explain_job_error
@@ -120,6 +133,11 @@ def job_hint(job: Job) -> str:
     if job.state is JobState.CANCELLED:
         return "r: resume" if job.kind is JobKind.PULL else "r: run again"
     return ""
+
+
+# The selected row's title starts with this (the highlight alone is lost without colour).
+SELECTED_MARK = "▶ "
+UNSELECTED_MARK = "  "
 
 
 class JobRow(Vertical, can_focus=True):
@@ -160,10 +178,7 @@ class JobRow(Vertical, can_focus=True):
     def update_job(self, job: Job) -> None:
         """Refresh the lines of this row from the job (cheap: a few Static updates)."""
         self.job = job
-        title = job_title(job)
-        title.append("  ")
-        title.append_text(job_status(job))
-        self.query_one("#job-title", Static).update(title)
+        self._update_title()
         fraction = job_fraction(job)
         progress = self.query_one("#job-progress", Static)
         if fraction is None and not job.is_active:
@@ -191,16 +206,40 @@ class JobRow(Vertical, can_focus=True):
         if self.expanded:
             self._update_layers()
 
+    def _update_title(self) -> None:
+        # The screen's focus, not has_focus: that is set after this class's on_focus/on_blur.
+        selected = self.is_attached and self.screen.focused is self
+        title = Text(SELECTED_MARK if selected else UNSELECTED_MARK, style="bold")
+        title.append_text(job_title(self.job))
+        title.append("  ")
+        title.append_text(job_status(self.job))
+        self.query_one("#job-title", Static).update(title)
+
+    def on_focus(self) -> None:
+        self._update_title()
+
+    def on_blur(self) -> None:
+        self._update_title()
+
     def _update_layers(self) -> None:
         table: DataTable[Text] = self.query_one("#job-layers", DataTable)
-        for key, layer in self.job.layers.items():
-            total, completed = layer.total, layer.completed
+        job = self.job
+        for key, layer in job.layers.items():
+            total = layer.total
+            # A finished job's layers are whole, whatever the last progress line said.
+            completed = total if job.state is JobState.DONE else layer.completed
+            if not total:
+                size = ""
+            elif completed >= total:
+                size = format_bytes(total)
+            else:
+                size = f"{format_bytes(completed)}/{format_bytes(total)}"
             cells = (
                 # Placeholder digests (quantize, GGUF checks) have no short form: show status.
                 Text(layer.short_digest),
-                Text(safe_line(layer.status)),
+                Text(layer_status(job, layer)),
                 Text(f"{completed * 100 // total:3d}" if total else "", justify="right"),
-                Text(f"{format_bytes(completed)}/{format_bytes(total)}" if total else ""),
+                Text(size),
             )
             if key in self._layer_keys:
                 for column, cell in zip(("layer", "status", "pct", "size"), cells, strict=True):
@@ -332,6 +371,10 @@ class JobsStrip(Vertical):
     def _compact(job: Job) -> Text:
         text = job_title(job)
         text.append(" ")
+        if job.state is JobState.QUEUED:
+            # Said in words: an empty bar alone reads as "stuck" (and without colour as nothing).
+            text.append("queued", style=STATE_STYLES[JobState.QUEUED])
+            return text
         text.append_text(progress_bar(job_fraction(job), 16))
         text.append(" ")
         text.append_text(job_numbers(job))
