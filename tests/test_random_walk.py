@@ -9,26 +9,30 @@ checking after each stretch that `esc` leads back to the dashboard and that quit
 from __future__ import annotations
 
 import functools
+import itertools
 import os
 import random
 from collections.abc import AsyncIterator, Callable
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any, ClassVar
 
 import pytest
 from test_ui_ops import SMALL, screen_ready, wait_for
 from test_ui_ops_app import make_app, started
+from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.pilot import Pilot
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button
 
 from ollama_tui.app import OllamaTuiApp
-from ollama_tui.jobs import Job, JobState
+from ollama_tui.jobs import Job, JobKind, JobState
+from ollama_tui.operations import Operations
 from ollama_tui.screens.confirm import ConfirmScreen
 from ollama_tui.screens.dashboard import DashboardScreen
 from ollama_tui.screens.jobs import JobsScreen
 from ollama_tui.simulator import Simulator
+from ollama_tui.stylesheets import stylesheet_paths
 from ollama_tui.widgets.job_progress import JobRow
 
 pytestmark = pytest.mark.simulator_only
@@ -48,7 +52,7 @@ async def slow_sim() -> AsyncIterator[Simulator]:
         await simulator.stop()
 
 
-def focus_is_live(app: OllamaTuiApp) -> bool:
+def focus_is_live(app: App[Any]) -> bool:
     """Nothing focused, or a widget still in the DOM (a removed one swallows every key)."""
     focused = app.screen.focused
     return focused is None or focused.is_attached
@@ -161,10 +165,91 @@ async def test_keys_and_mouse_survive_the_focused_widget_leaving(sim: Simulator,
             await wait_for(pilot, lambda: isinstance(app.screen, DashboardScreen))
 
 
+class ClearableQueue:
+    """Enough of JobQueue for the jobs view: a list of jobs, and clearing the ended ones."""
+
+    def __init__(self, jobs: list[Job]) -> None:
+        self.jobs = jobs
+        self.on_change: Callable[[Job], None] | None = None
+
+    def clear_finished(self) -> list[Job]:
+        ended = [job for job in self.jobs if job.state.is_final]
+        self.jobs = [job for job in self.jobs if not job.state.is_final]
+        return ended
+
+
+class JobsHost(App[None]):
+    """The app's stylesheets and what the jobs view needs, without a server."""
+
+    CSS_PATH: ClassVar[list[str | PurePath]] = list(stylesheet_paths())
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.read_only = False
+        self.installed: list[Any] = []
+        self.running_models: list[Any] = []
+        self.jobs = ClearableQueue([])
+        self.operations = Operations(self)
+
+    def request_refresh(self) -> None:
+        pass
+
+
+def has_focus(screen: Screen[Any], widget: JobRow) -> bool:
+    return screen.focused is widget
+
+
+def shows_rows(screen: Screen[Any], count: int) -> bool:
+    return len(screen.query(JobRow)) == count
+
+
+async def test_clear_ended_in_every_arrangement_leaves_the_focus_on_a_job_left() -> None:
+    """Every mix of ended and active jobs (up to three), every row selected: `C` leaves the
+    focus on the nearest job left (below, else above), or on nothing, never on a removed row."""
+    app = JobsHost()
+    async with app.run_test(size=SIZE) as pilot:
+        for count in (1, 2, 3):
+            for ends in itertools.product((True, False), repeat=count):
+                for selected in range(count):
+                    jobs = [
+                        Job(
+                            id=i + 1,
+                            kind=JobKind.PULL,
+                            model=f"m{i}",
+                            state=JobState.FAILED if end else JobState.RUNNING,
+                        )
+                        for i, end in enumerate(ends)
+                    ]
+                    app.jobs = ClearableQueue(list(jobs))
+                    screen = JobsScreen(app.operations)
+                    await app.push_screen(screen)
+                    await wait_for(pilot, functools.partial(shows_rows, screen, count))
+                    rows = list(screen.query(JobRow))
+                    # The view's own first focus (the newest active job, else the newest job)
+                    # comes first; then the case's.
+                    first = [row for row, end in zip(rows, ends, strict=True) if not end] or rows
+                    await wait_for(pilot, functools.partial(has_focus, screen, first[-1]))
+                    screen.set_focus(rows[selected])
+                    await pilot.press("C")
+                    left = [row for row, end in zip(rows, ends, strict=True) if not end]
+                    await wait_for(pilot, functools.partial(shows_rows, screen, len(left)))
+                    case = f"ended {ends}, selected {selected}"
+                    if ends[selected]:
+                        below = [r for r in left if rows.index(r) > selected]
+                        above = [r for r in left if rows.index(r) < selected]
+                        nearest = (below[:1] or above[-1:] or [None])[0]
+                        assert screen.focused is nearest, case
+                    else:
+                        assert screen.focused is rows[selected], case
+                    assert focus_is_live(app), case
+                    await pilot.press("escape")
+                    await wait_for(pilot, functools.partial(_is_not_top, app, screen))
+
+
 # -- the random walk ---------------------------------------------------------------------------
 
 SEED = int(os.environ.get("WALK_SEED", "9"))  # another walk: WALK_SEED=n
-STRETCHES = 20  # each: a key that opens a screen, then 1-4 steps, then checks
+STRETCHES = 16  # each: a key that opens a screen, then 1-4 steps, then checks
 # Keys that open each screen or dialog from the dashboard (on a local model of the installed
 # table), taken in turn so that every one is visited; what happens inside is left to the dice.
 # The jobs view, whose rows come and go under the focus, is entered most often.
