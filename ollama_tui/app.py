@@ -1,13 +1,17 @@
 """The App: stylesheets, client and jobs lifetime, polling, and routing to screens.
 
 Polling runs in one worker at a time and re-arms a timer only after a poll has finished, so a
-slow server never stacks requests; an unreachable server backs off 1, 2, 4 ... 30 s.
+slow server never stacks requests; an unreachable server backs off 1, 2, 4 ... 30 s. A poll
+still unanswered after an interval shows the server as "not answering" while it waits. Whether
+the server answers is recorded in one place, ``self.reachability``: polls and the app's client
+report to it, and any success ends the back-off at once (and wakes jobs waiting for the server).
 """
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import functools
 import gc
 import logging
 import time
@@ -29,10 +33,11 @@ from textual.widgets import Static
 
 from ollama_tui.api import LocalModel, OllamaClient, OllamaError, RunningModel, ServerUnreachable
 from ollama_tui.config import Settings, save_theme
-from ollama_tui.formatting import safe_line
 from ollama_tui.jobs import Job, JobQueue, JobState
+from ollama_tui.notifications import SafeNotifyApp
 from ollama_tui.operations import Operations, explain_job_error
 from ollama_tui.poller import Poller, Snapshot
+from ollama_tui.reachability import Reachability
 from ollama_tui.screens.dashboard import DashboardScreen
 from ollama_tui.screens.help import BindingCommands, HelpScreen, collect_help
 from ollama_tui.stylesheets import stylesheet_path
@@ -43,6 +48,9 @@ __all__ = ["MAX_BACKOFF", "OllamaTuiApp", "release_dead_styles_caches"]
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF = 30.0
+# A poll unanswered for an interval (at least this long, and twice the usual round trip) shows
+# the server as "not answering": a slow but working server must not flicker to it every poll.
+MIN_NOT_ANSWERING = 1.0
 # How often the render caches of removed widgets are let go (see release_dead_styles_caches).
 STYLES_CACHE_RELEASE_INTERVAL = 30.0
 # Longest the collector stays paused at start-up when the first poll takes long.
@@ -52,7 +60,7 @@ MIN_WIDTH = 50
 MIN_HEIGHT = 12
 
 
-class OllamaTuiApp(App[None]):
+class OllamaTuiApp(SafeNotifyApp[None]):
     """A live dashboard for one Ollama server."""
 
     TITLE = "ollama-tui"
@@ -82,10 +90,16 @@ class OllamaTuiApp(App[None]):
         self.poller = poller or Poller(
             self.client.base_url, headers=self.settings.headers, monotonic=self.monotonic
         )
+        # Whether the server answers; would belong to a per-server session object.
+        self.reachability = Reachability()
+        self.client.observer = self.reachability
+        self.reachability.subscribe(self._reachability_changed)
         self.jobs = JobQueue(
             lambda: self.client,
             max_transfers=self.settings.max_transfers,
             on_finished=self._job_finished,
+            reachability=self.reachability,
+            reconnect_timeout=self.settings.reconnect_timeout,
         )
         self.installed: list[LocalModel] = []
         self.running_models: list[RunningModel] = []
@@ -101,6 +115,7 @@ class OllamaTuiApp(App[None]):
         self._refresh_pending = False
         self._paused = False
         self._poll_timer: Timer | None = None
+        self._not_answering_timer: Timer | None = None
         self._saved_theme: str | None = None
         self._focus_before_small: dict[Screen[Any], Widget | None] = {}
         # Sent by the poller before the UI existed; shown at mount or awaited by the first poll.
@@ -230,6 +245,7 @@ class OllamaTuiApp(App[None]):
         self._closing = True  # no poll may start while the poller shuts down
         if self._poll_timer is not None:
             self._poll_timer.stop()
+        self._stop_not_answering_timer()
         if self._first_fetch is not None:
             self._first_fetch.cancel()
         try:
@@ -302,6 +318,25 @@ class OllamaTuiApp(App[None]):
         self.run_worker(
             self._poll(), name="poll", group="poll", exclusive=True, exit_on_error=False
         )
+        # The request's own timeout (10 s) is far too long to leave the status line saying
+        # "connected": after an interval without an answer it says "not answering".
+        patience = max(self.settings.interval, MIN_NOT_ANSWERING, 2 * (self.status.rtt or 0.0))
+        self._stop_not_answering_timer()
+        self._not_answering_timer = self.set_timer(
+            patience,
+            functools.partial(self._not_answering, self.monotonic()),
+            name="not answering",
+        )
+
+    def _not_answering(self, asked_at: float) -> None:
+        self._not_answering_timer = None
+        if self._polling and not self._closing:
+            self._set_status(state="not_answering", asked_at=asked_at, retry_at=None)
+
+    def _stop_not_answering_timer(self) -> None:
+        if self._not_answering_timer is not None:
+            self._not_answering_timer.stop()
+            self._not_answering_timer = None
 
     async def _poll(self) -> None:
         delay = self.settings.interval
@@ -316,6 +351,7 @@ class OllamaTuiApp(App[None]):
             delay = self._poll_failed(error)
         finally:
             self._polling = False
+            self._stop_not_answering_timer()
             self.poll_count += 1
             if self._resume_gc:
                 self.call_after_refresh(self.end_startup)  # once this poll is on screen
@@ -334,9 +370,11 @@ class OllamaTuiApp(App[None]):
             state="connected",
             reason="",
             retry_at=None,
+            asked_at=None,
             last_ok=self.monotonic(),
             rtt=snapshot.rtt,
         )
+        self.reachability.answered()
 
     def _poll_failed(self, error: Exception) -> float:
         self._failures += 1
@@ -351,8 +389,22 @@ class OllamaTuiApp(App[None]):
             state="unreachable" if isinstance(error, ServerUnreachable) else "error",
             reason=reason,
             retry_at=None if self._paused else self.monotonic() + delay,
+            asked_at=None,
         )
+        if isinstance(error, ServerUnreachable):
+            self.reachability.lost(reason)
         return delay
+
+    def _reachability_changed(self, reachable: bool) -> None:
+        """Any request that got an answer ends a back-off at once (a poll reports its own)."""
+        if not reachable or self._polling or self._closing:
+            return
+        self._failures = 0
+        if self.status.state == "connected" and self.status.retry_at is None:
+            return
+        self._set_status(state="connected", reason="", retry_at=None, asked_at=None)
+        if not self._paused:
+            self._schedule_poll(0)  # fresh tables now, then the normal interval
 
     def _apply(self, installed: list[LocalModel], running: list[RunningModel]) -> None:
         if installed is self.installed and running is self.running_models:
@@ -434,12 +486,12 @@ class OllamaTuiApp(App[None]):
 
     def _job_finished(self, job: Job) -> None:
         self.request_refresh()
-        what = safe_line(f"{job.kind} {job.model}")
+        what = f"{job.kind} {job.model}"  # notify() escapes it
         if job.state is JobState.DONE:
             self.notify(f"{what}: done", markup=False)
         elif job.state is JobState.FAILED:
             advice = explain_job_error(job)
-            message = f"{what} failed: {safe_line(job.error)}" + (f"\n{advice}" if advice else "")
+            message = f"{what} failed: {job.error}" + (f"\n{advice}" if advice else "")
             self.notify(message, severity="error", markup=False)
         else:
             self.notify(f"{what}: cancelled", severity="warning", markup=False)

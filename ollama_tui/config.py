@@ -7,6 +7,7 @@ read_only = false
 theme = "nord"
 max_transfers = 2       # pulls/pushes at once (the rest wait); creates start at once
 load_timeout = 300      # seconds a model load may take before it is given up
+reconnect_timeout = 600 # seconds a pull/push cut by a lost server waits for it to come back
 
 [keymap]                # binding id = keys (comma separated)
 pull = "p,ctrl+l"
@@ -21,7 +22,7 @@ from __future__ import annotations
 import math
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ __all__ = [
     "DEFAULT_INTERVAL",
     "DEFAULT_LOAD_TIMEOUT",
     "DEFAULT_MAX_TRANSFERS",
+    "DEFAULT_RECONNECT_TIMEOUT",
     "ConfigError",
     "ConfigFile",
     "Settings",
@@ -43,6 +45,8 @@ DEFAULT_INTERVAL = 2.0
 DEFAULT_MAX_TRANSFERS = 2
 # A server that accepts a load and never answers must not hold a worker forever.
 DEFAULT_LOAD_TIMEOUT = 300.0
+# A pull or push cut by a lost server waits this long for it before failing.
+DEFAULT_RECONNECT_TIMEOUT = 600.0
 MIN_INTERVAL = 0.2
 
 _TOP_KEYS = (
@@ -52,6 +56,7 @@ _TOP_KEYS = (
     "theme",
     "max_transfers",
     "load_timeout",
+    "reconnect_timeout",
     "keymap",
     "hosts",
 )
@@ -85,6 +90,7 @@ class ConfigFile:
     theme: str | None = None
     max_transfers: int | None = None
     load_timeout: float | None = None
+    reconnect_timeout: float | None = None
     keymap: Mapping[str, str] = field(default_factory=dict)
     hosts: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     text: str = ""
@@ -112,6 +118,7 @@ class Settings:
     theme: str | None = None
     max_transfers: int = DEFAULT_MAX_TRANSFERS
     load_timeout: float = DEFAULT_LOAD_TIMEOUT
+    reconnect_timeout: float = DEFAULT_RECONNECT_TIMEOUT
     keymap: Mapping[str, str] = field(default_factory=dict)
     headers: Mapping[str, str] = field(default_factory=dict)
     config_path: Path | None = None
@@ -195,15 +202,8 @@ def _check(path: Path, text: str, data: dict[str, Any]) -> ConfigFile:
         if max_transfers < 1:
             raise fail("must be at least 1", "max_transfers")
 
-    load_timeout = data.get("load_timeout")
-    if load_timeout is not None:
-        if isinstance(load_timeout, bool) or not isinstance(load_timeout, int | float):
-            raise fail(
-                f"must be a number of seconds, not {_type_name(load_timeout)}", "load_timeout"
-            )
-        if not load_timeout > 0 or not math.isfinite(load_timeout):
-            raise fail("must be a finite number of seconds above 0", "load_timeout")
-        load_timeout = float(load_timeout)
+    load_timeout = _seconds(data, "load_timeout", fail)
+    reconnect_timeout = _seconds(data, "reconnect_timeout", fail)
 
     keymap_raw = data.get("keymap", {})
     if not isinstance(keymap_raw, dict):
@@ -264,10 +264,23 @@ def _check(path: Path, text: str, data: dict[str, Any]) -> ConfigFile:
         theme=theme,
         max_transfers=max_transfers,
         load_timeout=load_timeout,
+        reconnect_timeout=reconnect_timeout,
         keymap=keymap,
         hosts=hosts,
         text=text,
     )
+
+
+def _seconds(data: dict[str, Any], key: str, fail: Callable[..., ConfigError]) -> float | None:
+    """A duration setting: a finite number of seconds above 0, or None when not set."""
+    value = data.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise fail(f"must be a number of seconds, not {_type_name(value)}", key)
+    if not value > 0 or not math.isfinite(value):
+        raise fail("must be a finite number of seconds above 0", key)
+    return float(value)
 
 
 def _type_name(value: object) -> str:

@@ -11,11 +11,15 @@ from datetime import UTC, datetime, timedelta
 
 import humanize
 
+from ollama_tui.api.limits import MAX_TEXT_CHARS
+from ollama_tui.api.models import UNKNOWN
+
 __all__ = [
+    "UNKNOWN",
     "age_text",
+    "countdown",
     "human_bytes",
     "human_number",
-    "parse_param_size",
     "relative_time",
     "safe_line",
     "safe_text",
@@ -23,50 +27,92 @@ __all__ = [
 
 _KB, _MB, _GB, _TB = 1000, 1000**2, 1000**3, 1000**4
 
-# C0/C1 controls and DEL, plus the bidi controls that can reorder what a terminal shows.
-_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-_UNSAFE_MULTILINE = re.compile(
-    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]"
+# Printable (to ``str.isprintable``) yet invisible, or drawn as nothing or as a blank: the
+# combining grapheme joiner, Hangul fillers, Khmer inherent vowels, Mongolian variation
+# selectors, variation selectors, the braille blank. Everything else that could hide or move
+# text (C0/C1 controls, DEL, bidi and zero-width format characters, line and paragraph
+# separators, odd spaces, surrogates, private and unassigned code points) is not printable.
+_INVISIBLE = (
+    "\u034f\u115f\u1160\u17b4\u17b5\u180b-\u180f\u2800\u3164\ufe00-\ufe0f\uffa0"
+    "\U000e0100-\U000e01ef"
 )
+_HAS_INVISIBLE = re.compile(f"[{_INVISIBLE}]")
 
 
-def _escape(match: re.Match[str]) -> str:
-    code = ord(match.group())
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+def _plain(char: str) -> bool:
+    return char.isprintable() and not _HAS_INVISIBLE.match(char)
 
 
-def safe_line(text: object) -> str:
-    """One line of server text with every control character made visible (``\\x1b``).
+def _escape(char: str) -> str:
+    code = ord(char)
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
 
-    Tabs and newlines become spaces so a table cell stays one line. The result is plain text:
-    callers put it in ``Text``/``Segment`` objects, never in markup.
+
+def safe_line(text: object, *, multiline: bool = False) -> str:
+    """Server text made safe and unambiguous for the screen: the one escaping function.
+
+    Every character that is not plainly visible becomes a visible escape (``\\x1b``,
+    ``\\u200b``, ``\\U000e0041``), so no control sequence reaches the terminal and two
+    different strings never look the same. A backslash that could be read as the start of
+    an escape is doubled (the six characters ``\\u200b`` show as ``\\\\u200b``). Tabs and
+    newlines become spaces (a cell or title stays one line) unless ``multiline``; a line
+    longer than ``MAX_TEXT_CHARS`` is cut with "…". The result is plain text: callers put it
+    in ``Text``/``Segment`` objects, never in markup.
     """
     value = "" if text is None else str(text)
-    if not _UNSAFE.search(value):
+    if not multiline and len(value) > MAX_TEXT_CHARS:
+        value = value[: MAX_TEXT_CHARS - 1] + "…"
+    # Fast path (every table cell, every frame): plain ASCII with no backslash.
+    if value.isascii() and value.isprintable() and "\\" not in value:
         return value
-    value = value.replace("\t", " ").replace("\r\n", " ").replace("\n", " ")
-    return _UNSAFE.sub(_escape, value)
+    if multiline:
+        value = value.replace("\r\n", "\n")
+        keep = "\n\t"
+    else:
+        # str.replace, not str.translate: translate is per character in Python for non-ASCII.
+        value = value.replace("\r\n", " ").replace("\n", " ").replace("\t", " ")
+        keep = ""
+    if value.isprintable() and not _HAS_INVISIBLE.search(value) and "\\" not in value:
+        return value
+    out: list[str] = []
+    last = len(value) - 1
+    for index, char in enumerate(value):
+        if char in keep:
+            out.append(char)
+        elif char == "\\":
+            after = value[index + 1] if index < last else ""
+            ambiguous = after in ("\\", "x", "u", "U") or (after and not _plain(after))
+            out.append("\\\\" if ambiguous and after not in keep else "\\")
+        elif _plain(char):
+            out.append(char)
+        else:
+            out.append(_escape(char))
+    return "".join(out)
 
 
 def safe_text(text: object) -> str:
-    """Multi-line server text (license, template...) with newlines and tabs kept."""
-    value = "" if text is None else str(text)
-    value = value.replace("\r\n", "\n")
-    if not _UNSAFE_MULTILINE.search(value):
-        return value
-    return _UNSAFE_MULTILINE.sub(_escape, value)
+    """Multi-line server text (license, template...): ``safe_line`` keeping newlines and tabs."""
+    return safe_line(text, multiline=True)
 
 
 def human_bytes(size: int | None) -> str:
-    """Bytes the way the ollama CLI prints them: decimal units, "5.1 GB", "19 GB", "512 B"."""
-    if size is None:
-        return "-"
+    """Bytes the way the ollama CLI prints them: decimal units, "5.1 GB", "19 GB", "512 B".
+
+    Unknown (None) and impossible (negative) sizes read ``–``; this never raises.
+    """
+    if size is None or size < 0:
+        return UNKNOWN
     units = (("TB", _TB), ("GB", _GB), ("MB", _MB), ("KB", _KB))
     found = next(((name, factor) for name, factor in units if size >= factor), None)
     if found is None:
         return f"{size} B"
     unit, factor = found
-    value = size / factor
+    try:
+        value = size / factor
+    except OverflowError:  # beyond any float: not a size a disk holds
+        return UNKNOWN
     if value >= 10:
         return f"{int(value)} {unit}"
     if value != math.trunc(value):
@@ -74,31 +120,34 @@ def human_bytes(size: int | None) -> str:
     return f"{int(value)} {unit}"
 
 
+_COUNT_UNITS = (("", 1), ("K", 1_000), ("M", 1_000_000), ("B", 1_000_000_000))
+_COUNT_UNITS += (("T", 1_000_000_000_000),)
+
+
 def human_number(count: int | None) -> str:
-    """Parameter counts like ``ollama show``: "3.2B", "137M", "8B"."""
-    if count is None:
-        return ""
-    for suffix, factor in (("B", 1_000_000_000), ("M", 1_000_000), ("K", 1_000)):
-        if count >= factor:
-            value = count / factor
-            if value == math.floor(value):
-                return f"{int(value)}{suffix}"
-            return f"{value:.1f}{suffix}"
-    return str(count)
+    """Parameter counts, all alike: "494M", "137M", "20.9B", "1.2B", "8B" (``–`` when unknown).
+
+    At most one decimal, none from 100 of a unit up, and no ".0": so the server's "494.03M"
+    and "1.2B" read the same way side by side.
+    """
+    if count is None or count < 0:
+        return UNKNOWN
+    index = max(i for i, (_suffix, factor) in enumerate(_COUNT_UNITS) if count >= factor or i == 0)
+    if index == 0:
+        return str(count)
+    try:
+        rounded = _round_count(count / _COUNT_UNITS[index][1])
+        if rounded >= 1000 and index + 1 < len(_COUNT_UNITS):  # 999.9M reads 1B, not 1000M
+            index += 1
+            rounded = _round_count(count / _COUNT_UNITS[index][1])
+    except OverflowError:
+        return UNKNOWN
+    text = f"{rounded:.0f}" if rounded == int(rounded) else f"{rounded:.1f}"
+    return text + _COUNT_UNITS[index][0]
 
 
-_PARAM_RE = re.compile(r"^\s*([0-9]*\.?[0-9]+)\s*([KMBT]?)\s*$", re.IGNORECASE)
-_PARAM_SCALE = {"": 1.0, "K": 1e3, "M": 1e6, "B": 1e9, "T": 1e12}
-
-
-def parse_param_size(text: str | None) -> float:
-    """ "3.2B" -> 3.2e9 for sorting; unknown forms sort first (-1)."""
-    if not text:
-        return -1.0
-    match = _PARAM_RE.match(text)
-    if not match:
-        return -1.0
-    return float(match.group(1)) * _PARAM_SCALE[match.group(2).upper()]
+def _round_count(value: float) -> float:
+    return round(value, 1) if value < 100 else float(round(value))
 
 
 def relative_time(when: datetime | None, now: datetime) -> str:
@@ -134,6 +183,19 @@ def age_text(seconds: float) -> str:
         return f"{minutes}m {seconds}s ago"
     hours, minutes = divmod(minutes, 60)
     return f"{hours}h {minutes}m ago"
+
+
+EXACT_COUNTDOWN = timedelta(minutes=10)
+
+
+def countdown(when: datetime, now: datetime) -> str | None:
+    """An exact "2m50s from now" while ``when`` is under ten minutes ahead (a rounded
+    "3 minutes" there misleads by most of a minute); None otherwise (past, far, or unknown)."""
+    ahead = _delta(when, now)
+    if ahead is None or ahead < timedelta(0) or ahead >= EXACT_COUNTDOWN:
+        return None
+    minutes, seconds = divmod(int(ahead.total_seconds()), 60)
+    return f"{minutes}m{seconds:02d}s from now" if minutes else f"{seconds}s from now"
 
 
 def _delta(later: datetime, earlier: datetime) -> timedelta | None:

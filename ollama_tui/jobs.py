@@ -11,6 +11,11 @@ through two callbacks:
 - ``on_finished(job)``: once when a job reaches DONE, FAILED or CANCELLED (after ``on_change``),
   so the app can refresh its tables and notify.
 
+A pull or push whose connection to the server is lost (not one the server refused) WAITS for
+the server instead of failing, when the queue has a :class:`Reachability` to wait on: once a
+request to the server succeeds again, it sends the same request again (the server resumes a
+partial pull) by itself. It gives up after ``reconnect_timeout`` seconds without the server.
+
 Pure asyncio: no Textual or Rich here; the UI observes the queue through the callbacks.
 """
 
@@ -29,7 +34,9 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-from ollama_tui.api import OllamaError
+from ollama_tui.api import ConnectionLost, OllamaError, ServerUnreachable
+from ollama_tui.config import DEFAULT_RECONNECT_TIMEOUT
+from ollama_tui.reachability import Reachability
 
 __all__ = [
     "RATE_MIN_SPAN",
@@ -68,6 +75,8 @@ _TRANSFER_KINDS = frozenset({JobKind.PULL, JobKind.PUSH})
 class JobState(StrEnum):
     QUEUED = "queued"
     RUNNING = "running"
+    WAITING = "waiting"
+    """A transfer cut by a lost connection, waiting for the server to come back."""
     DONE = "done"
     FAILED = "failed"
     CANCELLED = "cancelled"
@@ -103,6 +112,7 @@ class JobClient(Protocol):
         *,
         base_dir: str | Path = ".",
         quantize: str | None = None,
+        from_model: str | None = None,
     ) -> AsyncIterator[ProgressLike]: ...
 
 
@@ -208,6 +218,8 @@ class JobParams:
     modelfile: str = ""
     base_dir: str = "."
     quantize: str | None = None
+    # A FROM equal to this names that server model, never a local file (see client.create).
+    from_model: str | None = None
 
 
 @dataclass(eq=False)
@@ -290,7 +302,7 @@ class Job:
 
     @property
     def is_active(self) -> bool:
-        return self.state in (JobState.QUEUED, JobState.RUNNING)
+        return self.state in (JobState.QUEUED, JobState.RUNNING, JobState.WAITING)
 
     @property
     def can_cancel(self) -> bool:
@@ -305,12 +317,14 @@ class Job:
         """The state as a user reads it, e.g. "cancelled — pull again to resume"."""
         if self.state is JobState.CANCELLED and self.kind is JobKind.PULL:
             return "cancelled — pull again to resume"
+        if self.state is JobState.WAITING:
+            return "waiting for the server"
         return str(self.state)
 
     def summary(self) -> str:
         """A plain-text one-liner, e.g. for a notification or a log."""
         head = f"{self.kind} {self.model}: {self.state_text}"
-        if self.state is JobState.FAILED and self.error:
+        if self.state in (JobState.FAILED, JobState.WAITING) and self.error:
             return f"{head} — {self.error}"
         if self.state is not JobState.RUNNING:
             return head
@@ -372,8 +386,9 @@ class Job:
         layer.completed = event.completed
         if delta > 0:
             layer.bytes_this_run += delta
-            if layer._meter is not None:
-                layer._meter.add(delta, now)
+            if layer._meter is None:  # a layer kept from an earlier run
+                layer._meter = _RateMeter(now)
+            layer._meter.add(delta, now)
             if digest:  # hashing a local file is not a transfer: no part of the job's rate
                 self.bytes_this_run += delta
                 self._meter.add(delta, now)
@@ -386,7 +401,11 @@ class Job:
     def _reset_for_run(self) -> None:
         self.state = JobState.QUEUED
         self.phase = ""
-        self.layers = {}
+        # The layers stay: what the last run reached is still true (the server keeps partial
+        # downloads), and a retry that cannot reach the server must not wipe it from view.
+        for layer in self.layers.values():
+            layer.bytes_this_run = 0
+            layer._meter = None
         self.error = None
         self.started_at = None
         self.finished_at = None
@@ -443,6 +462,11 @@ class JobQueue:
     ``client`` is a client, or a zero-argument callable returning the current one; it is
     resolved when a job is submitted or retried, so a job runs against the server it was
     submitted to. The queue never closes the client.
+
+    ``reachability``: where pulls and pushes cut by a lost connection wait for the server
+    (None: they fail at once). They try again no sooner than ``reconnect_delay`` seconds after
+    the loss, once a request to the server has succeeded since; ``reconnect_timeout`` seconds
+    without the server (or without a byte moving between losses) fail them.
     """
 
     def __init__(
@@ -454,6 +478,9 @@ class JobQueue:
         on_finished: JobCallback | None = None,
         min_interval: float = 0.1,
         clock: Callable[[], float] | None = None,
+        reachability: Reachability | None = None,
+        reconnect_timeout: float = DEFAULT_RECONNECT_TIMEOUT,
+        reconnect_delay: float = 1.0,
     ) -> None:
         if isinstance(client, JobClient):
             fixed = client
@@ -464,6 +491,9 @@ class JobQueue:
         self.on_change = on_change
         self.on_finished = on_finished
         self.min_interval = min_interval
+        self.reachability = reachability
+        self.reconnect_timeout = reconnect_timeout
+        self.reconnect_delay = reconnect_delay
         self._clock = clock if clock is not None else _loop_time
         self._jobs: dict[int, Job] = {}
         self._runtime: dict[int, _Runtime] = {}  # queued and running jobs only
@@ -533,9 +563,16 @@ class JobQueue:
         *,
         base_dir: str | Path = ".",
         quantize: str | None = None,
+        from_model: str | None = None,
     ) -> Job:
-        """Queue a create; the client uploads local FROM/ADAPTER files (relative to base_dir)."""
-        params = JobParams(modelfile=modelfile, base_dir=str(base_dir), quantize=quantize or None)
+        """Queue a create; the client uploads local FROM/ADAPTER files (relative to base_dir)
+        except a FROM equal to ``from_model``, a model taken from the server."""
+        params = JobParams(
+            modelfile=modelfile,
+            base_dir=str(base_dir),
+            quantize=quantize or None,
+            from_model=from_model,
+        )
         return self._submit(JobKind.CREATE, name, params)
 
     def cancel(self, job_id: int) -> bool:
@@ -551,9 +588,17 @@ class JobQueue:
             self._finish(job, JobState.CANCELLED, None)
             return True
         task = self._tasks.get(job_id)
-        if job.state is JobState.RUNNING and task is not None:
+        if job.state in (JobState.RUNNING, JobState.WAITING) and task is not None:
             return task.cancel()
         return False
+
+    async def cancel_and_wait(self, job_id: int, timeout: float = 10.0) -> None:
+        """Cancel a job and wait (at most ``timeout`` s) until its stream is closed, so that
+        nothing it fetches lands after this returns (e.g. before a delete of its model)."""
+        self.cancel(job_id)
+        task = self._tasks.get(job_id)
+        if task is not None:
+            await asyncio.wait({task}, timeout=timeout)
 
     def retry(self, job_id: int) -> Job:
         """Run a failed or cancelled job again, as the same job (same id, attempt + 1).
@@ -664,6 +709,14 @@ class JobQueue:
             return client.pull(job.model, insecure=job.params.insecure)
         if job.kind is JobKind.PUSH:
             return client.push(job.model, insecure=job.params.insecure)
+        if job.params.from_model is not None:
+            return client.create(
+                job.model,
+                job.params.modelfile,
+                base_dir=job.params.base_dir,
+                quantize=job.params.quantize,
+                from_model=job.params.from_model,
+            )
         return client.create(
             job.model,
             job.params.modelfile,
@@ -672,7 +725,45 @@ class JobQueue:
         )
 
     async def _run(self, job: Job, client: JobClient) -> None:
-        """Consume the stream; raises what the stream raises (handled in _task_done)."""
+        """Run the job to its end, waiting for the server whenever a transfer's connection is
+        lost; raises what ends it (handled in _task_done)."""
+        loop = asyncio.get_running_loop()
+        waiting_since: float | None = None  # loop time of the first loss in a row
+        while True:
+            moved = job.bytes_this_run
+            try:
+                await self._stream_once(job, client)
+                return
+            except (ServerUnreachable, ConnectionLost) as error:
+                reachability = self.reachability
+                if reachability is None or job.kind not in _TRANSFER_KINDS:
+                    raise
+                answers = reachability.answers
+                now = loop.time()
+                if waiting_since is None or job.bytes_this_run > moved:
+                    waiting_since = now  # a first loss, or the last try moved bytes: anew
+                deadline = waiting_since + self.reconnect_timeout
+                job.state = JobState.WAITING
+                job.error = _error_text(error)
+                self._emit(job)
+                try:
+                    async with asyncio.timeout_at(deadline):
+                        # Not sooner than reconnect_delay: a server that drops every pull at
+                        # once while answering polls must not be asked in a tight loop.
+                        await asyncio.sleep(self.reconnect_delay)
+                        await reachability.wait_answer(after=answers)
+                except TimeoutError:
+                    raise ServerUnreachable(
+                        "gave up waiting for the server after "
+                        f"{_format_duration(self.reconnect_timeout)}: {job.error}"
+                    ) from error
+                job.state = JobState.RUNNING
+                job.error = None
+                job._meter = _RateMeter(self._clock())
+                self._emit(job)
+
+    async def _stream_once(self, job: Job, client: JobClient) -> None:
+        """Consume one stream; raises what the stream raises."""
         stream = self._open_stream(job, client)
         clock = self._clock
         if clock is _loop_time:

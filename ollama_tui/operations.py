@@ -22,12 +22,12 @@ from ollama_tui.api.errors import ApiError, OllamaError
 from ollama_tui.api.models import LocalModel, RunningModel
 from ollama_tui.api.names import names_equal
 from ollama_tui.formatting import safe_line
-from ollama_tui.jobs import Job, JobKind
+from ollama_tui.jobs import Job, JobKind, JobState
 
 if TYPE_CHECKING:
     from textual.app import App
 
-__all__ = ["Operations", "explain_job_error", "is_embedding_only"]
+__all__ = ["Operations", "deleted_message", "explain_job_error", "is_embedding_only"]
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +44,16 @@ def explain_job_error(job: Job) -> str:
             f"with: copy the model to <user>/{model} first (c), then push that."
         )
     return ""
+
+
+def deleted_message(names: Sequence[str], shown: int = 3) -> str:
+    """ "Deleted mistral:7b", "Deleted 3 models: a, b, c", "Deleted 5 models: a, b, c and 2
+    more": the count first, and no ellipsis next to a full stop."""
+    if len(names) == 1:
+        return f"Deleted {names[0]}"
+    listed = ", ".join(names[:shown])
+    rest = len(names) - shown
+    return f"Deleted {len(names)} models: {listed}" + (f" and {rest} more" if rest > 0 else "")
 
 
 def is_embedding_only(capabilities: Sequence[str]) -> bool:
@@ -105,7 +115,8 @@ class Operations:
         message = str(error) or type(error).__name__
         if not isinstance(error, OllamaError):
             message = f"unexpected error ({type(error).__name__}): {message}"
-        self.app.notify(safe_line(message), title=doing, severity="error", markup=False)
+        # Raw: the app's notify() escapes title and message (escaping twice would show `\\`).
+        self.app.notify(message, title=doing, severity="error", markup=False)
 
     def _run(
         self,
@@ -146,40 +157,40 @@ class Operations:
             refresh()
 
     def _notify(self, message: str) -> None:
-        self.app.notify(safe_line(message), markup=False)
+        self.app.notify(message, markup=False)
 
     # -- pull / push / create (jobs) --------------------------------------------------------
 
     def pull(self, marked: Sequence[LocalModel] = ()) -> None:
-        """`p`: ask for a name, or offer to re-pull (update) the marked models."""
-        from ollama_tui.screens.confirm import ConfirmScreen
+        """`p`: ask for a name; with marked rows, first ask: re-pull them, or a new name?"""
+        from ollama_tui.screens.confirm import ChoiceScreen
 
         if self.refused("pull") or self._dialog_open():
             return
         self.hook_jobs()
         from ollama_tui.screens.pull import PullScreen, repull_items
 
-        if marked:
-            names = [m.name for m in marked]
-
-            async def repull() -> None:
-                ok = await self.app.push_screen_wait(
-                    ConfirmScreen(
-                        f"Re-pull (update) {len(names)} marked models?",
-                        repull_items(names),
-                        note="Each pull runs as a job; unchanged layers are not downloaded.",
-                        confirm_label="Pull",
-                    )
-                )
-                if ok:
-                    for name in names:
-                        self._ops_app.jobs.submit_pull(name)
-                    self._notify(f"Pulling {len(names)} models — J shows the jobs.")
-
-            self._run(repull, "Pull", group="ops-dialog")
-            return
+        names = [m.name for m in marked]
 
         async def ask() -> None:
+            if names:
+                count = "1 marked model" if len(names) == 1 else f"{len(names)} marked models"
+                choice = await self.app.push_screen_wait(
+                    ChoiceScreen(
+                        f"Re-pull (update) the {count}, or pull a new name?",
+                        [("r", "Re-pull marked", "repull"), ("n", "New name", "new")],
+                        repull_items(names),
+                        note="Each pull runs as a job; unchanged layers are not downloaded.",
+                    )
+                )
+                if choice is None:
+                    return
+                if choice == "repull":
+                    for name in names:
+                        self._ops_app.jobs.submit_pull(name)
+                    what = names[0] if len(names) == 1 else f"{len(names)} models"
+                    self._notify(f"Pulling {what} — J shows the jobs.")
+                    return
             request = await self.app.push_screen_wait(PullScreen(self._installed_names()))
             if request is None:
                 return
@@ -196,11 +207,22 @@ class Operations:
         from ollama_tui.screens.push import PushScreen
 
         async def ask() -> None:
-            insecure = await self.app.push_screen_wait(PushScreen(model.name))
-            if insecure is None:
+            request = await self.app.push_screen_wait(PushScreen(model.name))
+            if request is None:
                 return
-            self._ops_app.jobs.submit_push(model.name, insecure=insecure)
-            self._notify(f"Pushing {model.name} — J shows the jobs.")
+            name = model.name
+            if request.copy_to is not None:
+                # ollama.com refuses a name without the user's namespace: push a copy that has it.
+                if not await self.confirm_replace(
+                    request.copy_to, f"It will be replaced by {name}."
+                ):
+                    return
+                await self._ops_app.client.copy(name, request.copy_to)
+                self._refresh()
+                name = request.copy_to
+            self._ops_app.jobs.submit_push(name, insecure=request.insecure)
+            copied = f"Copied {model.name} to {name}; p" if name != model.name else "P"
+            self._notify(f"{copied}ushing {name} — J shows the jobs.")
 
         self._run(ask, "Push", group="ops-dialog")
 
@@ -222,7 +244,7 @@ class Operations:
                     show = await self._ops_app.client.show(base.name)
                 except OllamaError as error:
                     # Still useful: start from the model, without its settings.
-                    self._error(error, f"Details of {safe_line(base.name)}")
+                    self._error(error, f"Details of {base.name}")
                     text = from_line(base.name) + "\n"
                 else:
                     text = modelfile_from_show(base.name, show)
@@ -235,7 +257,8 @@ class Operations:
                 if self.app.screen is not origin:
                     self._notify("The Modelfile editor was not opened: another screen is open.")
                     return
-                self.app.push_screen(CreateScreen(self, text=text))
+                from_model = base.name if base is not None else None
+                self.app.push_screen(CreateScreen(self, text=text, from_model=from_model))
 
             # Pushed from the app's own message loop, not from this worker's task.
             self.app.call_later(push)
@@ -255,6 +278,7 @@ class Operations:
                 base_dir=job.params.base_dir,
                 quantize=job.params.quantize,
                 failed_job=job,
+                from_model=job.params.from_model,
             )
         )
 
@@ -274,6 +298,12 @@ class Operations:
     def retry_job(self, job: Job) -> None:
         if self.refused("retry"):
             return
+        if job.state is JobState.WAITING:
+            self.app.notify(
+                "This job resumes by itself once the server answers again (x cancels it).",
+                severity="warning",
+            )
+            return
         if not job.can_retry:
             self.app.notify("Only failed or cancelled jobs can be retried.", severity="warning")
             return
@@ -281,17 +311,28 @@ class Operations:
 
     # -- copy / rename / delete -------------------------------------------------------------
 
-    async def _confirm_overwrite(self, destination: str, source: str) -> bool:
+    async def confirm_replace(self, destination: str, note: str) -> bool:
+        """Ask before replacing `destination`, checked against the server now: the last poll
+        may be old (or paused), and a model made since then must not be replaced unasked.
+
+        True: send (it does not exist, or the user said replace). Raises OllamaError, saying
+        nothing was changed, when the server cannot be asked. Call from a worker."""
         from ollama_tui.screens.confirm import ConfirmScreen
 
-        if self._installed(destination) is None:
+        try:
+            models: list[LocalModel] = await self._ops_app.client.list_models()
+        except OllamaError as error:
+            raise OllamaError(
+                f"could not check whether {destination} exists: {error} — nothing was changed"
+            ) from error
+        if not any(names_equal(m.name, destination) for m in models):
             return True
         items = [Text(f"• {safe_line(destination)}")]
         ok: bool = await self.app.push_screen_wait(
             ConfirmScreen(
                 "Replace an existing model?",
                 items,
-                note=Text(f"It will be replaced by {safe_line(source)}."),
+                note=note,
                 confirm_label="Replace",
                 danger=True,
             )
@@ -310,7 +351,8 @@ class Operations:
             )
             if request is None:
                 return
-            if not await self._confirm_overwrite(request.destination, request.source):
+            note = f"It will be replaced by {request.source}."
+            if not await self.confirm_replace(request.destination, note):
                 return
             await self._ops_app.client.copy(request.source, request.destination)
             self._notify(f"Copied {request.source} to {request.destination}.")
@@ -334,7 +376,8 @@ class Operations:
             )
             if request is None:
                 return
-            if not await self._confirm_overwrite(request.destination, request.source):
+            note = f"It will be replaced by {request.source}."
+            if not await self.confirm_replace(request.destination, note):
                 return
             # A loaded source would stay in memory under a name that no longer exists (and
             # could not be unloaded): unload it before it is deleted, as `d` does.
@@ -348,9 +391,7 @@ class Operations:
                     capabilities=model.capabilities,
                 )
             except RenameFailed as error:
-                self.app.notify(
-                    safe_line(str(error)), title="Rename", severity="error", markup=False
-                )
+                self.app.notify(str(error), title="Rename", severity="error", markup=False)
             else:
                 self._notify(f"Renamed {request.source} to {request.destination}.")
             finally:
@@ -368,8 +409,13 @@ class Operations:
 
         async def flow() -> None:
             loaded = {m.name for m in targets if self._running(m.name) is not None}
-            if not await self.app.push_screen_wait(DeleteScreen(targets, loaded)):
+            fetching = self._jobs_writing(targets)
+            if not await self.app.push_screen_wait(DeleteScreen(targets, loaded, fetching)):
                 return
+            # A pull (or create) of a deleted model would bring it back: it ends first, also
+            # one started while the dialog was open.
+            for job in self._jobs_writing(targets).values():
+                await self._ops_app.jobs.cancel_and_wait(job.id)
             client = self._ops_app.client
             deleted: list[str] = []
             for model in targets:
@@ -380,15 +426,26 @@ class Operations:
                         await client.unload(running.name, capabilities=model.capabilities)
                     await client.delete(model.name)
                 except OllamaError as error:
-                    self._error(error, f"Delete {safe_line(model.name)}")
+                    self._error(error, f"Delete {model.name}")
                 else:
                     deleted.append(model.name)
             if deleted:
-                shown = ", ".join(deleted[:3]) + ("…" if len(deleted) > 3 else "")
-                self._notify(f"Deleted {shown}.")
+                self._notify(deleted_message(deleted))
             self._refresh()
 
         self._run(flow, "Delete", group="ops-dialog")
+
+    def _jobs_writing(self, models: Sequence[LocalModel]) -> dict[str, Job]:
+        """The active pull or create of each model that has one (model name -> job)."""
+        queue = getattr(self.app, "jobs", None)
+        active: list[Job] = list(getattr(queue, "active", []) or [])
+        found: dict[str, Job] = {}
+        writers = [job for job in active if job.kind in (JobKind.PULL, JobKind.CREATE)]
+        for model in models:
+            for job in writers:
+                if names_equal(job.model, model.name):
+                    found.setdefault(model.name, job)
+        return found
 
     # -- load / unload ----------------------------------------------------------------------
 
@@ -494,7 +551,7 @@ class Operations:
                     await self._unload(model.name)
                 except OllamaError as error:
                     failed += 1
-                    self._error(error, f"Unload {safe_line(model.name)}")
+                    self._error(error, f"Unload {model.name}")
             if not failed:
                 self._notify("Unloaded all models.")
             self._refresh()

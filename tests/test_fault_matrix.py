@@ -533,8 +533,9 @@ async def test_refused_before_the_first_poll(patch: pytest.MonkeyPatch) -> None:
 
 
 async def test_server_gone_mid_session_and_back(patch: pytest.MonkeyPatch) -> None:
-    """A restart of the server: the status says so, a running pull fails in words, the open
-    dialog keeps its input, and everything (polls, the pull's retry) works again after."""
+    """A restart of the server: the status says so, a running pull waits for the server and
+    says why in words, the open dialog keeps its input, and everything (polls, the pull) comes
+    back by itself after."""
     async with own_app(patch, bandwidth=20e6, progress_interval=0.02) as (app, pilot, sim):
         await started(pilot, app)
         base = await measure_baseline(pilot, app, sim)
@@ -542,8 +543,10 @@ async def test_server_gone_mid_session_and_back(patch: pytest.MonkeyPatch) -> No
         await wait_for(pilot, lambda: job.completed > 0, what="the pull under way")
         name = await open_pull_dialog(pilot, app, TYPED)
         await sim.stop()
-        await wait_for(pilot, lambda: app.status.state == "unreachable" and job_ended(job))
-        assert job.state is JobState.FAILED and job.error
+        await wait_for(
+            pilot, lambda: app.status.state == "unreachable" and job.state is JobState.WAITING
+        )
+        assert job.error and job.completed > 0
         assert_user_words(job.error, FAULTS["refuse"])
         assert_user_words(status_text(app), FAULTS["refuse"])
         assert isinstance(app.screen, PullScreen) and name.value == TYPED
@@ -551,8 +554,8 @@ async def test_server_gone_mid_session_and_back(patch: pytest.MonkeyPatch) -> No
         await wait_for(pilot, lambda: app.status.state == "connected", what="connected alone")
         assert isinstance(app.screen, PullScreen) and name.value == TYPED
         await pilot.press("escape")
-        app.jobs.retry(job.id)
         await wait_for(pilot, lambda: job.state is JobState.DONE, timeout=10, what="resumed")
+        assert job.attempt == 1  # by itself, not by a retry
         await wait_for(pilot, lambda: any(m.name == PULL_MODEL for m in app.installed))
         await assert_no_leaks(pilot, app, sim, base)
 
@@ -858,6 +861,9 @@ async def test_operation_fault(
     if case.kind == "hang" and operation.streams:
         await hung_job_is_cancelled(session, operation)
         return
+    if endpoint in ("pull", "push") and fault_id in LOST_CONNECTION:
+        await lost_transfer_waits_then_resumes(session, endpoint, case)
+        return
     shown = await operation.run(session, 2 * TIMEOUT + 1)
     assert_user_words(shown, expected(endpoint, fault_id))
     if operation.streams and fault_id == "http500" and endpoint in ("pull", "push"):
@@ -875,6 +881,30 @@ async def test_operation_fault(
     await wait_for(pilot, lambda: app.status.state == "connected" and not app.polling)
     await close_screens(pilot, app)
     await session.no_leaks()
+
+
+# Faults that cut the connection (nothing refused): a pull or push waits for the server.
+LOST_CONNECTION = ("refuse", "cut")
+
+
+async def lost_transfer_waits_then_resumes(s: Session, endpoint: str, case: FaultCase) -> None:
+    """A transfer whose connection is lost waits for the server, saying why, and finishes by
+    itself once requests get through again (issue #9 group 2)."""
+    app, pilot = s.app, s.pilot
+    if endpoint == "pull":
+        job = app.jobs.submit_pull(PULL_MODEL)
+    else:
+        job = app.jobs.submit_push(PUSH_MODEL)
+    await wait_for(pilot, lambda: job.state is JobState.WAITING, what="waiting for the server")
+    assert job.error and job.state_text == "waiting for the server"
+    assert_user_words(job.error, case)
+    s.sim.faults.clear()
+    await wait_for(pilot, lambda: job.state is JobState.DONE, timeout=10, what="resumed alone")
+    assert job.attempt == 1
+    app.request_refresh()
+    await wait_for(pilot, lambda: app.status.state == "connected" and not app.polling)
+    await close_screens(pilot, app)
+    await s.no_leaks()
 
 
 async def hung_job_is_cancelled(s: Session, operation: Operation) -> None:

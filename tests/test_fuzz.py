@@ -4,19 +4,23 @@ Covered: the Modelfile parser (and ``OllamaClient.create``'s use of it), the NDJ
 reader (directly, and through ``OllamaClient.pull`` over an ``httpx.MockTransport`` that
 sends arbitrary byte chunks, statuses and headers), the JSON endpoints, model-name
 validation and host parsing. Documented errors: ``ModelfileError`` (a ``ValueError``) for
-the parser, ``OllamaError`` subclasses for everything in ``ollama_tui.api``.
+the parser, ``OllamaError`` subclasses for everything in ``ollama_tui.api``. Whole server
+answers (tags, ps, show, a pull stream) with numbers out of range are served on loopback and
+read by the real client and the real app (tables, details, jobs view).
 
 Runs derandomized (the same examples on every run, no example database) so CI is
-reproducible; the whole file takes a few seconds. Problems found in code this file does not
-own are pinned by ``xfail(strict=True)`` regression tests at the bottom: when the owner fixes
-one, its test starts passing, strict xfail turns that into a failure, and the marker (and the
-strategy filter that keeps the property tests green meanwhile) should be removed.
+reproducible; the whole file takes about half a minute, most of it the app examples.
+Problems found in code this file does not own are pinned by ``xfail(strict=True)`` regression
+tests at the bottom: when the owner fixes one, its test starts passing, strict xfail turns that
+into a failure, and the marker (and the strategy filter that keeps the property tests green
+meanwhile) should be removed.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import string
 from collections.abc import AsyncIterator, Callable, Coroutine
@@ -42,6 +46,7 @@ from ollama_tui.api import (
     resolve_host,
     validate_model_name,
 )
+from ollama_tui.api.limits import MAX_INT
 from ollama_tui.api.ndjson import NDJSONDecoder
 from ollama_tui.modelfile import ModelfileError, parse, parse_parameter_value, render
 
@@ -539,5 +544,381 @@ def test_undecodable_body_is_an_ollama_error(encoding: str) -> None:
             with pytest.raises(OllamaError):
                 async for _ in client.pull("llama3.2:1b"):
                     pass
+
+    run(go())
+
+
+# --- whole server responses with numbers out of range (issue #9, group 3) --------------------
+#
+# A tiny loopback server answers tags, ps, show and a pull stream with drawn numbers: sizes of
+# hundreds of digits, -1e308, NaN, bools, digits in strings... Everything goes through the real
+# client, then through the real app: the tables (every row shown, every column sorted both
+# ways), the details screen (filled or an error, never a spinner) and a pull job in the jobs
+# view. Out of range must read as unknown ("–"); nothing may end the app.
+
+HOSTILE_NUMBERS: list[object] = [-1e308, 1e308, -1, 2**63, 10**400, -(10**400), True, "123"]
+HOSTILE_NUMBERS += [float("nan"), float("inf"), None]
+NUMBERS = st.one_of(
+    st.integers(0, 2**40),  # a real one
+    st.sampled_from(HOSTILE_NUMBERS),
+    st.integers(),
+    st.integers(2**63 - 2, 2**64),
+    st.integers(10**300, 10**400),
+    st.floats(),
+)
+PARAM_SIZES = st.one_of(
+    st.sampled_from(["494.03M", "1.2B", "8B", "137M", "", "[/]", "1e400B", "-1B"]),
+    st.from_regex(r"[0-9]{1,400}(\.[0-9]{1,5})?[KMBT]?", fullmatch=True),
+)
+TIMES = st.sampled_from(
+    ["2026-01-15T12:05:00Z", "9999-12-31T23:59:59Z", "0001-01-01T00:00:00Z", "x", None]
+)
+
+
+def _details(draw: st.DrawFn) -> dict[str, Any]:
+    return {
+        "format": "gguf",
+        "family": "llama",
+        "parameter_size": draw(PARAM_SIZES),
+        "quantization_level": "Q4_K_M",
+        "context_length": draw(NUMBERS),
+        "embedding_length": draw(NUMBERS),
+    }
+
+
+@st.composite
+def server_answers(draw: st.DrawFn) -> dict[str, Any]:
+    """One server's tags, ps, show and pull answers; model names are distinct."""
+    count = draw(st.integers(1, 4))
+    names = [f"m{i}:latest" for i in range(count)]
+    tags = [
+        {
+            "name": name,
+            "model": name,
+            "digest": f"{i:064x}",
+            "size": draw(NUMBERS),
+            "modified_at": draw(TIMES),
+            "details": _details(draw),
+        }
+        for i, name in enumerate(names)
+    ]
+    ps = [
+        {
+            "name": name,
+            "model": name,
+            "digest": f"{i:064x}",
+            "size": draw(NUMBERS),
+            "size_vram": draw(NUMBERS),
+            "context_length": draw(NUMBERS),
+            "expires_at": draw(TIMES),
+            "details": _details(draw),
+        }
+        for i, name in enumerate(names)
+        if draw(st.booleans())
+    ]
+    arch = draw(st.sampled_from(["llama", "qwen2"]))
+    show = {
+        "modelfile": "FROM m0:latest\n",
+        "parameters": "num_ctx " + str(draw(st.integers(0, 10**30))),
+        "details": _details(draw),
+        "model_info": {
+            "general.architecture": arch,
+            "general.parameter_count": draw(NUMBERS),
+            f"{arch}.context_length": draw(NUMBERS),
+            f"{arch}.embedding_length": draw(NUMBERS),
+        },
+    }
+    layers = [
+        {"status": "pulling aa", "digest": "sha256:aa", "total": draw(NUMBERS)}
+        | {"completed": draw(NUMBERS)}
+        for _ in range(draw(st.integers(1, 4)))
+    ]
+    pull = [{"status": "pulling manifest"}, *layers, {"status": "success"}]
+    return {"tags": {"models": tags}, "ps": {"models": ps}, "show": show, "pull": pull}
+
+
+def _dump(value: object) -> bytes:
+    # Python's json writes NaN and Infinity, and reads them back: so may a server.
+    return json.dumps(value).encode()
+
+
+@contextlib.asynccontextmanager
+async def loopback_server(answers: dict[str, Any]) -> AsyncIterator[str]:
+    """A minimal Ollama on 127.0.0.1 that sends exactly ``answers``; yields its URL."""
+    from aiohttp import web
+
+    def reply(body: bytes) -> Callable[[web.Request], Coroutine[Any, Any, web.Response]]:
+        async def handler(request: web.Request) -> web.Response:
+            return web.Response(body=body, content_type="application/json")
+
+        return handler
+
+    async def pull(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Type": "application/x-ndjson"})
+        await response.prepare(request)
+        for line in answers["pull"]:
+            await response.write(_dump(line) + b"\n")
+        await response.write_eof()
+        return response
+
+    web_app = web.Application()
+    web_app.router.add_get("/api/version", reply(b'{"version":"0.12.6"}'))
+    web_app.router.add_get("/api/tags", reply(_dump(answers["tags"])))
+    web_app.router.add_get("/api/ps", reply(_dump(answers["ps"])))
+    web_app.router.add_post("/api/show", reply(_dump(answers["show"])))
+    web_app.router.add_post("/api/pull", pull)
+    runner = web.AppRunner(web_app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        await runner.cleanup()
+
+
+def _checked(value: int | None, *, unknown: int | None = None) -> bool:
+    return value is unknown or (type(value) is int and 0 <= value <= MAX_INT)
+
+
+async def _client_reads(url: str, answers: dict[str, Any]) -> None:
+    """The real client: every number it hands on is in range, or unknown."""
+    async with OllamaClient(url) as client:
+        installed = await client.list_models()
+        running = await client.running()
+        show = await client.show("m0:latest")
+        events = [event async for event in client.pull("m0:latest")]
+    assert len(installed) == len(answers["tags"]["models"])
+    assert len(running) == len(answers["ps"]["models"])
+    for model in installed:
+        assert _checked(model.size) and _checked(model.details.parameter_count)
+        assert _checked(model.details.context_length)
+    for loaded in running:
+        assert _checked(loaded.size) and _checked(loaded.size_vram)
+        assert _checked(loaded.context_length)
+        assert isinstance(loaded.processor, str) and isinstance(loaded.until(), str)
+    assert _checked(show.parameter_count) and _checked(show.context_length)
+    assert _checked(show.embedding_length)
+    for event in events:
+        assert _checked(event.total, unknown=0) and _checked(event.completed, unknown=0)
+
+
+async def _wait(pilot: Any, predicate: Callable[[], object], what: str) -> None:
+    """Poll a condition (never a fixed sleep) for up to 10 s."""
+    for _ in range(500):
+        if predicate():
+            return
+        await pilot.pause(0.02)
+    raise AssertionError(f"not in time: {what}")
+
+
+async def _app_shows(url: str, answers: dict[str, Any]) -> dict[str, dict[str, str]]:
+    """The real app on that server: tables, sorting, details and a pull job all hold.
+
+    Returns the text of each table's cells: {"installed/m0:latest": {"size": "–", ...}}.
+    """
+    from ollama_tui.app import OllamaTuiApp
+    from ollama_tui.config import Settings
+    from ollama_tui.jobs import JobState
+    from ollama_tui.screens.details import DetailsScreen
+    from ollama_tui.screens.jobs import JobsScreen
+
+    app = OllamaTuiApp(Settings(host=url, interval=60.0))
+    async with app.run_test(size=(160, 40)) as pilot:
+        tags, ps = answers["tags"]["models"], answers["ps"]["models"]
+        await _wait(pilot, lambda: app.status.state == "connected", "the first poll")
+        dashboard = app.dashboard
+        assert dashboard is not None
+        tables = ((dashboard.installed_table, len(tags)), (dashboard.running_table, len(ps)))
+        shown: dict[str, dict[str, str]] = {}
+        for table, expected in tables:
+            assert table.row_count == expected, "a row vanished"
+            for key in table.visible_keys:
+                row = dict(zip((c.key for c in table.columns), table._cells[key], strict=True))
+                shown[f"{table.id}/{key[0]}"] = row
+            for column in table.columns:  # every column, both ways: no KeyError, no row lost
+                for reverse in (False, True):
+                    table.sort_by(column.key, reverse)
+                    assert sorted(table.visible_keys) == sorted(table.items)
+                    for y in range(table.row_count + 1):
+                        table.render_line(y)
+        await pilot.pause()
+        app.show_details(app.installed[0])
+        await _wait(pilot, lambda: isinstance(app.screen, DetailsScreen), "the details screen")
+        details = app.screen
+        assert isinstance(details, DetailsScreen)
+        await _wait(
+            pilot,
+            lambda: details.show is not None or details.error is not None,
+            "the details filled or an error (not a spinner)",
+        )
+        assert not details.query_one("#details-loading").display
+        await pilot.press("escape")
+        job = app.jobs.submit_pull("m0:latest")
+        await _wait(pilot, lambda: job.state.is_final, "the pull to end")
+        assert job.state is JobState.DONE, job.error
+        app.operations.show_jobs()
+        await _wait(pilot, lambda: isinstance(app.screen, JobsScreen), "the jobs view")
+        await pilot.pause()
+        app.screen._compositor.render_strips()
+        await pilot.press("escape")
+        assert app.is_running
+    return shown
+
+
+def _answers(
+    *,
+    size: object = 5,
+    vram: object = 5,
+    count: object = 8_000_000_000,
+    total: object = 10,
+    params: str = "8B",
+) -> dict[str, Any]:
+    """A plain server, with one number replaced (the issue's examples)."""
+    details = {"parameter_size": params}
+    model = {"name": "m0:latest", "model": "m0:latest", "digest": "0" * 64, "details": details}
+    plain = {**model, "name": "m1:latest", "model": "m1:latest", "digest": "1" * 64, "size": 7}
+    return {
+        "tags": {"models": [{**model, "size": size}, plain]},
+        "ps": {"models": [{**model, "size": 5, "size_vram": vram}]},
+        "show": {"model_info": {"general.parameter_count": count}},
+        "pull": [
+            {"status": "pulling aa", "digest": "sha256:aa", "total": total, "completed": total},
+            {"status": "success"},
+        ],
+    }
+
+
+@pytest.mark.parametrize(
+    ("answers", "cell", "text"),
+    [
+        pytest.param(_answers(vram=-1e308), "running/processor", "–", id="size_vram=-1e308"),
+        pytest.param(_answers(size=10**400), "installed/size", "–", id="size of 401 digits"),
+        pytest.param(_answers(size=-1), "installed/size", "–", id="negative size"),
+        pytest.param(_answers(total=10**400), "", "", id="progress total of 401 digits"),
+        pytest.param(_answers(count=10**400), "", "", id="parameter_count of 401 digits"),
+        # Group 9: "494.03M" beside "1.2B" read as two styles.
+        pytest.param(_answers(params="494.03M"), "installed/params", "494M", id="494.03M"),
+        pytest.param(_answers(params="1.2B"), "installed/params", "1.2B", id="1.2B"),
+        pytest.param(_answers(params=""), "installed/params", "–", id="no parameter size"),
+    ],
+)
+def test_issue_examples_in_the_app(answers: dict[str, Any], cell: str, text: str) -> None:
+    """The examples of issue #9: each ended the app, lost a row, or left a spinner."""
+
+    async def go() -> dict[str, dict[str, str]]:
+        async with loopback_server(answers) as url:
+            return await _app_shows(url, answers)
+
+    shown = run(go())
+    if cell:
+        table, column = cell.split("/")
+        assert shown[f"{table}/m0:latest"][column] == text
+
+
+def test_details_show_any_failure_instead_of_a_spinner(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whatever fails while filling the details (not only HTTP errors) is shown, with `r`."""
+    from ollama_tui.app import OllamaTuiApp
+    from ollama_tui.config import Settings
+    from ollama_tui.screens.details import DetailsScreen
+
+    def broken(self: DetailsScreen, show: ModelShow) -> Any:
+        raise RuntimeError("cannot build this")
+
+    monkeypatch.setattr(DetailsScreen, "_overview", broken)
+
+    async def go() -> None:
+        async with loopback_server(_answers()) as url:
+            app = OllamaTuiApp(Settings(host=url, interval=60.0))
+            async with app.run_test(size=(120, 30)) as pilot:
+                await _wait(pilot, lambda: app.status.state == "connected", "the first poll")
+                app.show_details(app.installed[0])
+                await _wait(pilot, lambda: isinstance(app.screen, DetailsScreen), "details")
+                details = app.screen
+                assert isinstance(details, DetailsScreen)
+                await _wait(pilot, lambda: details.error is not None, "an error, not a spinner")
+                assert "cannot build this" in details.error
+                assert not details.query_one("#details-loading").display
+                assert details.query_one("#details-error").display
+                await pilot.press("escape")
+                await _wait(pilot, lambda: app.screen is app.dashboard, "back")
+
+    run(go())
+
+
+UI_FUZZ = settings(FUZZ, max_examples=8)  # each example starts a server and the whole app
+
+
+@UI_FUZZ
+@given(server_answers())
+def test_whole_responses_never_end_the_app(answers: dict[str, Any]) -> None:
+    async def go() -> None:
+        async with loopback_server(answers) as url:
+            await _client_reads(url, answers)
+            await _app_shows(url, answers)
+
+    run(go())
+
+
+@FUZZ_SLOW
+@given(server_answers())
+def test_whole_responses_through_the_client(answers: dict[str, Any]) -> None:
+    """More examples through the client alone (cheap): numbers are in range or unknown."""
+
+    async def go() -> None:
+        async with loopback_server(answers) as url:
+            await _client_reads(url, answers)
+
+    run(go())
+
+
+def test_table_keeps_a_row_whose_cell_fails_and_sorts_unknowns_last() -> None:
+    """A cell that raises reads "–" (the row stays); unknown values sort last both ways."""
+    from datetime import UTC, datetime
+
+    from textual.app import App, ComposeResult
+
+    from ollama_tui.widgets.installed_table import InstalledTable
+
+    def model(name: str, size: object) -> LocalModel:
+        return LocalModel.from_json({"name": name, "digest": name * 8, "size": size})
+
+    models = [model("a", 5), model("b", -1e308), model("c", 7), model("d", 10**400)]
+    models.append(model("e", 6))
+
+    class Harness(App[None]):
+        def compose(self) -> ComposeResult:
+            yield InstalledTable(lambda: datetime(2026, 1, 1, tzinfo=UTC))
+
+    async def go() -> None:
+        app = Harness()
+        async with app.run_test(size=(120, 20)) as pilot:
+            table = app.query_one(InstalledTable)
+            index = next(i for i, c in enumerate(table.columns) if c.key == "family")
+            real = table.columns[index].cell
+
+            def family(m: LocalModel) -> str:
+                if m.name == "c":
+                    raise OverflowError("a cell that cannot be drawn")
+                return real(m)
+
+            table.columns[index] = dataclasses.replace(table.columns[index], cell=family)
+            table.set_items(models)
+            await pilot.pause()
+            assert table.row_count == len(models)
+            shown = {key[0]: table._cells[key] for key in table.visible_keys}
+            assert shown["c"][index] == "–"
+            size = next(i for i, c in enumerate(table.columns) if c.key == "size")
+            assert (shown["b"][size], shown["d"][size], shown["a"][size]) == ("–", "–", "5 B")
+            table.sort_by("size", reverse=False)
+            assert [k[0] for k in table.visible_keys] == ["a", "e", "c", "b", "d"]
+            table.sort_by("size", reverse=True)
+            assert [k[0] for k in table.visible_keys] == ["c", "e", "a", "b", "d"]
+            for column in table.columns:
+                table.sort_by(column.key)
+                assert len(table.visible_keys) == len(models)
+            for y in range(len(models) + 1):
+                table.render_line(y)
 
     run(go())

@@ -14,6 +14,9 @@ from ollama_tui.api import (
     RunningModel,
     parse_time,
 )
+from ollama_tui.api.limits import MAX_INT
+from ollama_tui.api.models import checked_int, parse_parameter_size
+from ollama_tui.formatting import human_bytes, human_number
 
 PDT = timezone(timedelta(hours=-7))
 
@@ -73,7 +76,7 @@ def test_local_model_real_shape() -> None:
     assert m.short_id == "a80c4f17acd5"
     assert m.modified_at == datetime(2025, 5, 4, 17, 37, 44, 706015, tzinfo=PDT)
     assert m.details == ModelDetails(
-        "", "gguf", "llama", ("llama",), "3.2B", "Q4_K_M", 131072, 3072
+        "", "gguf", "llama", ("llama",), "3.2B", "Q4_K_M", 131072, 3072, 3_200_000_000
     )
     assert m.capabilities == ("completion", "tools")
     assert not m.is_remote
@@ -84,7 +87,7 @@ def test_local_model_tolerant() -> None:
     assert m.name == "x:latest"
     assert m.digest == "b" * 64
     assert m.modified_at is None
-    assert m.size == 0
+    assert m.size is None  # missing: unknown, not 0
     assert m.details == ModelDetails()
     assert m.capabilities == ()
     null_families = LocalModel.from_json({"name": "y", "details": {"families": None}})
@@ -128,7 +131,7 @@ def test_running_model_old_shape() -> None:
     m = RunningModel.from_json({"name": "llama3", "status": "loaded", "pid": 1234})
     assert m.name == m.model == "llama3"
     assert m.expires_at is None
-    assert m.until() == "-"
+    assert m.until() == "–"
     assert not m.is_stopping()
     assert m.context_length is None
 
@@ -139,8 +142,12 @@ def test_running_model_old_shape() -> None:
         (100, 0, "100% CPU"),
         (0, 0, "100% CPU"),
         (100, 100, "100% GPU"),
-        (100, 101, "Unknown"),
-        (0, 5, "Unknown"),
+        (100, 101, "–"),
+        (0, 5, "–"),
+        (None, 5, "–"),
+        (100, None, "–"),
+        (100, -1e308, "–"),
+        (10**400, 5, "–"),
         (100, 52, "48%/52% CPU/GPU"),
         (1000, 525, "48%/52% CPU/GPU"),  # 47.5 rounds half away from zero like Go
         (1000, 515, "49%/51% CPU/GPU"),  # 48.5 -> 49 (Python's round would give 48)
@@ -148,7 +155,7 @@ def test_running_model_old_shape() -> None:
         (1000, 999, "0%/100% CPU/GPU"),
     ],
 )
-def test_processor(size: int, vram: int, expected: str) -> None:
+def test_processor(size: object, vram: object, expected: str) -> None:
     m = RunningModel.from_json({"name": "m", "size": size, "size_vram": vram})
     assert m.processor == expected
 
@@ -284,3 +291,124 @@ def test_progress_is_layer() -> None:
     assert ProgressEvent("pulling a", "sha256:a", 10, 0).is_layer
     assert not ProgressEvent("pulling a", "sha256:a", 0, 0).is_layer
     assert not ProgressEvent("verifying sha256 digest").is_layer
+
+
+# --- numbers: one checked parser, out of range = unknown (issue #9, group 3) ------------------
+
+# What a broken or hostile server may put where a number belongs: none of it is a number we use.
+OUT_OF_RANGE: list[object] = [
+    -1,
+    -1e308,
+    1e308,
+    10**400,
+    -(10**400),
+    MAX_INT + 1,
+    float("nan"),
+    float("inf"),
+    float("-inf"),
+    True,
+    False,
+    "123",
+    "1e3",
+    None,
+    [1],
+    {"n": 1},
+]
+
+
+@pytest.mark.parametrize("value", OUT_OF_RANGE, ids=repr)
+def test_checked_int_out_of_range_is_unknown(value: object) -> None:
+    assert checked_int(value) is None
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"), [(0, 0), (5, 5), (5.0, 5), (2.9, 2), (MAX_INT, MAX_INT), (1e18, 10**18)]
+)
+def test_checked_int_in_range(value: object, expected: int) -> None:
+    assert checked_int(value) == expected
+    assert type(checked_int(value)) is int
+
+
+@pytest.mark.parametrize("value", OUT_OF_RANGE, ids=repr)
+def test_every_wire_number_is_checked(value: object) -> None:
+    """Each numeric field of each wire model: out of range reads as unknown, never as itself."""
+    details = {"context_length": value, "embedding_length": value, "parameter_size": "1B"}
+    local = LocalModel.from_json({"name": "m", "size": value, "details": details})
+    assert local.size is None
+    assert (local.details.context_length, local.details.embedding_length) == (None, None)
+    running = RunningModel.from_json(
+        {"name": "m", "size": value, "size_vram": value, "context_length": value}
+    )
+    assert (running.size, running.size_vram, running.context_length) == (None, None, None)
+    assert running.processor in ("–", "100% CPU")  # size_vram False is not 0
+    info = {
+        "general.architecture": "llama",
+        "general.parameter_count": value,
+        "llama.context_length": value,
+        "llama.embedding_length": value,
+    }
+    show = ModelShow.from_json({"model_info": info, "details": details})
+    assert (show.parameter_count, show.context_length, show.embedding_length) == (None,) * 3
+    event = ProgressEvent.from_json({"status": "pulling a", "digest": "a", "total": value})
+    assert event.total == 0 and not event.is_layer
+    event = ProgressEvent.from_json({"status": "pulling a", "total": 10, "completed": value})
+    assert (event.total, event.completed) == (10, 0)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("494.03M", 494_030_000),
+        ("1.2B", 1_200_000_000),
+        ("8B", 8_000_000_000),
+        ("137M", 137_000_000),
+        (" 7.6 b ", 7_600_000_000),
+        ("23", 23),
+        ("0.5K", 500),
+        ("0B", None),
+        ("9" * 30 + "T", None),  # beyond MAX_INT
+        ("9" * 400 + "B", None),  # not even parsed as a number: too many digits
+        ("1e400B", None),
+        ("nanB", None),
+        ("-1B", None),
+        ("[/]", None),
+        ("", None),
+        (12, None),
+    ],
+)
+def test_parameter_size_is_a_checked_count(text: object, expected: int | None) -> None:
+    assert parse_parameter_size(text) == expected
+    assert ModelDetails.from_json({"parameter_size": text}).parameter_count == expected
+
+
+@pytest.mark.parametrize(
+    ("count", "expected"),
+    [
+        (494_030_000, "494M"),
+        (494_032_768, "494M"),
+        (1_200_000_000, "1.2B"),
+        (3_212_749_888, "3.2B"),
+        (20_900_000_000, "20.9B"),
+        (23_500_000, "23.5M"),
+        (99_960_000, "100M"),
+        (8_000_000_000, "8B"),
+        (137_000_000, "137M"),
+        (23_000_000, "23M"),
+        (999_890_000, "1B"),  # not "1000M"
+        (9_960_000_000, "10B"),
+        (1_500, "1.5K"),
+        (999, "999"),
+        (0, "0"),
+        (None, "–"),
+        (-5, "–"),
+        (10**400, "–"),
+    ],
+)
+def test_human_number_reads_alike(count: int | None, expected: str) -> None:
+    """PARAMS in one style: "494.03M" beside "1.2B" was two styles (issue #9, group 9)."""
+    assert human_number(count) == expected
+
+
+@pytest.mark.parametrize("size", [None, -1, -(10**400), 10**400])
+def test_human_bytes_unknown_is_a_dash(size: int | None) -> None:
+    assert human_bytes(size) == "–"

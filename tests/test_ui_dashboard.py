@@ -76,7 +76,7 @@ async def test_tables_show_running_and_installed_models(sim: Simulator) -> None:
         loaded_line = next(line for line in installed.splitlines() if "llama3.2:latest" in line)
         assert "●" in loaded_line  # joined on digest with /api/ps
         cloud_line = next(line for line in installed.splitlines() if "cloud" in line)
-        assert " - " in cloud_line  # remote stub: no size
+        assert " – " in cloud_line  # remote stub: no size (unknown reads "–", issue #9)
         assert "4.1 GB" in installed and "ago" in installed
         box = board.query_one("#installed-box")
         assert str(box.border_title) == f"Installed ({len(app.installed)})"

@@ -23,8 +23,9 @@ from textual.widgets import Button, Input, Static, TextArea
 from ollama_tui.api import LocalModel, OllamaClient, RunningModel, names_equal
 from ollama_tui.config import Settings
 from ollama_tui.jobs import Job, JobKind, JobQueue, JobState
+from ollama_tui.notifications import SafeNotifyApp
 from ollama_tui.operations import Operations
-from ollama_tui.screens.confirm import ConfirmScreen, TextPrompt
+from ollama_tui.screens.confirm import ChoiceScreen, ConfirmScreen, TextPrompt
 from ollama_tui.screens.copy import CopyScreen
 from ollama_tui.screens.create import CreateScreen
 from ollama_tui.screens.delete import DeleteScreen
@@ -43,7 +44,7 @@ SMALL = "all-minilm:latest"  # about 46 MB in the simulator's catalogue
 SIZE = (80, 24)
 
 
-class OpsHarness(App[None]):
+class OpsHarness(SafeNotifyApp[None]):
     """The contract's app attributes around a real client and JobQueue."""
 
     CSS_PATH: ClassVar[list[str | PurePath]] = list(stylesheet_paths())
@@ -365,15 +366,15 @@ async def test_repull_marked_models_asks_first(fast_sim: Simulator) -> None:
     async with app.run_test(size=SIZE) as pilot:
         marked = [app.model("qwen2.5:0.5b"), app.model("deepseek-r1:1.5b")]
         app.operations.pull(marked)
-        await screen_ready(pilot, app, ConfirmScreen)
+        await screen_ready(pilot, app, ChoiceScreen)
         text = " ".join(str(s.render()) for s in app.screen.query(".dialog-item"))
         assert "qwen2.5:0.5b" in text and "deepseek-r1:1.5b" in text
         await pilot.press("enter")  # Cancel is focused
-        await wait_for(pilot, lambda: not isinstance(app.screen, ConfirmScreen))
+        await wait_for(pilot, lambda: not isinstance(app.screen, ChoiceScreen))
         assert app.jobs.jobs == []
         app.operations.pull(marked)
-        await screen_ready(pilot, app, ConfirmScreen)
-        await pilot.press("y")
+        await screen_ready(pilot, app, ChoiceScreen)
+        await pilot.press("r")  # re-pull the marked rows
         await wait_for(pilot, lambda: len(app.jobs.jobs) == 2)
         assert [j.model for j in app.jobs.jobs] == ["qwen2.5:0.5b", "deepseek-r1:1.5b"]
         await wait_for(pilot, lambda: all(j.state is JobState.DONE for j in app.jobs.jobs))
@@ -383,12 +384,14 @@ async def test_repull_marked_models_asks_first(fast_sim: Simulator) -> None:
 
 
 async def test_push_unauthorized_explains_namespace(sim: Simulator) -> None:
+    # The server is signed in as "alice": a push into another namespace is refused by it.
+    sim.push_namespace = "alice"
     app = OpsHarness(sim.url)
     async with app.run_test(size=SIZE) as pilot:
-        app.operations.push(app.model("llama3.2:latest"))
+        app.operations.push(app.model("someuser/llama3-pirate:latest"))
         await screen_ready(pilot, app, PushScreen)
         advice = str(app.screen.query_one(".dialog-note", Static).render())
-        assert "<user>/llama3.2:latest" in advice
+        assert "'someuser' must belong to the ollama.com account" in advice
         await pilot.press("y")
         await wait_for(pilot, lambda: bool(app.jobs.jobs))
         job = app.jobs.jobs[0]
@@ -398,7 +401,7 @@ async def test_push_unauthorized_explains_namespace(sim: Simulator) -> None:
         await wait_for(pilot, lambda: bool(app.screen.query("#job-error")))
         error = str(app.screen.query_one("#job-error", Static).render())
         assert "must belong to the ollama.com account" in error
-        assert "copy the model to <user>/llama3.2:latest" in error
+        assert "copy the model to <user>/llama3-pirate:latest" in error
 
 
 # -- create ----------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 from ollama_tui.api.client import OllamaClient
 from ollama_tui.api.errors import (
     ApiError,
+    ConnectionLost,
     InvalidInput,
     ModelNotFound,
     OllamaError,
@@ -32,6 +33,7 @@ from ollama_tui.api.names import (
 __all__ = [
     "DEFAULT_HOST",
     "ApiError",
+    "ConnectionLost",
     "InvalidInput",
     "LocalModel",
     "ModelDetails",

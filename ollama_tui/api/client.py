@@ -18,7 +18,7 @@ import urllib.request
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
 from pathlib import Path, PurePosixPath
 from types import TracebackType
-from typing import IO, TYPE_CHECKING, Any, Self
+from typing import IO, TYPE_CHECKING, Any, Protocol, Self, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
@@ -26,6 +26,7 @@ import httpx
 from ollama_tui import __version__
 from ollama_tui.api.errors import (
     ApiError,
+    ConnectionLost,
     InvalidInput,
     ModelNotFound,
     ProtocolError,
@@ -40,7 +41,7 @@ from ollama_tui.api.ndjson import NDJSONDecoder
 if TYPE_CHECKING:
     from ollama_tui.modelfile import Modelfile
 
-__all__ = ["OllamaClient"]
+__all__ = ["ContactObserver", "OllamaClient"]
 
 _HASH_STEP = 64 << 20  # bytes hashed per worker-thread call (one progress event each)
 _READ_CHUNK = 1 << 20  # bytes per file read while hashing/uploading
@@ -50,6 +51,20 @@ _NUMBER_RE = re.compile(r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)")
 _VERSION_RE = re.compile(r"v?(\d+)\.(\d+)\.(\d+)")
 _STRUCTURED_CREATE = (0, 5, 5)
 _LEGACY_CREATE_MESSAGE = "path or modelfile are required"
+_Lost = TypeVar("_Lost", ServerUnreachable, ConnectionLost)
+# What a proxy answers for a server behind it that is down: not a sign the server answers.
+_GATEWAY_STATUSES = frozenset({502, 503, 504})
+
+
+class ContactObserver(Protocol):
+    """Told how each request to the server went (see ``OllamaClient.observer``)."""
+
+    def answered(self) -> None:
+        """The server answered (any HTTP answer, a stream's next chunk)."""
+
+    def lost(self, reason: str) -> None:
+        """The server could not be reached, or a connection to it dropped."""
+
 
 # Weight file sets of a model folder, first match wins (section 14, like the Go CLI).
 _WEIGHT_PATTERNS = (
@@ -243,6 +258,8 @@ class OllamaClient:
         self._transport = transport
         self._http_client: httpx.AsyncClient | None = None
         self._closed = False
+        self.observer: ContactObserver | None = None
+        """Told about every answer and every lost connection (e.g. the app's reachability)."""
 
     @property
     def _http(self) -> httpx.AsyncClient:
@@ -292,7 +309,28 @@ class OllamaClient:
 
     # -- error mapping -------------------------------------------------------------------
 
+    def _answered(self, response: httpx.Response) -> None:
+        observer = self.observer
+        if observer is not None and response.status_code not in _GATEWAY_STATUSES:
+            observer.answered()
+
+    def _lost(self, error: _Lost) -> _Lost:
+        """Tell the observer, then hand the error back to be raised."""
+        if self.observer is not None:
+            self.observer.lost(str(error))
+        return error
+
+    def _no_answer(self) -> ServerUnreachable:
+        return ServerUnreachable(
+            f"the Ollama server at {self.base_url} did not answer within {self.timeout:g} s"
+        )
+
     def _unreachable(self, exc: httpx.TransportError) -> ServerUnreachable:
+        error = self._unreachable_error(exc)
+        self._lost(error)
+        return error
+
+    def _unreachable_error(self, exc: httpx.TransportError) -> ServerUnreachable:
         where = f"the Ollama server at {self.base_url}"
         if isinstance(exc, httpx.ConnectTimeout):
             reason = "connection timed out"
@@ -347,13 +385,12 @@ class OllamaClient:
                 async with asyncio.timeout(self.timeout):
                     response = await self._http.request(method, path, json=body)
         except TimeoutError:
-            raise ServerUnreachable(
-                f"the Ollama server at {self.base_url} did not answer within {self.timeout:g} s"
-            ) from None
+            raise self._lost(self._no_answer()) from None
         except httpx.TransportError as exc:
             raise self._unreachable(exc) from exc
         except httpx.DecodingError:
             raise self._undecodable(endpoint) from None
+        self._answered(response)
         if response.status_code >= 400:
             raise self._api_error(response, endpoint)
         return response
@@ -579,11 +616,10 @@ class OllamaClient:
             async with asyncio.timeout(self.timeout):
                 response = await self._http.head(path)
         except TimeoutError:
-            raise ServerUnreachable(
-                f"the Ollama server at {self.base_url} did not answer within {self.timeout:g} s"
-            ) from None
+            raise self._lost(self._no_answer()) from None
         except httpx.TransportError as exc:
             raise self._unreachable(exc) from exc
+        self._answered(response)
         if response.status_code == 200:
             return True
         if response.status_code == 404:
@@ -615,15 +651,19 @@ class OllamaClient:
         except httpx.TransportError as exc:
             raise self._unreachable(exc) from exc
         try:
+            self._answered(response)
             if response.status_code >= 400:
                 await response.aread()
                 raise self._api_error(response, endpoint)
             decoder = NDJSONDecoder(endpoint)
             feed = decoder.feed
             from_json = ProgressEvent.from_json
+            observer = self.observer
             finished = False
             try:
                 async for chunk in response.aiter_bytes():
+                    if observer is not None:
+                        observer.answered()  # a waiting job may resume at once
                     for obj in feed(chunk):
                         if "error" in obj:
                             raise self._stream_error(obj["error"], action)
@@ -639,8 +679,10 @@ class OllamaClient:
                     finished = event.status == "success"
                     yield event
             except httpx.TransportError as exc:
-                raise StreamError(
-                    f"the connection to the Ollama server was lost during the {action}"
+                raise self._lost(
+                    ConnectionLost(
+                        f"the connection to the Ollama server was lost during the {action}"
+                    )
                 ) from exc
             except httpx.DecodingError:
                 raise self._undecodable(endpoint) from None
@@ -739,9 +781,12 @@ class OllamaClient:
             except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
                 raise self._unreachable(exc) from exc
             except httpx.TransportError as exc:
-                raise StreamError(
-                    f"the connection to the Ollama server was lost while uploading {label}"
+                raise self._lost(
+                    ConnectionLost(
+                        f"the connection to the Ollama server was lost while uploading {label}"
+                    )
                 ) from exc
+            self._answered(response)
             if response.status_code >= 400:
                 raise self._api_error(response, f"POST {path}")
             # The body is normally empty; one that carries an error is the server's word.
@@ -775,8 +820,13 @@ class OllamaClient:
         *,
         base_dir: str | Path = ".",
         quantize: str | None = None,
+        from_model: str | None = None,
     ) -> AsyncGenerator[ProgressEvent, None]:
         """Create a model from Modelfile text; local FROM/ADAPTER files are uploaded first.
+
+        ``from_model`` is a model name taken from the server (the editor's prefill): a FROM
+        equal to it names that model and is never resolved to a local file, even when a file
+        of that name happens to exist in ``base_dir``.
 
         Raises InvalidInput (nothing sent) for a bad name or Modelfile (with ``line`` and
         ``column``) or a missing local file. Servers older than 0.5.5 get the legacy form.
@@ -792,7 +842,8 @@ class OllamaClient:
         sources: dict[str, _LocalSource] = {}
         from_name: str | None = None
         if parsed.from_ is not None:
-            source = _resolve_source(parsed.from_, base, "FROM")
+            model_ref = from_model is not None and parsed.from_ == from_model
+            source = None if model_ref else _resolve_source(parsed.from_, base, "FROM")
             if source is not None:
                 sources["from"] = source
             elif parsed.from_.startswith("@"):

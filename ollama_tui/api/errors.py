@@ -40,6 +40,14 @@ class StreamError(OllamaError):
     """A progress stream failed: an ``error`` line, a dropped connection, or no ``success`` line."""
 
 
+class ConnectionLost(StreamError):
+    """A stream's connection dropped mid-transfer (the server went away, or the network did).
+
+    Unlike an ``error`` line, nothing was refused: sending the same pull or push again once
+    the server answers resumes it.
+    """
+
+
 class InvalidInput(OllamaError, ValueError):
     """Rejected before anything was sent (bad model name, bad Modelfile, missing file...).
 

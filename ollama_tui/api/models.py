@@ -12,8 +12,13 @@ from typing import TYPE_CHECKING, Any, Self
 
 import humanize
 
+from ollama_tui.api.limits import MAX_INT
+
 if TYPE_CHECKING:
     from ollama_tui.modelfile import Message, ParamValue
+
+UNKNOWN = "–"
+"""How an unknown value reads in every cell and detail (the CLI's "Unknown" and "-" too)."""
 
 _FRACTION_RE = re.compile(r"(\.\d{6})\d+")
 _EMPTY_INFO: Mapping[str, Any] = MappingProxyType({})
@@ -47,21 +52,46 @@ def _opt_str(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def _int(value: object, default: int = 0) -> int:
-    if isinstance(value, bool):
-        return default
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and math.isfinite(value):
+def checked_int(value: object, low: int = 0, high: int = MAX_INT) -> int | None:
+    """The one parser for every number the server sends: an int in ``[low, high]``, else None.
+
+    None means "unknown" (shown as ``–``): bools, strings (even of digits), NaN/inf, and every
+    value out of range, so no later arithmetic or formatting can overflow. Finite floats are
+    taken (truncated), as JSON does not tell ``5`` from ``5.0``.
+    """
+    if type(value) is int:  # the usual case first, and never a bool
+        return value if low <= value <= high else None
+    if isinstance(value, float):
+        if not low <= value <= high:  # NaN compares false: unknown too
+            return None
         return int(value)
-    return default
+    if isinstance(value, int) and not isinstance(value, bool):
+        return int(value) if low <= value <= high else None
+    return None
 
 
-def _opt_int(value: object) -> int | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
+def _positive(value: object) -> int | None:
+    """A length or count where 0 means "not given" (context length, parameter count)."""
+    return checked_int(value, 1)
+
+
+_PARAM_SIZE_RE = re.compile(r"\s*([0-9]{1,30}(?:\.[0-9]{1,30})?)\s*([KMBT]?)\s*", re.IGNORECASE)
+_PARAM_SCALE = {"": 1, "K": 10**3, "M": 10**6, "B": 10**9, "T": 10**12}
+
+
+def parse_parameter_size(text: object) -> int | None:
+    """``details.parameter_size`` ("494.03M", "1.2B", "8B") as a checked count, else None."""
+    if not isinstance(text, str):
         return None
-    result = _int(value)
-    return result or None
+    match = _PARAM_SIZE_RE.fullmatch(text)
+    if match is None:
+        return None
+    number, suffix = match.groups()
+    whole, _, fraction = number.partition(".")
+    scale = _PARAM_SCALE[suffix.upper()]
+    # Exact integer arithmetic: no float can overflow or round here.
+    count = (int(whole) * 10 ** len(fraction) + int(fraction or "0")) * scale // 10 ** len(fraction)
+    return _positive(count)
 
 
 def _str_tuple(value: object) -> tuple[str, ...]:
@@ -94,6 +124,8 @@ class ModelDetails:
     quantization_level: str = ""
     context_length: int | None = None
     embedding_length: int | None = None
+    parameter_count: int | None = None
+    """``parameter_size`` as a number (None: missing, unreadable or out of range)."""
 
     @classmethod
     def from_json(cls, d: Mapping[str, Any], fallback: Mapping[str, Any] | None = None) -> Self:
@@ -112,8 +144,9 @@ class ModelDetails:
             families=_str_tuple(get("families")),
             parameter_size=_str(get("parameter_size")),
             quantization_level=_str(get("quantization_level")),
-            context_length=_opt_int(get("context_length")),
-            embedding_length=_opt_int(get("embedding_length")),
+            context_length=_positive(get("context_length")),
+            embedding_length=_positive(get("embedding_length")),
+            parameter_count=parse_parameter_size(get("parameter_size")),
         )
 
 
@@ -124,7 +157,7 @@ class LocalModel:
     name: str
     model: str
     modified_at: datetime | None
-    size: int
+    size: int | None  # None: unknown (missing or out of range)
     digest: str
     details: ModelDetails
     capabilities: tuple[str, ...] = ()
@@ -138,7 +171,7 @@ class LocalModel:
             name=name,
             model=_str(d.get("model")) or name,
             modified_at=parse_time(d.get("modified_at")),
-            size=_int(d.get("size")),
+            size=checked_int(d.get("size")),
             digest=_digest(d.get("digest")),
             details=ModelDetails.from_json(_mapping(d.get("details")), d),
             capabilities=_str_tuple(d.get("capabilities")),
@@ -163,8 +196,8 @@ class RunningModel:
 
     name: str
     model: str
-    size: int
-    size_vram: int
+    size: int | None  # None: unknown (missing or out of range), like every number below
+    size_vram: int | None
     digest: str
     details: ModelDetails
     expires_at: datetime | None
@@ -176,12 +209,12 @@ class RunningModel:
         return cls(
             name=name,
             model=_str(d.get("model")) or name,
-            size=_int(d.get("size")),
-            size_vram=_int(d.get("size_vram")),
+            size=checked_int(d.get("size")),
+            size_vram=checked_int(d.get("size_vram")),
             digest=_digest(d.get("digest")),
             details=ModelDetails.from_json(_mapping(d.get("details")), d),
             expires_at=parse_time(d.get("expires_at")),
-            context_length=_opt_int(d.get("context_length")),
+            context_length=_positive(d.get("context_length")),
         )
 
     @property
@@ -190,14 +223,16 @@ class RunningModel:
 
     @property
     def processor(self) -> str:
-        """The CLI's PROCESSOR column, e.g. ``100% GPU`` or ``48%/52% CPU/GPU``."""
+        """The CLI's PROCESSOR column, e.g. ``100% GPU``, ``48%/52% CPU/GPU``; ``–`` if unknown."""
         size, vram = self.size, self.size_vram
         if vram == 0:
             return "100% CPU"
+        if size is None or vram is None:
+            return UNKNOWN
         if vram == size:
             return "100% GPU"
         if vram > size or size == 0:
-            return "Unknown"
+            return UNKNOWN
         # Go's math.Round rounds half away from zero; Python's round() would not.
         cpu = math.floor((size - vram) / size * 100 + 0.5)
         return f"{cpu}%/{100 - cpu}% CPU/GPU"
@@ -211,9 +246,12 @@ class RunningModel:
     def until(self, now: datetime | None = None) -> str:
         """The CLI's UNTIL column: ``Forever``, ``Stopping...`` or e.g. ``4 minutes from now``."""
         if self.expires_at is None:
-            return "-"
+            return UNKNOWN
         now = now or datetime.now(UTC)
-        ahead = self.expires_at - now
+        try:
+            ahead = self.expires_at - now
+        except (OverflowError, TypeError):  # a naive clock, or one at the end of time
+            return UNKNOWN
         if ahead < timedelta(0):
             return "Stopping..."
         # Go: int(delta.Hours())/24/365 < -20, i.e. at least 21 whole years ahead.
@@ -324,13 +362,13 @@ class ModelShow:
 
     @property
     def parameter_count(self) -> int | None:
-        return _opt_int(self.model_info.get("general.parameter_count"))
+        return _positive(self.model_info.get("general.parameter_count"))
 
     def _arch_int(self, key: str) -> int | None:
         arch = self.architecture
         if arch is None:
             return None
-        return _opt_int(self.model_info.get(f"{arch}.{key}"))
+        return _positive(self.model_info.get(f"{arch}.{key}"))
 
     @property
     def context_length(self) -> int | None:
@@ -344,7 +382,11 @@ class ModelShow:
 
 @dataclass(frozen=True, slots=True)
 class ProgressEvent:
-    """One line of a pull/push/create stream (or a client-side upload step)."""
+    """One line of a pull/push/create stream (or a client-side upload step).
+
+    ``total`` and ``completed`` are checked like every number; 0 means unknown (a line without a
+    bar, or a figure out of range), the meaning the stream's own lines give a missing one.
+    """
 
     status: str
     digest: str | None = None
@@ -363,6 +405,8 @@ class ProgressEvent:
             type(status) is str
             and type(total) is int
             and type(completed) is int
+            and 0 <= total <= MAX_INT
+            and 0 <= completed <= MAX_INT
             and (digest is None or type(digest) is str)
         ):
             # Set the slots directly: the frozen __init__ (object.__setattr__ per field)
@@ -376,8 +420,8 @@ class ProgressEvent:
         return cls(
             status if isinstance(status, str) else ("" if status is None else str(status)),
             None if digest is None else str(digest),
-            _int(total),
-            _int(completed),
+            checked_int(total) or 0,
+            checked_int(completed) or 0,
         )
 
     @property

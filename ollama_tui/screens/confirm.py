@@ -10,16 +10,17 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import ClassVar
 
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.suggester import SuggestFromList
 from textual.validation import ValidationResult, Validator
-from textual.widgets import Button, Input, Static
+from textual.widgets import Button, Checkbox, Input, Static
 
 from ollama_tui.api.names import validate_model_name
-from ollama_tui.formatting import safe_line
+from ollama_tui.formatting import safe_line, safe_text
 from ollama_tui.stylesheets import OPERATIONS_CSS
 
 
@@ -48,13 +49,13 @@ class ConfirmScreen(ModalScreen[bool]):
         super().__init__(id=id, classes="ops-dialog confirm-dialog")
         self.title_text = title
         self.items = [item if isinstance(item, Text) else Text(safe_line(item)) for item in items]
-        self.note = note if isinstance(note, Text) else Text(note)
+        self.note = note if isinstance(note, Text) else Text(safe_text(note))
         self.confirm_label = confirm_label
         self.danger = danger
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Static(Text(self.title_text), classes="dialog-title", markup=False)
+            yield Static(Text(safe_line(self.title_text)), classes="dialog-title", markup=False)
             if self.items:
                 with VerticalScroll(classes="dialog-items"):
                     for item in self.items:
@@ -127,7 +128,7 @@ def show_validation(field: Input, message_widget: Static, *, quiet_empty: bool =
         message_widget.update("")
     else:
         assert result is not None
-        message_widget.update(Text(result.failure_descriptions[0], style="red"))
+        message_widget.update(Text(safe_line(result.failure_descriptions[0]), style="red"))
     return valid
 
 
@@ -151,7 +152,7 @@ class TextPrompt(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Static(Text(self.title_text), classes="dialog-title", markup=False)
+            yield Static(Text(safe_line(self.title_text)), classes="dialog-title", markup=False)
             yield Input(value=self.initial, id="prompt-value")
             yield Static("", id="prompt-message", classes="field-message", markup=False)
             with Horizontal(classes="dialog-buttons"):
@@ -167,7 +168,7 @@ class TextPrompt(ModalScreen[str | None]):
     def on_input_changed(self, event: Input.Changed) -> None:
         problem = self._problem()
         shown = "" if problem is None or not event.value.strip() else problem
-        self.query_one("#prompt-message", Static).update(Text(shown, style="red"))
+        self.query_one("#prompt-message", Static).update(Text(safe_line(shown), style="red"))
         self.query_one("#ok", Button).disabled = problem is not None
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
@@ -184,9 +185,81 @@ class TextPrompt(ModalScreen[str | None]):
     def _submit(self) -> None:
         problem = self._problem()
         if problem is not None:
-            self.query_one("#prompt-message", Static).update(Text(problem, style="red"))
+            self.query_one("#prompt-message", Static).update(Text(safe_line(problem), style="red"))
             return
         self.dismiss(self.query_one("#prompt-value", Input).value)
 
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+
+class ChoiceScreen(ModalScreen[str | None]):
+    """One of a few named choices, each with its own key; Cancel (esc) is focused first.
+
+    ``choices`` are ``(key, label, value)``: pressing the key or the button dismisses with the
+    value, escape or Cancel with None.
+    """
+
+    CSS_PATH = OPERATIONS_CSS
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel", id="ops.choice.cancel"),
+        Binding("left", "focus_previous", "Previous button", show=False),
+        Binding("right", "focus_next", "Next button", show=False),
+    ]
+    AUTO_FOCUS = "#cancel"
+
+    def __init__(
+        self,
+        title: str,
+        choices: Sequence[tuple[str, str, str]],
+        items: Sequence[Text | str] = (),
+        *,
+        note: Text | str = "",
+    ) -> None:
+        super().__init__(classes="ops-dialog confirm-dialog")
+        self.title_text = title
+        self.choices = list(choices)
+        self.items = [item if isinstance(item, Text) else Text(safe_line(item)) for item in items]
+        self.note = note if isinstance(note, Text) else Text(note)
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Static(Text(self.title_text), classes="dialog-title", markup=False)
+            if self.items:
+                with VerticalScroll(classes="dialog-items"):
+                    for item in self.items:
+                        yield Static(item, classes="dialog-item", markup=False)
+            if self.note.plain:
+                yield Static(self.note, classes="dialog-note", markup=False)
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Cancel (esc)", id="cancel")
+                for index, (key, label, _value) in enumerate(self.choices):
+                    yield Button(f"{label} ({key})", id=f"choice-{index}", variant="primary")
+
+    def on_key(self, event: events.Key) -> None:
+        for key, _label, value in self.choices:
+            if event.key == key:
+                event.stop()
+                self.dismiss(value)
+                return
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        button_id = event.button.id or ""
+        if button_id.startswith("choice-"):
+            self.dismiss(self.choices[int(button_id.removeprefix("choice-"))][2])
+        else:
+            self.dismiss(None)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class StateCheckbox(Checkbox):
+    """A checkbox whose state shows in its characters (``▐X▌`` / ``▐ ▌``), not only its colour:
+    Textual's always draws the X and tells on from off by colour, unreadable with NO_COLOR."""
+
+    @property  # type: ignore[override,unused-ignore]
+    def BUTTON_INNER(self) -> str:  # type: ignore[override,unused-ignore]
+        return "X" if self.value else " "

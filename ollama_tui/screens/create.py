@@ -28,6 +28,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Input, Select, Static, TextArea
 from textual.worker import Worker
 
+from ollama_tui.api.errors import OllamaError
 from ollama_tui.api.models import ModelShow
 from ollama_tui.api.names import names_equal, validate_model_name
 from ollama_tui.formatting import human_bytes, safe_line
@@ -136,9 +137,14 @@ def probe_path(value: str, folder: str) -> PathState:
         return PathState(False, error=reason or type(error).__name__)
 
 
-def path_instructions(mf: Modelfile) -> list[Instruction]:
-    """The instructions whose value may name a local file."""
-    return [i for i in mf.instructions if i.command in ("from", "adapter")]
+def path_instructions(mf: Modelfile, from_model: str | None = None) -> list[Instruction]:
+    """The instructions whose value may name a local file (a FROM equal to ``from_model``,
+    a model taken from the server, never does)."""
+    return [
+        i
+        for i in mf.instructions
+        if i.command == "adapter" or (i.command == "from" and i.value != from_model)
+    ]
 
 
 def check_modelfile(
@@ -153,12 +159,30 @@ def check_modelfile(
     return check_parsed(mf, folder, states)
 
 
+def not_installed(mf: Modelfile, states: Mapping[str, PathState], installed: list[str]) -> str:
+    """A warning when FROM names a model that is not installed ("" if none): the server pulls
+    such a base before creating, which may be a typo's long download."""
+    for instruction in mf.instructions:
+        value = instruction.value
+        if instruction.command != "from" or value.startswith("@") or _PATHLIKE.search(value):
+            continue
+        state = states.get(value)
+        if state is not None and state.exists:
+            continue  # a local file: uploaded, not pulled
+        if validate_model_name(value) is None and not any(names_equal(n, value) for n in installed):
+            return f"FROM {safe_line(value)}: not installed: the server will try to pull it"
+    return ""
+
+
 def check_parsed(
-    mf: Modelfile, folder: str, states: Mapping[str, PathState]
+    mf: Modelfile,
+    folder: str,
+    states: Mapping[str, PathState],
+    from_model: str | None = None,
 ) -> tuple[Problem | None, list[str]]:
     """check_modelfile's verdict from the parsed text and its paths' states (no file access)."""
     notes: list[str] = [safe_line(w) for w in mf.warnings]
-    for instruction in path_instructions(mf):
+    for instruction in path_instructions(mf, from_model):
         value = instruction.value
         state = states[value]
         keyword = instruction.command.upper()
@@ -191,6 +215,7 @@ class CreateScreen(ModalScreen[None]):
         Binding("ctrl+s", "save", "Save", id="ops.create.save", priority=True),
         Binding("ctrl+o", "open", "Open", id="ops.create.open", priority=True),
         Binding("escape", "close", "Close", id="ops.create.close"),
+        Binding("f1", "reference", "Modelfile reference", id="ops.create.reference"),
     ]
     AUTO_FOCUS = "#create-name"
 
@@ -203,9 +228,12 @@ class CreateScreen(ModalScreen[None]):
         base_dir: str | None = None,
         quantize: str | None = None,
         failed_job: Job | None = None,
+        from_model: str | None = None,
     ) -> None:
         super().__init__(classes="create-screen")
         self.operations = operations
+        # The server model the text was prefilled from: its FROM is that model, never a file.
+        self.from_model = from_model
         # Control characters would reach the terminal raw; the parser drops them anyway.
         self.initial_text, self._initial_controls = strip_controls(text or "FROM \n")
         self.initial_name = name
@@ -303,7 +331,7 @@ class CreateScreen(ModalScreen[None]):
 
         A missing or stale check starts the (debounced) thread worker, which validates again.
         """
-        values = list(dict.fromkeys(i.value for i in path_instructions(mf)))
+        values = list(dict.fromkeys(i.value for i in path_instructions(mf, self.from_model)))
         now = time.monotonic()
         states: dict[str, PathState] = {}
         stale = False
@@ -383,6 +411,7 @@ class CreateScreen(ModalScreen[None]):
             self._update_create_button(False)
             return False
         notes: list[str] = []
+        warning = ""
         try:
             mf = parse(self.editor.text)
         except ModelfileError as error:
@@ -394,7 +423,9 @@ class CreateScreen(ModalScreen[None]):
             if states is None:
                 self._update_create_button(False)
                 return False
-            problem, notes = check_parsed(mf, folder, states)
+            problem, notes = check_parsed(mf, folder, states, self.from_model)
+            installed = [m.name for m in getattr(self.app, "installed", []) or []]
+            warning = not_installed(mf, states, installed)
         valid = name_ok and problem is None
         if self._rejected is not None:
             if self._snapshot() == self._rejected:
@@ -413,6 +444,8 @@ class CreateScreen(ModalScreen[None]):
         elif self.job is None:
             ok = Text()
             ok.append("✓ Modelfile OK", style="green")
+            if warning:
+                ok.append(f"  ·  ⚠ {warning}", style="yellow")
             for note in notes[:2]:
                 ok.append(f"  ·  {note}", style="dim")
             status.update(self._with_controls_note(ok))
@@ -462,23 +495,24 @@ class CreateScreen(ModalScreen[None]):
                 self.app.notify("Fix the marked problem first; nothing was sent.", severity="error")
             return
         name = self.query_one("#create-name", Input).value.strip()
-        installed = getattr(self.app, "installed", []) or []
-        if any(names_equal(m.name, name) for m in installed):
-            self.app.push_screen(
-                ConfirmScreen(
-                    "Replace an existing model?",
-                    [Text(f"• {safe_line(name)}")],
-                    note="Creating under this name replaces the installed model.",
-                    confirm_label="Replace",
-                    danger=True,
-                ),
-                lambda ok: self._start_if(ok, name),
-            )
-            return
-        self._start(name)
+        self._start_unless_refused(name)
 
-    def _start_if(self, ok: bool | None, name: str) -> None:
-        if ok:
+    def action_reference(self) -> None:
+        from ollama_tui.screens.modelfile_help import ModelfileHelpScreen
+
+        self.app.push_screen(ModelfileHelpScreen())
+
+    @work(group="create-destination", exclusive=True, exit_on_error=False)
+    async def _start_unless_refused(self, name: str) -> None:
+        """Start, after asking if `name` exists on the server now (not at the last poll)."""
+        try:
+            note = "Creating under this name replaces the installed model."
+            if not await self.operations.confirm_replace(name, note):
+                return
+        except OllamaError as error:
+            self.app.notify(str(error), title="Create", severity="error")
+            return
+        if self.job is None or not self.job.is_active:
             self._start(name)
 
     def _start(self, name: str) -> None:
@@ -488,6 +522,7 @@ class CreateScreen(ModalScreen[None]):
             self.editor.text,
             base_dir=self._folder(),
             quantize=None if quantize in (None, "none", Select.NULL) else str(quantize),
+            from_model=self.from_model,
         )
         self.editor.mark_error(None)
         self.on_job_changed(self.job)
@@ -551,7 +586,7 @@ class CreateScreen(ModalScreen[None]):
         try:
             target, exists = await asyncio.to_thread(look_up)
         except (OSError, ValueError) as error:
-            self.app.notify(safe_line(str(error)), title="Save", severity="error", markup=False)
+            self.app.notify(str(error), title="Save", severity="error", markup=False)
             return
         if exists:
             self._push_file_dialog(
@@ -573,10 +608,10 @@ class CreateScreen(ModalScreen[None]):
         try:
             await asyncio.to_thread(target.write_text, text, encoding="utf-8")
         except (OSError, ValueError) as error:
-            self.app.notify(safe_line(str(error)), title="Save", severity="error", markup=False)
+            self.app.notify(str(error), title="Save", severity="error", markup=False)
             return
         self.saved_text = text
-        self.app.notify(f"Saved {safe_line(str(target))}.", markup=False)
+        self.app.notify(f"Saved {target}.", markup=False)
 
     def action_open(self) -> None:
         if self._unsaved():
@@ -622,7 +657,7 @@ class CreateScreen(ModalScreen[None]):
         try:
             source, text = await asyncio.to_thread(read)
         except (OSError, ValueError) as error:  # UnicodeDecodeError is a ValueError
-            self.app.notify(safe_line(str(error)), title="Open", severity="error", markup=False)
+            self.app.notify(str(error), title="Open", severity="error", markup=False)
             return
         self.editor.load_text(text)  # drops control characters; the status says how many
         self.saved_text = self.editor.text

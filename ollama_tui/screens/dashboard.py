@@ -14,10 +14,10 @@ from textual.screen import Screen
 from textual.widgets import Input
 
 from ollama_tui.api import LocalModel, RunningModel
-from ollama_tui.formatting import human_bytes
+from ollama_tui.formatting import human_bytes, safe_line
 from ollama_tui.widgets.filter_bar import FilterBar
 from ollama_tui.widgets.footer import Footer
-from ollama_tui.widgets.installed_table import InstalledTable
+from ollama_tui.widgets.installed_table import InstalledTable, loaded_key
 from ollama_tui.widgets.job_progress import JobsStrip
 from ollama_tui.widgets.model_table import VirtualTable
 from ollama_tui.widgets.running_table import RunningTable
@@ -31,6 +31,26 @@ __all__ = ["DashboardScreen"]
 RUNNING_MAX_ROWS = 6
 OPERATION_ACTIONS = frozenset(
     {"pull", "push", "new", "copy", "rename", "delete", "load", "unload", "unload_all"}
+)
+# The actions whose availability the footer shows; it is rebuilt when one of them flips.
+STATEFUL_ACTIONS = tuple(sorted(OPERATION_ACTIONS | {"clear_filter"}))
+# What each operation is called in "why not" messages.
+_VERBS = {
+    "pull": "Pull",
+    "push": "Push",
+    "new": "Creating a model",
+    "copy": "Copy",
+    "rename": "Rename",
+    "delete": "Delete",
+    "load": "Load",
+    "unload": "Unload",
+    "unload_all": "Unload all",
+}
+UNKNOWN = "–"  # a total that is not known (no server answering)
+NEVER_ANSWERED = (
+    "Not connected: no server has answered at {host} yet.\n"
+    "To get one: start `ollama serve`, point --host or OLLAMA_HOST at a server,\n"
+    "or try --demo for a simulated one."
 )
 
 
@@ -68,8 +88,9 @@ class DashboardScreen(Screen[None]):
         self.filter_bar = FilterBar(id="filter")
         self._active: VirtualTable[Any, Any] = self.installed_table
         self._ticks = 0
-        self._totals: tuple[str, str] = ("", "")
-        self._state_key: tuple[bool, bool, bool, bool] | None = None
+        self._totals: tuple[str, str, str, str] = ("", "", "", "")
+        self._state_key: tuple[object, ...] | None = None
+        self._status = ConnectionStatus()
 
     @property
     def tui(self) -> OllamaTuiApp:
@@ -110,27 +131,45 @@ class DashboardScreen(Screen[None]):
             self._refresh_bindings_if_needed()
 
     def set_status(self, status: ConnectionStatus) -> None:
+        self._status = status
         self.status_bar.set_status(status)
-        waiting = None if status.last_ok is not None else "Waiting for the server…"
-        self.running_table.set_empty_text(waiting)
-        self.installed_table.set_empty_text(waiting)
+        running_empty, installed_empty = _empty_texts(status)
+        self.running_table.set_empty_text(running_empty)
+        self.installed_table.set_empty_text(installed_empty)
+        if self.is_mounted:
+            self._update_titles()
+            self._refresh_bindings_if_needed()
+
+    @property
+    def connected(self) -> bool:
+        """The last poll succeeded: the server's lists are current and operations can run."""
+        return self._status.state == "connected"
 
     def _update_titles(self) -> None:
         running = self.running_table.items.values()
-        ram = sum(m.size - m.size_vram for m in running)
-        vram = sum(m.size_vram for m in running)
+        # Unknown sizes (None) count as nothing; a sum cannot overflow (each is at most MAX_INT).
+        ram = sum((m.size or 0) - (m.size_vram or 0) for m in running)
+        vram = sum(m.size_vram or 0 for m in running)
         installed = self.installed_table.items.values()
-        on_disk = sum(m.size for m in installed if not m.is_remote)
+        on_disk = sum(m.size or 0 for m in installed if not m.is_remote)
         shown_r, total_r = self.running_table.row_count, len(self.running_table.items)
         shown_i, total_i = self.installed_table.row_count, len(self.installed_table.items)
         filtered = bool(self.installed_table.filter_text)
+        items = self.installed_table.items
+        marked = sum(1 for key in self.installed_table.marked if key in items)  # O(marks)
         running_title = f"Running ({_count(shown_r, total_r, filtered)})"
-        running_sub = f"RAM {human_bytes(ram)} · VRAM {human_bytes(vram)}"
-        installed_title = f"Installed ({_count(shown_i, total_i, filtered)})"
-        installed_sub = f"{human_bytes(on_disk)} on disk"
+        installed_title = f"Installed ({_count(shown_i, total_i, filtered)}"
+        installed_title += f" · {marked} marked)" if marked else ")"
+        # Without a server the sums are not known: "–", never a made-up "0 B".
+        known = self.connected
+        running_sub = (
+            f"RAM {human_bytes(ram) if known else UNKNOWN} · "
+            f"VRAM {human_bytes(vram) if known else UNKNOWN}"
+        )
+        installed_sub = f"{human_bytes(on_disk) if known else UNKNOWN} on disk"
         if filtered:
             installed_sub = f"filter: {self.installed_table.filter_text} · " + installed_sub
-        totals = (running_title + running_sub, installed_title + installed_sub)
+        totals = (running_title, running_sub, installed_title, installed_sub)
         if totals == self._totals:
             return
         self._totals = totals
@@ -143,12 +182,15 @@ class DashboardScreen(Screen[None]):
         installed_box.border_subtitle = Text(installed_sub)
 
     def _refresh_bindings_if_needed(self) -> None:
-        """check_action depends on these; refresh the footer only when one flips."""
+        """Refresh the footer when what it shows would change, and only then.
+
+        The key is what ``check_action`` answers for every action that depends on the state
+        (cursor row, filter, marks, connection), so the footer can never lag behind one of them.
+        """
         key = (
             self._active is self.running_table,
             self._active.cursor_key is not None,
-            bool(self.running_table.items),
-            bool(self.installed_table.marked),
+            *(self.check_action(action, ()) for action in STATEFUL_ACTIONS),
         )
         if key != self._state_key:
             self._state_key = key
@@ -177,6 +219,7 @@ class DashboardScreen(Screen[None]):
         self._refresh_bindings_if_needed()
 
     def on_virtual_table_marks_changed(self, event: VirtualTable.MarksChanged) -> None:
+        self._update_titles()
         self._refresh_bindings_if_needed()
 
     def on_virtual_table_selected(self, event: VirtualTable.Selected) -> None:
@@ -212,6 +255,7 @@ class DashboardScreen(Screen[None]):
             self._apply_filter("")
         else:
             self.installed_table.clear_marks()
+            self._update_titles()
             self._refresh_bindings_if_needed()
 
     # --- actions --------------------------------------------------------------------------------
@@ -280,9 +324,19 @@ class DashboardScreen(Screen[None]):
             ops.load(item.name)
 
     def action_unload(self) -> None:
-        model = self._running_target()
+        model = self._running_target() or self._loaded_target()
         if model is not None and (ops := self._ops()):
             ops.unload(model)
+
+    def _loaded_target(self) -> RunningModel | None:
+        """The running model of the installed row under the cursor (None if not loaded)."""
+        model = self._installed_target()
+        if model is None:
+            return None
+        key = loaded_key(model.name)
+        return next(
+            (m for m in self.running_table.items.values() if loaded_key(m.name) == key), None
+        )
 
     def action_unload_all(self) -> None:
         if ops := self._ops():
@@ -293,39 +347,70 @@ class DashboardScreen(Screen[None]):
         self.tui.operations.show_jobs()
 
     def on_key(self, event: events.Key) -> None:
-        """In read-only mode an operation key is hidden, but pressing it still says why."""
-        if not self.tui.read_only:
-            return
+        """An operation key that does not apply here is hidden, but pressing it says why."""
         bindings = self._bindings.key_to_bindings.get(event.key, [])
-        if any(binding.action in OPERATION_ACTIONS for binding in bindings):
+        for binding in bindings:
+            if binding.action not in OPERATION_ACTIONS:
+                continue
+            reason = self.why_not(binding.action)
+            if reason is None:
+                return
             event.stop()
-            self.tui.operations_or_notify()
+            if self.tui.read_only:
+                self.tui.operations_or_notify()
+            else:
+                self.app.notify(reason, severity="warning", markup=False)
+            return
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in OPERATION_ACTIONS:
-            if self.tui.read_only:
-                return False
-            return self._operation_applies(action)
+            return self.why_not(action) is None
         if action == "clear_filter":
             return bool(self.installed_table.filter_text or self.installed_table.marked)
         return True
 
-    def _operation_applies(self, action: str) -> bool:
+    def why_not(self, action: str) -> str | None:
+        """Why an operation does nothing at the cursor now (None: it applies)."""
+        if self.tui.read_only:
+            return "Read-only mode: the server cannot be changed."
+        verb = _VERBS.get(action, action)
+        if not self.connected:
+            return f"Not connected to the server: {verb} needs it."
         on_running = self._active is self.running_table
-        has_row = self._active.cursor_key is not None
-        if action in ("push", "copy", "rename"):
-            return not on_running and has_row
+        item = self._active.cursor_item
+        name = safe_line(getattr(item, "name", ""))
+        if action in ("push", "copy", "rename", "delete") and on_running:
+            return f"{verb} works on the installed models: tab switches to that table."
         if action == "delete":
-            return not on_running and (has_row or bool(self.installed_table.marked))
-        if action == "load":
-            item = self._active.cursor_item
-            return has_row and not getattr(item, "is_remote", False)
-        if action == "unload":
-            return on_running and has_row
-        if action == "unload_all":
-            return bool(self.running_table.items)
-        return True
+            if item is None and not self.installed_table.marked:
+                return "Nothing to delete: no model under the cursor or marked."
+            return None
+        if action in ("push", "copy", "rename", "load", "unload") and item is None:
+            return f"{verb}: no model under the cursor."
+        if action == "load" and getattr(item, "is_remote", False):
+            return f"{name} is a cloud model: it runs on its remote host, not loaded here."
+        if action == "unload" and not on_running and self._loaded_target() is None:
+            return f"Nothing to unload: {name} is not loaded."
+        if action == "unload_all" and not self.running_table.items:
+            return "Nothing to unload: no model is loaded."
+        return None
 
 
 def _count(shown: int, total: int, filtered: bool) -> str:
     return f"{shown}/{total}" if filtered else str(total)
+
+
+def _empty_texts(status: ConnectionStatus) -> tuple[str | None, str | None]:
+    """What the empty running and installed tables say (None: their usual text)."""
+    if status.state == "connected":
+        return None, None
+    if status.last_ok is None:
+        if status.state == "connecting":
+            return "Waiting for the server…", "Waiting for the server…"
+        # Never answered since start: say how to get a server, not just that there is none.
+        return (
+            "Not connected: no server has answered yet",
+            NEVER_ANSWERED.format(host=safe_line(status.host)),
+        )
+    text = "Not connected: the server is not answering"
+    return text, text

@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 
 from rich.text import Text
 
 from ollama_tui.api.models import LocalModel
 from ollama_tui.formatting import human_bytes, safe_line
+from ollama_tui.jobs import Job, JobState
 from ollama_tui.screens.confirm import ConfirmScreen
 
 
 class DeleteScreen(ConfirmScreen):
     """Cancel is focused (Enter alone never deletes); `y` deletes."""
 
-    def __init__(self, models: Sequence[LocalModel], loaded: Collection[str] = ()) -> None:
+    def __init__(
+        self,
+        models: Sequence[LocalModel],
+        loaded: Collection[str] = (),
+        fetching: Mapping[str, Job] | None = None,
+    ) -> None:
+        """`fetching`: the running pull (or create) of a target, by model name; it would
+        bring the model back, so confirming cancels it first."""
+        fetching = fetching or {}
         items: list[Text] = []
         for model in models:
             line = Text("• ")
@@ -22,8 +31,16 @@ class DeleteScreen(ConfirmScreen):
             line.append(f"  {human_bytes(model.size)}")
             if model.name in loaded:
                 line.append("  (loaded — unloaded first)", style="yellow")
+            job = fetching.get(model.name)
+            if job is not None:
+                doing = "is running" if job.state is JobState.RUNNING else "is queued"
+                line.append(
+                    f"\n  a {job.kind} of {safe_line(job.model)} {doing} and would bring it "
+                    f"back — job #{job.id} is cancelled first",
+                    style="yellow",
+                )
             items.append(line)
-        total = sum(model.size for model in models)
+        total = sum(model.size or 0 for model in models)  # unknown sizes free nothing known
         count = len(models)
         title = f"Delete {count} models?" if count > 1 else "Delete this model?"
         # Layers shared with other models (copies, derived models) stay: hence "up to".

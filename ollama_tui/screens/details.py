@@ -21,7 +21,14 @@ from textual.timer import Timer
 from textual.widgets import LoadingIndicator, Static, TabbedContent, TabPane
 
 from ollama_tui.api import LocalModel, ModelShow, OllamaError, RunningModel
-from ollama_tui.formatting import human_bytes, human_number, relative_time, safe_line, safe_text
+from ollama_tui.formatting import (
+    UNKNOWN,
+    human_bytes,
+    human_number,
+    relative_time,
+    safe_line,
+    safe_text,
+)
 from ollama_tui.widgets.footer import Footer
 from ollama_tui.widgets.modelfile_view import ModelfileView
 
@@ -91,7 +98,7 @@ class DetailsScreen(Screen[None]):
         self.query_one("#details-error").display = False
         cached = self.tui.show_cache.get(self._cache_key())
         if cached is not None:
-            self._fill(cached)
+            self._show(cached)
         else:
             self._fetch()
 
@@ -110,20 +117,36 @@ class DetailsScreen(Screen[None]):
         except Exception as error:  # never let a surprise from the server end the app
             self._failed(f"{type(error).__name__}: {error}")
             return
-        self.tui.show_cache[self._cache_key()] = show
         self._retry_delay = RETRY_FIRST
-        self._fill(show)
+        if self._show(show):
+            self.tui.show_cache[self._cache_key()] = show
 
-    def _failed(self, message: str) -> None:
+    def _show(self, show: ModelShow) -> bool:
+        """Fill the tabs; on any failure show it (never an endless spinner). True if shown."""
+        try:
+            self._fill(show)
+        except Exception as error:  # whatever the server sent, the screen answers
+            self.show = None
+            self._failed(f"{type(error).__name__}: {error}", retry=False)
+            return False
+        return True
+
+    def _failed(self, message: str, *, retry: bool = True) -> None:
         self.error = message
-        # Try again by itself (backing off), so the details come back once the server does.
-        delay = self._retry_delay
-        self._retry_delay = min(delay * 2, RETRY_MAX)
-        self._retry = self.set_timer(delay, self._fetch, name="details-retry")
         error = self.query_one("#details-error", Static)
-        text = Text("Could not load the details: ", style="bold red")
+        if retry:
+            # Try again by itself (backing off), so the details come back once the server does.
+            delay = self._retry_delay
+            self._retry_delay = min(delay * 2, RETRY_MAX)
+            self._retry = self.set_timer(delay, self._fetch, name="details-retry")
+            text = Text("Could not load the details: ", style="bold red")
+            hint = f"\nretrying in {delay:g} s   r: try again now   esc: back"
+        else:
+            # The same answer would fail the same way: wait for the user's `r`.
+            text = Text("Could not show the details: ", style="bold red")
+            hint = "\nr: try again   esc: back"
         text.append(safe_line(message))
-        text.append(f"\nretrying in {delay:g} s   r: try again now   esc: back", style="dim")
+        text.append(hint, style="dim")
         error.update(text)
         self._set_state("error")
 
@@ -157,21 +180,21 @@ class DetailsScreen(Screen[None]):
         model = self.model
         details = show.details if show.details.family or show.details.format else model.details
         info = _kv_table()
-        count = show.parameter_count
+        count = show.parameter_count or details.parameter_count
         rows: list[tuple[str, Any]] = [
             ("Name", model.name),
             ("ID", model.short_id),
             ("Architecture", show.architecture or details.family),
-            ("Parameters", human_number(count) if count else details.parameter_size),
-            ("Context length", show.context_length),
-            ("Embedding length", show.embedding_length),
+            ("Parameters", human_number(count) if count else details.parameter_size or UNKNOWN),
+            ("Context length", _number(show.context_length)),
+            ("Embedding length", _number(show.embedding_length)),
             ("Quantization", details.quantization_level),
             ("Format", details.format),
             ("Family", ", ".join(details.families) or details.family),
             ("Capabilities", ", ".join(show.capabilities)),
         ]
         if isinstance(model, LocalModel):
-            rows.append(("Size", "-" if model.is_remote else human_bytes(model.size)))
+            rows.append(("Size", UNKNOWN if model.is_remote else human_bytes(model.size)))
             if model.modified_at is not None:
                 rows.append(("Modified", relative_time(model.modified_at, self.tui.clock())))
             if model.is_remote:
@@ -235,6 +258,10 @@ class DetailsScreen(Screen[None]):
         if action in ("tab", "next_tab", "previous_tab"):
             return self.show is not None
         return True
+
+
+def _number(value: int | None) -> str:
+    return UNKNOWN if value is None else str(value)
 
 
 def _kv_table() -> Table:

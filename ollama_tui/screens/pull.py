@@ -14,7 +14,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Static
 
 from ollama_tui.formatting import safe_line
-from ollama_tui.screens.confirm import name_input, show_validation
+from ollama_tui.screens.confirm import StateCheckbox, name_input, show_validation
 from ollama_tui.stylesheets import OPERATIONS_CSS
 
 
@@ -49,7 +49,7 @@ class PullScreen(ModalScreen[PullRequest | None]):
             )
             yield name_input(self.initial, id="pull-name", suggestions=self.installed)
             yield Static("", id="pull-message", classes="field-message", markup=False)
-            yield Checkbox("Insecure registry (http, ctrl+t)", id="pull-insecure")
+            yield StateCheckbox("Insecure registry (http, ctrl+t)", id="pull-insecure")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Cancel (esc)", id="cancel")
                 yield Button("Pull (enter)", id="pull", variant="primary", disabled=True)

@@ -7,7 +7,7 @@ from datetime import datetime
 from operator import attrgetter
 
 from ollama_tui.api import InvalidInput, LocalModel, RunningModel, normalize_model_name
-from ollama_tui.formatting import human_bytes, parse_param_size, relative_time, safe_line
+from ollama_tui.formatting import UNKNOWN, human_bytes, human_number, relative_time, safe_line
 from ollama_tui.widgets.model_table import Column, VirtualTable, name_and_id_columns
 
 __all__ = ["InstalledTable", "installed_key"]
@@ -31,6 +31,14 @@ def search_text(model: LocalModel) -> str:
     return f"{model.name}\n{details.family}\n{details.quantization_level}"
 
 
+def params_text(model: LocalModel) -> str:
+    """PARAMS in one style ("494M", "1.2B"); the server's words if they are not a count."""
+    details = model.details
+    if details.parameter_count is not None:
+        return human_number(details.parameter_count)
+    return safe_line(details.parameter_size) or UNKNOWN
+
+
 class InstalledTable(VirtualTable[LocalModel, ModelKey]):
     """NAME, ID, SIZE, PARAMS, QUANT, FAMILY, MODIFIED, CAPABILITIES; ● marks loaded models."""
 
@@ -47,8 +55,8 @@ class InstalledTable(VirtualTable[LocalModel, ModelKey]):
             Column(
                 "size",
                 "SIZE",
-                lambda m: "-" if m.is_remote else human_bytes(m.size),
-                sort_key=lambda m: -1 if m.is_remote else m.size,
+                lambda m: UNKNOWN if m.is_remote else human_bytes(m.size),
+                sort_key=lambda m: None if m.is_remote else m.size,
                 priority=90,
                 justify="right",
                 reverse_first=True,
@@ -56,8 +64,8 @@ class InstalledTable(VirtualTable[LocalModel, ModelKey]):
             Column(
                 "params",
                 "PARAMS",
-                lambda m: safe_line(m.details.parameter_size),
-                sort_key=lambda m: parse_param_size(m.details.parameter_size),
+                params_text,
+                sort_key=lambda m: m.details.parameter_count,
                 priority=60,
                 justify="right",
                 max_width=10,
@@ -109,9 +117,7 @@ class InstalledTable(VirtualTable[LocalModel, ModelKey]):
         )
 
     def _modified(self, model: LocalModel) -> str:
-        if model.is_remote and model.modified_at is None:
-            return "-"
-        return relative_time(model.modified_at, self._clock())
+        return relative_time(model.modified_at, self._clock()) or UNKNOWN
 
     def set_loaded(self, running: Iterable[RunningModel]) -> None:
         """Mark the installed models that /api/ps lists, by name (a copy shares the digest of

@@ -61,6 +61,7 @@ def progress_bar(fraction: float | None, width: int = BAR_WIDTH) -> Text:
 STATE_STYLES = {
     JobState.QUEUED: "yellow",
     JobState.RUNNING: "bold cyan",
+    JobState.WAITING: "bold yellow",
     JobState.DONE: "green",
     JobState.FAILED: "bold red",
     JobState.CANCELLED: "magenta",
@@ -114,9 +115,9 @@ def job_numbers(job: Job) -> Text:
 
 
 def layer_status(job: Job, layer: LayerProgress) -> str:
-    """What a layer's row says: the server's words while the job runs; after it, the outcome
-    (a cancelled or failed job's unfinished layer is not still "pulling")."""
-    if job.is_active:
+    """What a layer's row says: the server's words while the job runs; otherwise the job's
+    state (a cancelled, failed or waiting job's unfinished layer is not still "pulling")."""
+    if job.state in (JobState.QUEUED, JobState.RUNNING):
         return safe_line(layer.status)
     if job.state is JobState.DONE or layer.is_complete:
         return "done"
@@ -236,7 +237,7 @@ class JobRow(Vertical, can_focus=True):
                 size = f"{format_bytes(completed)}/{format_bytes(total)}"
             cells = (
                 # Placeholder digests (quantize, GGUF checks) have no short form: show status.
-                Text(layer.short_digest),
+                Text(safe_line(layer.short_digest)),
                 Text(layer_status(job, layer)),
                 Text(f"{completed * 100 // total:3d}" if total else "", justify="right"),
                 Text(size),
@@ -378,7 +379,10 @@ class JobsStrip(Vertical):
         text.append_text(progress_bar(job_fraction(job), 16))
         text.append(" ")
         text.append_text(job_numbers(job))
-        if job_fraction(job) is None and job.phase:
+        if job.state is JobState.WAITING:
+            text.append(" ")
+            text.append(job.state_text, style=STATE_STYLES[JobState.WAITING])
+        elif job_fraction(job) is None and job.phase:
             text.append(" ")
             text.append(safe_line(job.phase), style="italic")
         return text

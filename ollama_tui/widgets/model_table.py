@@ -24,7 +24,7 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from ollama_tui.formatting import safe_line
+from ollama_tui.formatting import UNKNOWN, safe_line
 
 __all__ = ["Column", "VirtualTable", "name_and_id_columns"]
 
@@ -38,7 +38,9 @@ SEPARATOR = 1  # blank cells between columns
 class Column(Generic[T]):
     """One column: how to show a cell, how to sort by it, how wide it may be.
 
-    ``cell`` must return plain, already sanitized text (it is never parsed as markup).
+    ``cell`` must return plain, already sanitized text (it is never parsed as markup); a cell
+    that raises shows ``–`` rather than losing its row. ``sort_key`` returns None for an unknown
+    value: those rows sort last in either direction.
     ``dynamic`` cells depend on the clock: they are computed at render time for visible rows only
     and need a fixed ``width``. A column with ``min_width`` may be shrunk (names, truncated with
     an ellipsis); the highest ``priority`` is never dropped, lower ones drop first when narrow.
@@ -292,9 +294,15 @@ class VirtualTable(ScrollView, Generic[T, K], can_focus=True):
         sort_keys = self._sort_keys
         for key in keys:
             item = items[key]
-            row = tuple("" if column.dynamic else column.cell(item) for column in columns)
+            try:
+                row = tuple("" if column.dynamic else column.cell(item) for column in columns)
+            except Exception:  # see _cell: the row stays, the bad cell reads "–"
+                row = tuple("" if column.dynamic else _cell(column, item) for column in columns)
             cells[key] = row
-            search[key] = self._search_text(item).lower()
+            try:
+                search[key] = self._search_text(item).lower()
+            except Exception:  # not findable by filter, but still shown
+                search[key] = row[0].lower()
             sort_keys[key] = sort_key(item, row)
             for index, text in enumerate(row):
                 width = cell_len(text)
@@ -331,20 +339,26 @@ class VirtualTable(ScrollView, Generic[T, K], can_focus=True):
         self._refilter(preserve_cursor=True, narrowing=narrowing)
 
     def _sort_key_func(self) -> Callable[[T, tuple[str, ...]], Any]:
-        """Sort key of one row for the current column; ties are broken by the first column."""
+        """Sort key of one row for the current column: ``(unknown, value, first cell)``.
+
+        Ties are broken by the first column; ``_resort`` puts the unknown rows last.
+        """
         index = self._column_index[self.sort_column]
         get = self.columns[index].sort_key
         if get is not None:
             sort_get = get
 
             def keyfunc(item: T, cells: tuple[str, ...]) -> Any:
-                value = sort_get(item)
+                try:
+                    value = sort_get(item)
+                except Exception:  # a value that cannot be read is unknown
+                    value = None
                 return (value is None, value, cells[0].lower())
 
             return keyfunc
 
         def by_text(item: T, cells: tuple[str, ...]) -> Any:
-            return (cells[index].lower(), cells[0].lower())
+            return (False, cells[index].lower(), cells[0].lower())
 
         return by_text
 
@@ -353,10 +367,16 @@ class VirtualTable(ScrollView, Generic[T, K], can_focus=True):
             sort_key = self._sort_key_func()
             items, cells = self._items, self._cells
             self._sort_keys = {k: sort_key(items[k], cells[k]) for k in items}
-        # Cached keys: the sort itself runs in C.
-        self._order = sorted(
-            self._items, key=self._sort_keys.__getitem__, reverse=self.sort_reverse
-        )
+        # Cached keys: the sort itself runs in C. Unknown values go last in either direction.
+        sort_keys = self._sort_keys
+        get = sort_keys.__getitem__
+        unknown = [k for k in self._items if get(k)[0]]
+        if unknown:
+            known = [k for k in self._items if not get(k)[0]]
+            self._order = sorted(known, key=get, reverse=self.sort_reverse)
+            self._order += sorted(unknown, key=get)
+        else:
+            self._order = sorted(self._items, key=get, reverse=self.sort_reverse)
         self._refilter(preserve_cursor=preserve_cursor)
 
     def _refilter(self, *, preserve_cursor: bool, narrowing: bool = False) -> None:
@@ -685,12 +705,13 @@ class VirtualTable(ScrollView, Generic[T, K], can_focus=True):
         else:
             row = y - 1 + round(self.scroll_y)
             if row >= len(self._visible):
-                if row == 0 and not self._visible:
-                    text = self.empty_text if not self.filter_text else "No match for the filter"
+                text = self.empty_text if not self.filter_text else "No match for the filter"
+                lines = text.split("\n")  # an empty table may explain itself in a few lines
+                if row < len(lines) and not self._visible:
                     style = base + self.get_component_rich_style(
                         "virtual-table--empty", partial=True
                     )
-                    strip = Strip([Segment("  " + text, style)])
+                    strip = Strip([Segment("  " + lines[row], style)])
                 else:
                     return Strip.blank(width, base)
             else:
@@ -722,7 +743,7 @@ class VirtualTable(ScrollView, Generic[T, K], can_focus=True):
         cells = self._cells[key]
         columns = self.columns
         dynamic = tuple(
-            columns[index].cell(item) for index, _x, _w in layout if columns[index].dynamic
+            _cell(columns[index], item) for index, _x, _w in layout if columns[index].dynamic
         )
         is_cursor = key == self.cursor_key
         is_marked = key in self.marked
@@ -801,6 +822,14 @@ class _Missing:
 
 
 _MISSING: Any = _Missing()
+
+
+def _cell(column: Column[T], item: T) -> str:
+    """One cell's text; ``–`` if making it fails, so a row is never lost to one bad value."""
+    try:
+        return column.cell(item)
+    except Exception:  # server data must never end the app or hide a row
+        return UNKNOWN
 
 
 def _fit(text: str, width: int, justify: str) -> str:

@@ -8,13 +8,18 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from typing import ClassVar
 
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
+from textual.actions import SkipAction
+from textual.binding import Binding, BindingType
 from textual.strip import Strip
 from textual.widgets import TextArea
 from textual.widgets.text_area import TextAreaTheme
+
+from ollama_tui.modelfile import COMMANDS, MESSAGE_ROLES, PARAMETER_TYPES
 
 INSTRUCTIONS = frozenset(
     {
@@ -33,6 +38,38 @@ INSTRUCTIONS = frozenset(
 )
 
 Highlight = tuple[int, int | None, str]
+
+# What completion offers: instruction names at a line start, then a PARAMETER's name or a
+# MESSAGE's role (the words the parser checks; values are free text).
+_INSTRUCTION_WORD = re.compile(r"\s*([A-Za-z]+)")
+_SECOND_WORD = re.compile(r"\s*([A-Za-z]+)[ \t]+([A-Za-z0-9_]*)")
+_SECOND_WORDS: dict[str, tuple[str, ...]] = {
+    "parameter": tuple(sorted(PARAMETER_TYPES)),
+    "message": MESSAGE_ROLES,
+}
+
+
+def completion(before: str) -> tuple[str, list[str]]:
+    """The word being typed at the end of ``before`` (a line up to the cursor) and the words it
+    may complete to; ``("", [])`` where nothing is completed (values, comments)."""
+    if match := _INSTRUCTION_WORD.fullmatch(before):
+        word = match.group(1)
+        return word, [c.upper() for c in COMMANDS if c.startswith(word.lower())]
+    if match := _SECOND_WORD.fullmatch(before):
+        names = _SECOND_WORDS.get(match.group(1).lower())
+        if names is not None:
+            word = match.group(2)
+            return word, [n for n in names if n.startswith(word.lower())]
+    return "", []
+
+
+def _common_prefix(words: list[str]) -> str:
+    prefix = words[0]
+    for word in words[1:]:
+        while not word.startswith(prefix):
+            prefix = prefix[:-1]
+    return prefix
+
 
 _WORD = re.compile(r"[A-Za-z]+")
 _ARGUMENT = re.compile(r"[ \t]+(\S+)")
@@ -160,11 +197,27 @@ def _highlight_instruction(line: str, spans: list[tuple[int, int | None, str]]) 
 
 
 class ModelfileEditor(TextArea):
-    """Modelfile text with line numbers, syntax colours and an error marker."""
+    """Modelfile text with line numbers, syntax colours, an error marker and completion.
+
+    Typing the start of an instruction, a PARAMETER name or a MESSAGE role shows the rest
+    (dim, as TextArea's suggestion: `right` takes it); `tab` or `ctrl+space` completes, and
+    lists the choices when there are several. Elsewhere `tab` moves on as usual.
+    """
 
     DEFAULT_CSS = """
     ModelfileEditor { height: 1fr; }
     """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("tab", "complete(False)", "Complete", show=False, id="ops.create.complete"),
+        Binding(
+            "ctrl+space,ctrl+@",
+            "complete(True)",
+            "Complete",
+            show=False,
+            id="ops.create.complete-always",
+        ),
+    ]
 
     def __init__(self, text: str = "", *, id: str | None = None) -> None:
         # Set before TextArea.__init__: it builds the highlight map (our override) at once.
@@ -177,6 +230,53 @@ class ModelfileEditor(TextArea):
     def on_mount(self) -> None:
         self._follow_app_theme()
         self.app.theme_changed_signal.subscribe(self, lambda _theme: self._follow_app_theme())
+        self.move_cursor(self.end_of_text())  # a prefilled Modelfile is continued, not prefixed
+
+    def end_of_text(self) -> tuple[int, int]:
+        """Where typing continues: the end, or the end of an unfinished last instruction
+        ("FROM " followed by a newline: after the space, not on the empty line below)."""
+        row, column = self.document.end
+        if row > 0 and column == 0:
+            previous = self.document.get_line(row - 1)
+            if previous.strip() and previous.endswith(" ") and " " not in previous.strip():
+                return row - 1, len(previous)
+        return row, column
+
+    # -- completion ---------------------------------------------------------------------------
+
+    def _completion_here(self) -> tuple[str, list[str]]:
+        """What the word before the cursor completes to (only with nothing after it)."""
+        if not self.selection.is_empty:
+            return "", []
+        row, column = self.cursor_location
+        line = self.document.get_line(row)
+        if line[column:].strip():
+            return "", []
+        return completion(line[:column])
+
+    def update_suggestion(self) -> None:
+        word, words = self._completion_here()
+        if word and words:
+            rest = _common_prefix(words)[len(word) :]
+            self.suggestion = rest + (" " if len(words) == 1 else "")
+        else:
+            self.suggestion = ""
+
+    def action_complete(self, always: bool) -> None:
+        """Complete the word before the cursor; `tab` with nothing to complete moves on."""
+        word, words = self._completion_here()
+        if not words or (not word and not always):
+            if always:
+                self.app.notify("Nothing to complete here.", severity="warning")
+                return
+            raise SkipAction()  # tab: the screen's focus change
+        if len(words) == 1:
+            self.insert(words[0][len(word) :] + " ")
+            return
+        prefix = _common_prefix(words)
+        if len(prefix) > len(word):
+            self.insert(prefix[len(word) :])
+        self.app.notify(", ".join(words), title="Completions", markup=False)
 
     def _follow_app_theme(self) -> None:
         """Syntax colours readable on the app's current (dark or light) theme."""
@@ -186,6 +286,7 @@ class ModelfileEditor(TextArea):
         """Replace the text, without control characters (`controls_removed` counts them)."""
         text, self.controls_removed = strip_controls(text)
         super().load_text(text)
+        self.move_cursor(self.end_of_text())
 
     async def _on_paste(self, event: events.Paste) -> None:
         """TextArea's paste, without control characters (its own handler must not run)."""

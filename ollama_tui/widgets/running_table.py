@@ -7,7 +7,7 @@ from datetime import datetime
 from operator import attrgetter
 
 from ollama_tui.api import RunningModel
-from ollama_tui.formatting import human_bytes
+from ollama_tui.formatting import UNKNOWN, countdown, human_bytes
 from ollama_tui.widgets.model_table import Column, VirtualTable, name_and_id_columns
 
 __all__ = ["RunningTable", "running_key"]
@@ -22,6 +22,14 @@ running_key: Callable[[RunningModel], ModelKey] = attrgetter("name", "digest")
 def search_text(model: RunningModel) -> str:
     details = model.details
     return f"{model.name}\n{details.family}\n{details.quantization_level}"
+
+
+def gpu_share(model: RunningModel) -> float | None:
+    """The part of the model in VRAM, for sorting PROCESSOR; None when unknown."""
+    size, vram = model.size, model.size_vram
+    if size is None or vram is None or not 0 <= vram <= size or size == 0:
+        return None
+    return vram / size
 
 
 class RunningTable(VirtualTable[RunningModel, ModelKey]):
@@ -50,15 +58,15 @@ class RunningTable(VirtualTable[RunningModel, ModelKey]):
                 "processor",
                 "PROCESSOR",
                 lambda m: m.processor,
-                sort_key=lambda m: (m.size_vram / m.size) if m.size else 0.0,
+                sort_key=gpu_share,
                 priority=70,
                 max_width=16,
             ),
             Column(
                 "context",
                 "CONTEXT",
-                lambda m: str(m.context_length) if m.context_length else "",
-                sort_key=lambda m: m.context_length or 0,
+                lambda m: UNKNOWN if m.context_length is None else str(m.context_length),
+                sort_key=lambda m: m.context_length,
                 priority=60,
                 justify="right",
                 reverse_first=True,
@@ -78,8 +86,11 @@ class RunningTable(VirtualTable[RunningModel, ModelKey]):
         )
 
     def _until(self, model: RunningModel) -> str:
+        now = self._clock()
+        if model.expires_at is not None and (exact := countdown(model.expires_at, now)):
+            return exact
         try:
-            return model.until(self._clock())
+            return model.until(now)
         except (OverflowError, ValueError):
             return "Forever"
 

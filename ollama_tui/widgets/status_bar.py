@@ -13,7 +13,9 @@ from ollama_tui.formatting import age_text, safe_line
 
 __all__ = ["ConnectionStatus", "StatusBar"]
 
-State = Literal["connecting", "connected", "unreachable", "error"]
+State = Literal["connecting", "connected", "not_answering", "unreachable", "error"]
+"""``not_answering``: a poll has waited longer than its interval for an answer (and still
+waits); the other states say how the last poll ended."""
 
 
 @dataclass(frozen=True)
@@ -25,6 +27,8 @@ class ConnectionStatus:
     state: State = "connecting"
     reason: str = ""
     retry_at: float | None = None
+    asked_at: float | None = None
+    """When the poll that is not answered was sent (state ``not_answering``)."""
     last_ok: float | None = None
     rtt: float | None = None
     paused: bool = False
@@ -58,7 +62,8 @@ class StatusBar(Widget):
 
     def tick(self) -> None:
         """Called every second: ages and the retry countdown move."""
-        if self.status.last_ok is not None or self.status.retry_at is not None:
+        status = self.status
+        if status.last_ok is not None or status.retry_at is not None or status.asked_at is not None:
             self.refresh()
 
     def render(self) -> Text:
@@ -67,7 +72,7 @@ class StatusBar(Widget):
         text = Text(no_wrap=True, overflow="ellipsis")
         if status.state == "connected":
             text.append(" ● ", style="bold green")
-        elif status.state == "connecting":
+        elif status.state in ("connecting", "not_answering"):
             text.append(" ◌ ", style="bold yellow")
         else:
             text.append(" ✖ ", style="bold red")
@@ -81,6 +86,11 @@ class StatusBar(Widget):
             text.append("connected", style="green")
         elif status.state == "connecting":
             text.append("connecting…", style="yellow")
+        elif status.state == "not_answering":
+            text.append("not answering", style="bold yellow")
+            if status.asked_at is not None:
+                seconds = max(0, int(now - status.asked_at))
+                text.append(f" — no answer for {seconds} s", style="yellow")
         else:
             label = "unreachable" if status.state == "unreachable" else "error"
             text.append(label, style="bold red")
