@@ -250,6 +250,7 @@ async def test_clear_ended_in_every_arrangement_leaves_the_focus_on_a_job_left()
 
 SEED = int(os.environ.get("WALK_SEED", "9"))  # another walk: WALK_SEED=n
 STRETCHES = 16  # each: a key that opens a screen, then 1-4 steps, then checks
+SERVER_DOWN = range(6, 9)  # stretches walked with the simulator stopped
 # Keys that open each screen or dialog from the dashboard (on a local model of the installed
 # table), taken in turn so that every one is visited; what happens inside is left to the dice.
 # The jobs view, whose rows come and go under the focus, is entered most often.
@@ -396,13 +397,17 @@ class Walk:
             await self.until(lambda: failed.state is JobState.FAILED, "a create failed")
         if not any(job.state is JobState.CANCELLED for job in jobs.jobs):
             jobs.cancel(jobs.submit_pull("gemma3:1b").id)
-        while len(jobs.active) < 2:  # one running (max_transfers = 1), one queued
+        for _ in range(2 - len(jobs.active)):  # one running (max_transfers = 1), one queued
             jobs.submit_pull(SMALL)
 
 
 async def test_random_walk_over_every_screen_always_has_a_way_back_and_out(
     slow_sim: Simulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Every screen and dialog, with running, queued, failed and cancelled jobs, and for a few
+    stretches no server: after each stretch, quitting works from where the walk is, `esc` leads
+    back to the dashboard and `q` quits there; after each key, the focus is on a live widget.
+    Quitting is checked by counting calls to `exit` (the quit question is answered no)."""
     monkeypatch.chdir(tmp_path)  # the editor's ctrl+s / ctrl+o and FROM paths stay in here
     app = make_app(slow_sim.url, max_transfers=1)
     async with app.run_test(size=SIZE) as pilot:
@@ -413,10 +418,15 @@ async def test_random_walk_over_every_screen_always_has_a_way_back_and_out(
             walk.exits += 1
 
         monkeypatch.setattr(app, "exit", exit_called)
+        port = int(slow_sim.url.rsplit(":", 1)[1])
         for stretch in range(STRETCHES):
             entry = ENTRIES[stretch % len(ENTRIES)]
+            if stretch == SERVER_DOWN.start:
+                await slow_sim.stop()  # the server goes away for a few stretches
+            elif stretch == SERVER_DOWN.stop:
+                await slow_sim.start("127.0.0.1", port)
             await walk.on_a_local_model()
-            if entry == "J":
+            if entry == "J" and stretch not in SERVER_DOWN:
                 await walk.ensure_jobs()
             for key in entry.split(","):
                 await walk.press(key)
