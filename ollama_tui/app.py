@@ -33,6 +33,7 @@ from textual.widgets import Static
 
 from ollama_tui.api import LocalModel, OllamaClient, OllamaError, RunningModel, ServerUnreachable
 from ollama_tui.config import Settings, save_theme
+from ollama_tui.formatting import counted
 from ollama_tui.jobs import Job, JobQueue, JobState
 from ollama_tui.notifications import SafeNotifyApp
 from ollama_tui.operations import Operations, explain_job_error
@@ -466,10 +467,10 @@ class OllamaTuiApp(SafeNotifyApp[None]):
         from ollama_tui.screens.confirm import ConfirmScreen
 
         names = [f"{job.kind} {job.model}" for job in active]
+        one = len(active) == 1
         question = (
-            "1 job is still running — quit and cancel it?"
-            if len(active) == 1
-            else f"{len(active)} jobs are still running — quit and cancel them?"
+            f"{counted(len(active), 'job')} {'is' if one else 'are'} still running"
+            f" — quit and cancel {'it' if one else 'them'}?"
         )
         self.push_screen(
             ConfirmScreen(

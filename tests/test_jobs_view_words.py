@@ -1,4 +1,4 @@
-"""The jobs view and strip read clearly without colour, in proper words (issue #9, group 9).
+"""The jobs view and strip read clearly without colour; counts in proper words (issue #9, group 9).
 
 Every check is on the plain text (what a monochrome terminal or a screen reader gets): the job's
 state in words, which job is selected, what an ended job's layers say, a finished pull's size.
@@ -15,6 +15,7 @@ from textual.pilot import Pilot
 from textual.widgets import DataTable, Static
 
 from ollama_tui.app import OllamaTuiApp
+from ollama_tui.formatting import counted
 from ollama_tui.jobs import Job, JobKind, JobState, LayerProgress
 from ollama_tui.screens.confirm import ConfirmScreen
 from ollama_tui.screens.jobs import JobsScreen
@@ -98,6 +99,24 @@ async def test_quit_question_counts_jobs_in_proper_words(
         await pilot.press("q")
         screen = await screen_ready(pilot, app, ConfirmScreen)
         assert screen.title_text == question
+        await pilot.press("n")
+
+
+@pytest.mark.parametrize(
+    ("count", "noun", "text"), [(0, "model", "0 models"), (1, "job", "1 job"), (3, "job", "3 jobs")]
+)
+def test_counted_puts_the_noun_in_the_right_number(count: int, noun: str, text: str) -> None:
+    assert counted(count, noun) == text
+
+
+async def test_unload_all_question_counts_models_in_proper_words(sim: Simulator) -> None:
+    app = make_app(sim.url)
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot, app)
+        assert len(app.running_models) == 1  # the simulator starts with one loaded
+        await pilot.press("U")
+        screen = await screen_ready(pilot, app, ConfirmScreen)
+        assert screen.title_text == "Unload 1 model?"
         await pilot.press("n")
 
 
