@@ -139,7 +139,7 @@ class OllamaTuiApp(SafeNotifyApp[None]):
         return result
 
     async def on_event(self, event: events.Event) -> None:
-        if isinstance(event, events.InputEvent):
+        if isinstance(event, (events.InputEvent, events.Paste)):
             self._drop_dead_focus()
         await super().on_event(event)
         # App._on_resize stops the event, so an on_resize handler here would never run.
