@@ -249,7 +249,9 @@ async def test_clear_ended_in_every_arrangement_leaves_the_focus_on_a_job_left()
 # -- the random walk ---------------------------------------------------------------------------
 
 SEED = int(os.environ.get("WALK_SEED", "9"))  # another walk: WALK_SEED=n
-STRETCHES = 16  # each: a key that opens a screen, then 1-4 steps, then checks
+# Each stretch: a key that opens a screen, then 1-4 steps, then the checks. A longer walk to
+# explore: WALK_STRETCHES=n (the coverage check needs n >= len(ENTRIES)).
+STRETCHES = int(os.environ.get("WALK_STRETCHES", "16"))
 SERVER_DOWN = range(6, 9)  # stretches walked with the simulator stopped
 # Keys that open each screen or dialog from the dashboard (on a local model of the installed
 # table), taken in turn so that every one is visited; what happens inside is left to the dice.
