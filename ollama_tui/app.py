@@ -23,7 +23,7 @@ from typing import Any, ClassVar
 
 from rich.text import Text
 from textual import events
-from textual.app import App
+from textual.app import App, ScreenStackError
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.theme import Theme
@@ -33,6 +33,7 @@ from textual.widgets import Static
 
 from ollama_tui.api import LocalModel, OllamaClient, OllamaError, RunningModel, ServerUnreachable
 from ollama_tui.config import Settings, save_theme
+from ollama_tui.formatting import counted
 from ollama_tui.jobs import Job, JobQueue, JobState
 from ollama_tui.notifications import SafeNotifyApp
 from ollama_tui.operations import Operations, explain_job_error
@@ -139,10 +140,26 @@ class OllamaTuiApp(SafeNotifyApp[None]):
         return result
 
     async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, (events.InputEvent, events.Paste)):
+            self._drop_dead_focus()
         await super().on_event(event)
         # App._on_resize stops the event, so an on_resize handler here would never run.
         if isinstance(event, events.Resize):
             self._fit_screens()
+
+    def _drop_dead_focus(self) -> None:
+        """Take the focus off a widget that has left the DOM, before it gets a key.
+
+        Textual looks for bindings along the focused widget's ancestors and hands it the key:
+        a removed widget has none, so no key (not even quit) and no click would do anything.
+        """
+        try:
+            screen = self.screen
+        except ScreenStackError:  # no screen yet, or no longer
+            return
+        focused = screen.focused
+        if focused is not None and not focused.is_attached:
+            screen.set_focus(None)
 
     def _fit_screens(self) -> None:
         """Below the smallest usable size every screen shows a notice instead of clipped parts."""
@@ -455,9 +472,14 @@ class OllamaTuiApp(SafeNotifyApp[None]):
         from ollama_tui.screens.confirm import ConfirmScreen
 
         names = [f"{job.kind} {job.model}" for job in active]
+        one = len(active) == 1
+        question = (
+            f"{counted(len(active), 'job')} {'is' if one else 'are'} still running"
+            f" — quit and cancel {'it' if one else 'them'}?"
+        )
         self.push_screen(
             ConfirmScreen(
-                f"{len(active)} job(s) still running — quit and cancel them?",
+                question,
                 names,
                 confirm_label="Quit",
                 danger=True,

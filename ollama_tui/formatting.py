@@ -18,6 +18,7 @@ __all__ = [
     "UNKNOWN",
     "age_text",
     "countdown",
+    "counted",
     "human_bytes",
     "human_number",
     "relative_time",
@@ -183,6 +184,12 @@ def age_text(seconds: float) -> str:
         return f"{minutes}m {seconds}s ago"
     hours, minutes = divmod(minutes, 60)
     return f"{hours}h {minutes}m ago"
+
+
+def counted(count: int, noun: str) -> str:
+    """ "1 job", "2 jobs", "0 models": a count with its noun in the right number (regular
+    English plurals only, which is every noun the app counts)."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 EXACT_COUNTDOWN = timedelta(minutes=10)

@@ -21,7 +21,7 @@ from textual.signal import Signal
 from ollama_tui.api.errors import ApiError, OllamaError
 from ollama_tui.api.models import LocalModel, RunningModel
 from ollama_tui.api.names import names_equal
-from ollama_tui.formatting import safe_line
+from ollama_tui.formatting import counted, safe_line
 from ollama_tui.jobs import Job, JobKind, JobState
 
 if TYPE_CHECKING:
@@ -540,8 +540,9 @@ class Operations:
 
         async def flow() -> None:
             items = [Text(f"• {safe_line(m.name)}") for m in running]
+            question = f"Unload {counted(len(running), 'model')}?"
             ok = await self.app.push_screen_wait(
-                ConfirmScreen(f"Unload {len(running)} models?", items, confirm_label="Unload")
+                ConfirmScreen(question, items, confirm_label="Unload")
             )
             if not ok:
                 return

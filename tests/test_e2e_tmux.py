@@ -144,3 +144,84 @@ def test_pull_in_tmux_ends_with_the_model_installed(simulator_url: str, tmp_path
         assert "Traceback" not in screen
     finally:
         subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True, timeout=10)
+
+
+class SimulatorProcess:
+    """A simulator process on a fixed port that a test can kill and start again."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self.process: subprocess.Popen[str] | None = None
+
+    def listening(self) -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                return True
+        except OSError:
+            return False
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "ollama_tui.simulator", "--listen", f"127.0.0.1:{self.port}"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        wait_until(self.listening, what="the simulator to listen")
+
+    def kill(self) -> None:
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+            self.process = None
+
+
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+@pytest.mark.skipif(not SCRIPT.exists(), reason="the console script is not installed")
+def test_clearing_ended_jobs_in_tmux_leaves_a_way_back_and_out(tmp_path: Path) -> None:
+    """Issue #9 group 1: J, ↑, C on two failed pulls once left no key working (not even quit).
+
+    The simulator is killed in the middle and started again: the keys work throughout.
+    """
+    config = tmp_path / "config.toml"
+    config.write_text("interval = 1\n")
+    simulator = SimulatorProcess(free_port())
+    simulator.start()
+    session = f"ollama-tui-e2e-jobsview-{uuid.uuid4().hex[:8]}"
+    command = f"{SCRIPT} --host {simulator.url} --config {config}; echo EXITED-$?; sleep 30"
+    tmux = Tmux(session)
+    tmux.run("new-session", "-d", "-s", session, "-x", "100", "-y", "30", command)
+    try:
+        tmux.wait_for("Installed (8)")
+        for name in ("nosuch-a:1b", "nosuch-b:1b"):  # pulls of names that do not exist
+            tmux.keys("p")
+            tmux.wait_for("Pull a model")
+            tmux.keys("-l", name)
+            tmux.wait_for(name)
+            tmux.keys("Enter")
+            tmux.wait_for(f"pull {name} failed")
+        tmux.keys("J")
+        tmux.wait_for("C clear ended")
+        tmux.wait_for("nosuch-a:1b  failed")
+        tmux.wait_for("nosuch-b:1b  failed")
+        simulator.kill()  # the server goes away while the jobs view is open
+        tmux.keys("Up")
+        tmux.wait_for("▶ #1 pull nosuch-a:1b")
+        tmux.keys("C")
+        tmux.wait_for("No jobs yet")
+        tmux.keys("Escape")
+        screen = tmux.wait_for("Installed (")
+        assert "No jobs yet" not in screen
+        tmux.wait_for("unreachable")
+        simulator.start()
+        tmux.wait_for("connected", timeout=40)  # after the back-off (at most 30 s)
+        tmux.keys("J")  # the jobs view opens again, empty, and closes
+        tmux.wait_for("No jobs yet")
+        tmux.keys("q")
+        tmux.wait_for("Installed (")
+        tmux.keys("q")
+        screen = tmux.wait_for("EXITED-0")
+        assert "Traceback" not in screen
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True, timeout=10)
+        simulator.kill()

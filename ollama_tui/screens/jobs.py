@@ -148,11 +148,26 @@ class JobsScreen(ModalScreen[None]):
         clear = getattr(queue, "clear_finished", None)
         if clear is None:
             return
-        for job in clear():
-            row = self._rows.pop(job.id, None)
-            if row is not None:
-                row.remove()
+        gone = [row for job in clear() if (row := self._rows.pop(job.id, None)) is not None]
+        if not gone:
+            return
+        # The focus moves first, to a row that stays, and the rows go in one removal: removed
+        # one by one, Textual hands the focus of each to the next row, which may be on its way
+        # out too, and a focused widget outside the DOM takes every key with it.
+        current = self._current()
+        if current in gone:
+            self.set_focus(self._neighbour(current, gone), scroll_visible=False)
+        self.query_one("#jobs-list", VerticalScroll).remove_children(gone)
         self._update_empty()
+
+    def _neighbour(self, row: JobRow, leaving: list[JobRow]) -> JobRow | None:
+        """The nearest row below this one (else above it) that is not leaving."""
+        order = [r for r in self.query_one("#jobs-list").children if isinstance(r, JobRow)]
+        index = order.index(row) if row in order else len(order)
+        below = [r for r in order[index + 1 :] if r not in leaving]
+        above = [r for r in order[:index] if r not in leaving]
+        nearest = below[:1] or above[-1:]
+        return nearest[0] if nearest else None
 
     def action_close(self) -> None:
         self.dismiss(None)

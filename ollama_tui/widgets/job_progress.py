@@ -14,7 +14,7 @@ from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
 from ollama_tui.formatting import human_bytes, safe_line
-from ollama_tui.jobs import Job, JobKind, JobState
+from ollama_tui.jobs import Job, JobKind, JobState, LayerProgress
 
 BAR_WIDTH = 24
 
@@ -98,9 +98,12 @@ def job_status(job: Job) -> Text:
 
 
 def job_numbers(job: Job) -> Text:
-    """`45%  1.2 GB / 2.0 GB  12 MB/s  ETA 1m05s` (parts left out when unknown)."""
+    """`45%  1.2 GB / 2.0 GB  12 MB/s  ETA 1m05s` (parts left out when unknown); a finished
+    job its total alone (the last progress line may stop short of it)."""
     fraction = job_fraction(job)
     parts: list[str] = []
+    if job.state is JobState.DONE:
+        return Text(f"100%  {format_bytes(job.total)}" if job.total > 0 else "")
     if fraction is not None:
         parts.append(f"{fraction * 100:3.0f}%")
         parts.append(f"{format_bytes(job.completed)} / {format_bytes(job.total)}")
@@ -112,6 +115,16 @@ def job_numbers(job: Job) -> Text:
         if eta and fraction is not None and fraction < 1:
             parts.append(f"ETA {eta}")
     return Text("  ".join(parts))
+
+
+def layer_status(job: Job, layer: LayerProgress) -> str:
+    """What a layer's row says: the server's words while the job runs; otherwise the job's
+    state (a cancelled, failed or waiting job's unfinished layer is not still "pulling")."""
+    if job.state in (JobState.QUEUED, JobState.RUNNING):
+        return safe_line(layer.status)
+    if job.state is JobState.DONE or layer.is_complete:
+        return "done"
+    return str(job.state)
 
 
 def job_hint(job: Job) -> str:
@@ -127,6 +140,9 @@ def job_hint(job: Job) -> str:
 
 
 _LAYER_COLUMNS = ("layer", "status", "pct", "size")
+# The selected row's title starts with this (the highlight alone is lost without colour).
+SELECTED_MARK = "▶ "
+UNSELECTED_MARK = "  "
 
 
 class JobRow(Vertical, can_focus=True):
@@ -170,10 +186,7 @@ class JobRow(Vertical, can_focus=True):
     def update_job(self, job: Job) -> None:
         """Refresh the lines of this row from the job (cheap: a few Static updates)."""
         self.job = job
-        title = job_title(job)
-        title.append("  ")
-        title.append_text(job_status(job))
-        self.query_one("#job-title", Static).update(title)
+        self._update_title()
         fraction = job_fraction(job)
         progress = self.query_one("#job-progress", Static)
         if fraction is None and not job.is_active:
@@ -201,21 +214,45 @@ class JobRow(Vertical, can_focus=True):
         if self.expanded:
             self._update_layers()
 
+    def _update_title(self) -> None:
+        # The screen's focus, not has_focus: that is set after this class's on_focus/on_blur.
+        selected = self.is_attached and self.screen.focused is self
+        title = Text(SELECTED_MARK if selected else UNSELECTED_MARK, style="bold")
+        title.append_text(job_title(self.job))
+        title.append("  ")
+        title.append_text(job_status(self.job))
+        self.query_one("#job-title", Static).update(title)
+
+    def on_focus(self) -> None:
+        self._update_title()
+
+    def on_blur(self) -> None:
+        self._update_title()
+
     def _update_layers(self) -> None:
         table: DataTable[Text] = self.query_one("#job-layers", DataTable)
+        job = self.job
         shown = self._layer_shown
-        for key, layer in self.job.layers.items():
-            total, completed = layer.total, layer.completed
-            values = (layer.status, total, completed, self.job.state)
+        for key, layer in job.layers.items():
+            total = layer.total
+            # A finished job's layers are whole, whatever the last progress line said.
+            completed = total if job.state is JobState.DONE else layer.completed
+            values = (layer.status, total, completed, job.state)
             before = shown.get(key)
             if before is not None and before[0] == values:
                 continue
+            if not total:
+                size = ""
+            elif completed >= total:
+                size = format_bytes(total)
+            else:
+                size = f"{format_bytes(completed)}/{format_bytes(total)}"
             cells = (
                 # Placeholder digests (quantize, GGUF checks) have no short form: show status.
                 Text(safe_line(layer.short_digest)),
-                Text(safe_line(layer.status)),
+                Text(layer_status(job, layer)),
                 Text(f"{completed * 100 // total:3d}" if total else "", justify="right"),
-                Text(f"{format_bytes(completed)}/{format_bytes(total)}" if total else ""),
+                Text(size),
             )
             shown[key] = (values, cells)
             if before is not None:  # the row exists: only the cells that changed
@@ -350,6 +387,10 @@ class JobsStrip(Vertical):
     def _compact(job: Job) -> Text:
         text = job_title(job)
         text.append(" ")
+        if job.state is JobState.QUEUED:
+            # Said in words: an empty bar alone reads as "stuck" (and without colour as nothing).
+            text.append("queued", style=STATE_STYLES[JobState.QUEUED])
+            return text
         text.append_text(progress_bar(job_fraction(job), 16))
         text.append(" ")
         text.append_text(job_numbers(job))
