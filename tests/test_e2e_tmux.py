@@ -71,6 +71,10 @@ class Tmux:
         self.session = session
 
     def run(self, *args: str) -> str:
+        if args[:1] == ("new-session",):
+            # A COLUMNS/LINES the tmux server inherited (e.g. 80x24 from the test runner)
+            # would win over the pane's real size in the app (shutil.get_terminal_size).
+            args = (args[0], "-e", "COLUMNS=", "-e", "LINES=", *args[1:])
         return subprocess.run(
             ["tmux", *args], check=True, capture_output=True, text=True, timeout=10
         ).stdout
@@ -82,7 +86,12 @@ class Tmux:
         self.run("send-keys", "-t", self.session, *keys)
 
     def wait_for(self, text: str, timeout: float = 15) -> str:
-        wait_until(lambda: text in self.screen(), timeout, repr(text))
+        try:
+            wait_until(lambda: text in self.screen(), timeout, repr(text))
+        except AssertionError as error:
+            # The screen as it was: what the test waited for is usually plain from it.
+            size = self.run("display", "-p", "-t", self.session, "#{window_width}x#{window_height}")
+            raise AssertionError(f"{error}; the screen ({size.strip()}):\n{self.screen()}") from None
         return self.screen()
 
 
