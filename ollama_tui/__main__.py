@@ -312,6 +312,10 @@ def _demo_server() -> Iterator[str]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """The console script: an exit code, and never a traceback for Ctrl-C."""
+    # From here on KeyboardInterrupt is caught below: the import-time hook (which ends the
+    # process without any clean-up) is no longer needed.
+    if sys.excepthook is _interrupted_while_loading:
+        sys.excepthook = sys.__excepthook__
     try:
         return _main(argv)
     except KeyboardInterrupt:

@@ -101,6 +101,7 @@ class OllamaTuiApp(SafeNotifyApp[None]):
             on_finished=self._job_finished,
             reachability=self.reachability,
             reconnect_timeout=self.settings.reconnect_timeout,
+            probe=lambda: self.client.version(),
         )
         self.installed: list[LocalModel] = []
         self.running_models: list[RunningModel] = []
@@ -405,9 +406,9 @@ class OllamaTuiApp(SafeNotifyApp[None]):
         """Any request that got an answer ends a back-off at once (a poll reports its own)."""
         if not reachable or self._polling or self._closing:
             return
+        if self.status.state not in ("unreachable", "not_answering"):
+            return  # connected already, or a poll that failed with an answer: its own error
         self._failures = 0
-        if self.status.state == "connected" and self.status.retry_at is None:
-            return
         self._set_status(state="connected", reason="", retry_at=None, asked_at=None)
         if not self._paused:
             self._schedule_poll(0)  # fresh tables now, then the normal interval

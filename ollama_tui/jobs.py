@@ -28,7 +28,7 @@ import logging
 import math
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -500,7 +500,10 @@ class JobQueue:
     ``reachability``: where pulls and pushes cut by a lost connection wait for the server
     (None: they fail at once). They try again no sooner than ``reconnect_delay`` seconds after
     the loss, once a request to the server has succeeded since; ``reconnect_timeout`` seconds
-    without the server (or without a byte moving between losses) fail them.
+    without the server (or without a byte moving between losses) fail them. While they wait,
+    ``probe`` (a request to the server, e.g. its version) is sent every ``probe_interval``
+    seconds when nothing else has answered: with polling paused, no other request would tell
+    them that the server is back.
     """
 
     def __init__(
@@ -515,6 +518,8 @@ class JobQueue:
         reachability: Reachability | None = None,
         reconnect_timeout: float = DEFAULT_RECONNECT_TIMEOUT,
         reconnect_delay: float = 1.0,
+        probe: Callable[[], Awaitable[object]] | None = None,
+        probe_interval: float = 5.0,
     ) -> None:
         if isinstance(client, JobClient):
             fixed = client
@@ -528,6 +533,8 @@ class JobQueue:
         self.reachability = reachability
         self.reconnect_timeout = reconnect_timeout
         self.reconnect_delay = reconnect_delay
+        self.probe = probe
+        self.probe_interval = probe_interval
         self._clock = clock if clock is not None else _loop_time
         self._jobs: dict[int, Job] = {}
         self._runtime: dict[int, _Runtime] = {}  # queued and running jobs only
@@ -785,7 +792,7 @@ class JobQueue:
                         # Not sooner than reconnect_delay: a server that drops every pull at
                         # once while answering polls must not be asked in a tight loop.
                         await asyncio.sleep(self.reconnect_delay)
-                        await reachability.wait_answer(after=answers)
+                        await self._wait_for_server(reachability, answers)
                 except TimeoutError:
                     raise ServerUnreachable(
                         "gave up waiting for the server after "
@@ -795,6 +802,20 @@ class JobQueue:
                 job.error = None
                 job._meter = _RateMeter(self._clock())
                 self._emit(job)
+
+    async def _wait_for_server(self, reachability: Reachability, answers: int) -> None:
+        """Until something answers after ``answers``; probing now and then if nothing asks."""
+        while True:
+            try:
+                async with asyncio.timeout(self.probe_interval):
+                    await reachability.wait_answer(after=answers)
+                return
+            except TimeoutError:
+                pass
+            if self.probe is not None:
+                # Its answer reaches `reachability` through the client; a failure just waits on.
+                with contextlib.suppress(Exception):
+                    await self.probe()
 
     async def _stream_once(self, job: Job, client: JobClient) -> None:
         """Consume one stream; raises what the stream raises."""

@@ -284,3 +284,35 @@ async def test_the_client_tells_its_observer_about_answers_and_lost_connections(
 
 
 SMALL_MODEL = "all-minilm:latest"
+
+
+async def test_a_waiting_transfer_asks_the_server_itself_when_nothing_else_does(
+    client: FakeClient,
+) -> None:
+    # Polling paused: no poll tells the job that the server is back, so it asks by itself.
+    reach = Reachability()
+    server_back = False
+    probes = 0
+
+    async def probe() -> None:
+        nonlocal probes
+        probes += 1
+        if not server_back:
+            raise ServerUnreachable("cannot reach the Ollama server at x: connection refused")
+        reach.answered()  # as the app's client reports every answer
+
+    first = client.script("m")
+    queue, _ = waiting_queue(client, reach, probe=probe, probe_interval=0.05)
+    job = queue.submit_pull("m")
+    await feed(first, Ev("pulling", DIGEST_A, 100 * MB, 40 * MB))
+    first.fail(LOST[1])
+    await wait_for(state_is(job, JobState.WAITING))
+    await wait_for(lambda: probes >= 2)  # asked again and again while the server is down
+    assert job.state is JobState.WAITING
+    second = client.script("m")
+    server_back = True
+    await wait_for(lambda: second.started.is_set())
+    await feed(second, Ev("success"))
+    second.finish()
+    await queue.wait_idle()
+    assert job.state is JobState.DONE

@@ -34,7 +34,13 @@ from ollama_tui.api.errors import (
 )
 from ollama_tui.api.headers import request_headers
 from ollama_tui.api.hosts import is_loopback, resolve_host
-from ollama_tui.api.models import LocalModel, ModelShow, ProgressEvent, RunningModel
+from ollama_tui.api.models import (
+    LocalModel,
+    ModelShow,
+    ProgressEvent,
+    RunningModel,
+    checked_int,
+)
 from ollama_tui.api.names import parse_model_name, validate_model_name
 from ollama_tui.api.ndjson import NDJSONDecoder
 
@@ -250,6 +256,18 @@ START_UP_TIMEOUT = 3.0
 """Seconds the standard-library start-up fetch waits before the async client takes over."""
 
 
+def _declared_length(header: str) -> int:
+    """A Content-Length header as a checked number (0 when absent or not a plain number)."""
+    text = header.strip()
+    if not (text.isascii() and text.isdigit()):
+        return 0  # also "²", which isdigit() accepts and int() refuses
+    if len(text) > len(str(limits.MAX_INT)):
+        return (
+            limits.MAX_INT
+        )  # longer than any int64: past every cap (and int() of 5,000 digits raises)
+    return checked_int(int(text)) or 0
+
+
 class OllamaClient:
     """An async client for one Ollama server; use ``async with OllamaClient() as client``.
 
@@ -392,7 +410,7 @@ class OllamaClient:
             if isinstance(data, dict) and isinstance(data.get("error"), str):
                 message = limits.cut(data["error"].strip())
         if message is None:
-            message = text.strip()[:300]
+            message = limits.cut(text.strip())
         if not message:
             message = f"the server answered HTTP {status} {response.reason_phrase} to {endpoint}"
         lowered = message.lower()
@@ -419,7 +437,7 @@ class OllamaClient:
         """The (decoded) body, read chunk by chunk and refused past ``MAX_BODY_BYTES``."""
         cap = limits.MAX_BODY_BYTES
         length = response.headers.get("content-length", "")
-        if length.isdigit() and int(length) > cap:
+        if _declared_length(length) > cap:
             raise self._too_big(endpoint)
         chunks: list[bytes] = []
         size = 0
@@ -581,7 +599,7 @@ class OllamaClient:
             response = connection.getresponse()
             cap = limits.MAX_BODY_BYTES
             length = response.getheader("Content-Length") or ""
-            if length.isdigit() and int(length) > cap:
+            if _declared_length(length) > cap:
                 raise self._too_big(f"GET {path}")
             body = response.read(cap + 1)
             if len(body) > cap:

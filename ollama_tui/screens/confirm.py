@@ -218,10 +218,10 @@ class ChoiceScreen(ModalScreen[str | None]):
         note: Text | str = "",
     ) -> None:
         super().__init__(classes="ops-dialog confirm-dialog")
-        self.title_text = title
+        self.title_text = safe_line(title)
         self.choices = list(choices)
         self.items = [item if isinstance(item, Text) else Text(safe_line(item)) for item in items]
-        self.note = note if isinstance(note, Text) else Text(note)
+        self.note = note if isinstance(note, Text) else Text(safe_line(note, multiline=True))
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):

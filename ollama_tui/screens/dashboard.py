@@ -142,8 +142,10 @@ class DashboardScreen(Screen[None]):
 
     @property
     def connected(self) -> bool:
-        """The last poll succeeded: the server's lists are current and operations can run."""
-        return self._status.state == "connected"
+        """The server answers, so operations can run: the last poll succeeded, or it failed with
+        an answer (an error reply, a list over a limit) that must not lock out the operations
+        that would fix it (deleting the model that breaks the list, say)."""
+        return self._status.state in ("connected", "error")
 
     def _update_titles(self) -> None:
         running = self.running_table.items.values()
@@ -378,7 +380,7 @@ class DashboardScreen(Screen[None]):
             return f"Not connected to the server: {verb} needs it."
         on_running = self._active is self.running_table
         item = self._active.cursor_item
-        name = safe_line(getattr(item, "name", ""))
+        name = str(getattr(item, "name", ""))  # app.notify escapes it, once
         if action in ("push", "copy", "rename", "delete") and on_running:
             return f"{verb} works on the installed models: tab switches to that table."
         if action == "delete":

@@ -33,18 +33,22 @@ class DeleteScreen(ConfirmScreen):
                 line.append("  (loaded — unloaded first)", style="yellow")
             job = fetching.get(model.name)
             if job is not None:
-                doing = "is running" if job.state is JobState.RUNNING else "is queued"
+                doing = {JobState.RUNNING: "is running", JobState.WAITING: "is waiting"}.get(
+                    job.state, "is queued"
+                )
                 line.append(
                     f"\n  a {job.kind} of {safe_line(job.model)} {doing} and would bring it "
                     f"back — job #{job.id} is cancelled first",
                     style="yellow",
                 )
             items.append(line)
-        total = sum(model.size or 0 for model in models)  # unknown sizes free nothing known
+        sizes = [model.size for model in models]
+        total = None if None in sizes else sum(size or 0 for size in sizes)
         count = len(models)
         title = f"Delete {count} models?" if count > 1 else "Delete this model?"
         # Layers shared with other models (copies, derived models) stay: hence "up to".
-        note = Text(f"Frees up to {human_bytes(total)} of disk space. This cannot be undone.")
+        freed = "an unknown amount" if total is None else f"up to {human_bytes(total)}"
+        note = Text(f"Frees {freed} of disk space. This cannot be undone.")
         super().__init__(
             title, items, note=note, confirm_label="Delete", danger=True, id="delete-dialog"
         )
