@@ -310,6 +310,18 @@ def _demo_server() -> Iterator[str]:
         yield str(simulator.url)
 
 
+@contextlib.contextmanager
+def _demo_fleet(count: int = 3) -> Iterator[list[str]]:
+    """A fleet of simulated servers in-process (the fleet preset); yields their URLs.
+
+    Not used by ``--demo`` yet: the app shows one server until the fleet view lands.
+    """
+    from ollama_tui.simulator import serve_fleet_in_thread
+
+    with serve_fleet_in_thread(count, bandwidth=40e6) as fleet:
+        yield list(fleet.urls)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """The console script: an exit code, and never a traceback for Ctrl-C."""
     try:
