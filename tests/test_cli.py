@@ -345,3 +345,25 @@ def test_a_bad_servers_entry_exits_2_with_its_line(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert f"{config}, line 6: servers[2].url: http://a:11434 is already server 1" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_demo_is_the_single_server_even_with_servers_configured(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import ollama_tui.__main__ as cli
+
+    config = tmp_path / "c.toml"
+    config.write_text(FLEET_CONFIG)
+    seen: list[tuple[str, ...]] = []
+
+    def run_app(settings: object) -> int:
+        from ollama_tui.config import Settings
+
+        assert isinstance(settings, Settings)
+        seen.append(tuple(s.url for s in settings.servers))
+        return 0
+
+    monkeypatch.setattr(cli, "_run", run_app)
+    monkeypatch.delenv("OLLAMA_HOST", raising=False)
+    assert cli.main(["--demo", "--config", str(config)]) == 0
+    assert len(seen) == 1 and len(seen[0]) == 1 and seen[0][0].startswith("http://127.0.0.1:")
