@@ -36,6 +36,7 @@ from ollama_tui.config import (  # noqa: E402
     MIN_INTERVAL,
     ConfigError,
     ConfigFile,
+    ServerSettings,
     Settings,
     default_config_path,
     load_config,
@@ -338,15 +339,19 @@ def _demo_server() -> Iterator[str]:
 
 
 @contextlib.contextmanager
-def _demo_fleet(count: int = 3) -> Iterator[list[str]]:
-    """A fleet of simulated servers in-process (the fleet preset); yields their URLs.
+def _demo_fleet(count: int = 3) -> Iterator[tuple[ServerSettings, ...]]:
+    """A fleet of simulated servers in-process (the simulator's fleet preset), as servers
+    named after their plans ("workstation", "gpu-box", "laptop"), for ``Settings.servers``.
 
     Not used by ``--demo`` yet: the app shows one server until the fleet view lands.
     """
     from ollama_tui.simulator import serve_fleet_in_thread
 
     with serve_fleet_in_thread(count, bandwidth=40e6) as fleet:
-        yield list(fleet.urls)
+        yield tuple(
+            ServerSettings(plan.label, url)
+            for plan, url in zip(fleet.plans, fleet.urls, strict=True)
+        )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -129,12 +129,17 @@ def test_official_client_lists_models_on_each_server() -> None:
 
 def test_demo_fleet_is_startable_from_the_demo_code_path() -> None:
     from ollama_tui.__main__ import _demo_fleet
+    from ollama_tui.config import Settings
 
-    with _demo_fleet() as urls:
-        assert len(urls) == 3
+    with _demo_fleet() as servers:
+        assert [s.name for s in servers] == ["workstation", "gpu-box", "laptop"]
+        settings = Settings(servers=servers)  # what the fleet view will start with
+        assert settings.host == servers[0].url
         with httpx.Client(timeout=10) as client:
-            versions = {client.get(f"{url}/api/version").json()["version"] for url in urls}
-        assert len(versions) == 3
+            versions = [client.get(f"{s.url}/api/version").json()["version"] for s in servers]
+        assert versions == [plan.version for plan in FLEET_PRESET]
+    with pytest.raises(httpx.ConnectError), httpx.Client() as client:
+        client.get(servers[0].url)
 
 
 # --- the process ------------------------------------------------------------------------------
