@@ -56,8 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="ollama-tui",
         description="A keyboard-driven terminal dashboard for an Ollama server.",
         epilog=(
-            "The servers are the --host flags, else $OLLAMA_HOST, else [[servers]] or `host` in "
-            "the config file, else http://127.0.0.1:11434; the dashboard shows the first. "
+            "The servers are the --host flags, else [[servers]] in the config file, else one: "
+            "$OLLAMA_HOST, else `host` in the config file, else http://127.0.0.1:11434; the "
+            "dashboard shows the first. "
             "Settings are read from "
             "$XDG_CONFIG_HOME/ollama-tui/config.toml (default ~/.config/ollama-tui/config.toml); "
             "flags win over the file. In the app, ? lists the keys."
@@ -109,11 +110,11 @@ def resolve_settings(
 ) -> Settings:
     """Flags win over the config file, which wins over defaults.
 
-    The servers: every ``--host``, else ``$OLLAMA_HOST`` (one server), else the config file's
-    ``[[servers]]``, else its ``host``, else the default. A server given by URL takes the name,
-    headers and ``insecure`` of a ``[[servers]]`` entry with that URL, and the headers of
-    ``[hosts."URL".headers]``. Raises ``InvalidInput`` (a ValueError) for a bad or repeated
-    host and ``HeaderError`` for a header that cannot be sent.
+    The servers: every ``--host``, else the config file's ``[[servers]]``, else one server:
+    ``$OLLAMA_HOST``, else the file's ``host``, else the default. A server given by URL takes
+    the name, headers and ``insecure`` of a ``[[servers]]`` entry with that URL, and the
+    headers of ``[hosts."URL".headers]``. Raises ``InvalidInput`` (a ValueError) for a bad or
+    repeated host and ``HeaderError`` for a header that cannot be sent.
     """
     env = os.environ if environ is None else environ
     from ollama_tui.api import InvalidInput, resolve_host
@@ -121,10 +122,11 @@ def resolve_settings(
     hosts: list[str] = list(args.host or [])
     if hosts:
         urls = [resolve_host(host, env) for host in hosts]
+    elif config.servers:
+        # A fleet written down on purpose; $OLLAMA_HOST is often set for the ollama CLI.
+        urls = [server.url for server in config.servers]
     elif env.get("OLLAMA_HOST", "").strip():
         urls = [resolve_host(None, env)]
-    elif config.servers:
-        urls = [server.url for server in config.servers]
     else:
         urls = [resolve_host(config.host, env)]
     for index, url in enumerate(urls):

@@ -287,10 +287,14 @@ def test_config_servers_are_used_without_host_flags_or_ollama_host(tmp_path: Pat
         ("second", "http://b:11434"),
     ]
     assert settings.host == "http://a:11434"  # the app shows the first server
-    # OLLAMA_HOST is the single server, like a flag; a configured server keeps its name.
-    from_env = resolve_settings(build_parser().parse_args([]), config, {"OLLAMA_HOST": "b"})
-    assert [(s.name, s.url) for s in from_env.servers] == [("second", "http://b:11434")]
-    assert from_env.headers == {"X-Hosts": "h", "X-Own": "o"}
+    # [[servers]] is written down on purpose: an OLLAMA_HOST set for the ollama CLI does not
+    # replace it (it does replace a single `host`, as before).
+    with_env = resolve_settings(build_parser().parse_args([]), config, {"OLLAMA_HOST": "z"})
+    assert with_env.servers == settings.servers
+    # A --host that is a configured server keeps its name and headers.
+    one = resolve_settings(build_parser().parse_args(["--host", "b"]), config, environ={})
+    assert [(s.name, s.url) for s in one.servers] == [("second", "http://b:11434")]
+    assert one.headers == {"X-Hosts": "h", "X-Own": "o"}
 
 
 def test_without_anything_the_default_is_the_single_server(tmp_path: Path) -> None:
