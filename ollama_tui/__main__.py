@@ -36,6 +36,7 @@ from ollama_tui.config import (  # noqa: E402
     MIN_INTERVAL,
     ConfigError,
     ConfigFile,
+    ServerSettings,
     Settings,
     default_config_path,
     load_config,
@@ -55,13 +56,20 @@ def build_parser() -> argparse.ArgumentParser:
         prog="ollama-tui",
         description="A keyboard-driven terminal dashboard for an Ollama server.",
         epilog=(
-            "The server is --host, else $OLLAMA_HOST, else `host` in the config file, else "
-            "http://127.0.0.1:11434. Settings are read from "
+            "The servers are the --host flags, else [[servers]] in the config file, else one: "
+            "$OLLAMA_HOST, else `host` in the config file, else http://127.0.0.1:11434; the "
+            "dashboard shows the first. "
+            "Settings are read from "
             "$XDG_CONFIG_HOME/ollama-tui/config.toml (default ~/.config/ollama-tui/config.toml); "
             "flags win over the file. In the app, ? lists the keys."
         ),
     )
-    parser.add_argument("--host", metavar="URL", help="Ollama server (like OLLAMA_HOST)")
+    parser.add_argument(
+        "--host",
+        metavar="URL",
+        action="append",
+        help="Ollama server (like OLLAMA_HOST); repeat for several",
+    )
     parser.add_argument(
         "--demo",
         action="store_true",
@@ -100,19 +108,40 @@ def _interval(text: str) -> float:
 def resolve_settings(
     args: argparse.Namespace, config: ConfigFile, environ: Mapping[str, str] | None = None
 ) -> Settings:
-    """Flags win over the config file, which wins over defaults (and $OLLAMA_HOST for host)."""
-    env = os.environ if environ is None else environ
-    host = args.host or (None if env.get("OLLAMA_HOST", "").strip() else config.host)
-    from ollama_tui.api import resolve_host
+    """Flags win over the config file, which wins over defaults.
 
-    resolved = resolve_host(host, env)  # InvalidInput (a ValueError) for a bad host
-    headers = config.headers_for(resolved)
+    The servers: every ``--host``, else the config file's ``[[servers]]``, else one server:
+    ``$OLLAMA_HOST``, else the file's ``host``, else the default. A server given by URL takes
+    the name, headers and ``insecure`` of a ``[[servers]]`` entry with that URL, and the
+    headers of ``[hosts."URL".headers]``. Raises ``InvalidInput`` (a ValueError) for a bad or
+    repeated host and ``HeaderError`` for a header that cannot be sent.
+    """
+    env = os.environ if environ is None else environ
+    from ollama_tui.api import InvalidInput, resolve_host
+
+    hosts: list[str] = list(args.host or [])
+    if hosts:
+        urls = [resolve_host(host, env) for host in hosts]
+    elif config.servers:
+        # A fleet written down on purpose; $OLLAMA_HOST is often set for the ollama CLI.
+        urls = [server.url for server in config.servers]
+    elif env.get("OLLAMA_HOST", "").strip():
+        urls = [resolve_host(None, env)]
+    else:
+        urls = [resolve_host(config.host, env)]
+    for index, url in enumerate(urls):
+        if url in urls[:index]:
+            raise InvalidInput(f"{url} is given twice (each server once)")
+    servers = tuple(config.server_for(url) for url in urls)
     from ollama_tui.api.headers import request_headers
 
-    # Checked now, with the same builder the client uses: HeaderError names OLLAMA_API_KEY.
-    request_headers(headers, env)
+    for server in servers:
+        # Checked now, with the same builder the client uses: HeaderError names the header
+        # (or OLLAMA_API_KEY), never its value.
+        request_headers(server.headers, env)
+    first = servers[0]
     return Settings(
-        host=resolved,
+        host=first.url,
         interval=args.interval
         if args.interval is not None
         else (config.interval or DEFAULT_INTERVAL),
@@ -122,9 +151,10 @@ def resolve_settings(
         load_timeout=config.load_timeout or DEFAULT_LOAD_TIMEOUT,
         reconnect_timeout=config.reconnect_timeout or DEFAULT_RECONNECT_TIMEOUT,
         keymap=dict(config.keymap),
-        headers=headers,
+        headers=dict(first.headers),
         config_path=config.path,
         demo=bool(args.demo),
+        servers=servers,
     )
 
 
@@ -310,6 +340,22 @@ def _demo_server() -> Iterator[str]:
         yield str(simulator.url)
 
 
+@contextlib.contextmanager
+def _demo_fleet(count: int = 3) -> Iterator[tuple[ServerSettings, ...]]:
+    """A fleet of simulated servers in-process (the simulator's fleet preset), as servers
+    named after their plans ("workstation", "gpu-box", "laptop"), for ``Settings.servers``.
+
+    Not used by ``--demo`` yet: the app shows one server until the fleet view lands.
+    """
+    from ollama_tui.simulator import serve_fleet_in_thread
+
+    with serve_fleet_in_thread(count, bandwidth=40e6) as fleet:
+        yield tuple(
+            ServerSettings(plan.label, url)
+            for plan, url in zip(fleet.plans, fleet.urls, strict=True)
+        )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """The console script: an exit code, and never a traceback for Ctrl-C."""
     # From here on KeyboardInterrupt is caught below: the import-time hook (which ends the
@@ -345,7 +391,7 @@ def _main(argv: Sequence[str] | None) -> int:
     try:
         with contextlib.ExitStack() as stack:
             if args.demo:
-                args.host = stack.enter_context(_demo_server())
+                args.host = [stack.enter_context(_demo_server())]
             from ollama_tui.api.headers import HeaderError
 
             try:

@@ -14,6 +14,11 @@ pull = "p,ctrl+l"
 
 [hosts."http://gpu-box:11434".headers]
 Authorization = "Bearer s3cret"
+
+[[servers]]             # several servers (instead of `host`); each: url, name, headers, insecure
+name = "gpu"
+url = "http://gpu-box:11434"
+headers = { X-Team = "ml" }   # win over [hosts."URL".headers] for the same header name
 ```
 """
 
@@ -36,6 +41,7 @@ __all__ = [
     "DEFAULT_RECONNECT_TIMEOUT",
     "ConfigError",
     "ConfigFile",
+    "ServerSettings",
     "Settings",
     "default_config_path",
     "find_key_line",
@@ -61,7 +67,11 @@ _TOP_KEYS = (
     "reconnect_timeout",
     "keymap",
     "hosts",
+    "servers",
 )
+_SERVER_KEYS = ("name", "url", "headers", "insecure")
+# A server's name is shown in tables and dialogs: one short line.
+MAX_SERVER_NAME = 64
 
 
 class ConfigError(Exception):
@@ -82,6 +92,22 @@ class ConfigError(Exception):
 
 
 @dataclass(frozen=True)
+class ServerSettings:
+    """One Ollama server: its resolved base URL, an optional name shown instead of the URL,
+    extra request headers (secrets: kept out of repr) and ``insecure`` (do not verify TLS)."""
+
+    name: str | None
+    url: str
+    headers: Mapping[str, str] = field(default_factory=dict, repr=False)
+    insecure: bool = False
+
+    @property
+    def title(self) -> str:
+        """What to show for the server: its name, else its URL."""
+        return self.name or self.url
+
+
+@dataclass(frozen=True)
 class ConfigFile:
     """What a config file says; ``None`` = not set there."""
 
@@ -96,6 +122,9 @@ class ConfigFile:
     keymap: Mapping[str, str] = field(default_factory=dict)
     # Header values are secrets: kept out of repr (Textual's crash report prints locals).
     hosts: Mapping[str, Mapping[str, str]] = field(default_factory=dict, repr=False)
+    # [[servers]]: URLs resolved, names and URLs unique, headers checked (only the server's
+    # own; ``server_for`` adds those of [hosts."URL".headers]).
+    servers: tuple[ServerSettings, ...] = ()
     text: str = field(default="", repr=False)
 
     def line_of(self, *key: str, exact: bool = False) -> int | None:
@@ -109,6 +138,19 @@ class ConfigFile:
             if _normalize_host(host) == wanted:
                 return dict(headers)
         return {}
+
+    def server_for(self, url: str) -> ServerSettings:
+        """The server at a resolved ``url`` as configured: its [[servers]] entry if it has one
+        (name, insecure), with the headers of [hosts."URL".headers] under the entry's own
+        headers (an entry's header wins over a [hosts] one of the same name, in any case)."""
+        entry = next((server for server in self.servers if server.url == url), None)
+        headers = self.headers_for(url)
+        if entry is None:
+            return ServerSettings(None, url, headers, False)
+        own = {name.lower() for name in entry.headers}
+        merged = {k: v for k, v in headers.items() if k.lower() not in own}
+        merged.update(entry.headers)
+        return ServerSettings(entry.name, url, merged, entry.insecure)
 
 
 @dataclass(frozen=True)
@@ -126,6 +168,33 @@ class Settings:
     headers: Mapping[str, str] = field(default_factory=dict, repr=False)  # secrets
     config_path: Path | None = None
     demo: bool = False
+    # The servers, in order; never empty. ``host`` and ``headers`` are the first one's (the
+    # app shows the first server). Left empty, it is made from ``host`` and ``headers``.
+    servers: tuple[ServerSettings, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.servers:
+            url = self.host
+            if url is None:
+                from ollama_tui.api.hosts import DEFAULT_HOST, resolve_host
+
+                try:
+                    url = resolve_host(None)
+                except ValueError:  # the client reports a bad $OLLAMA_HOST when it starts
+                    url = DEFAULT_HOST
+            first = ServerSettings(None, url, dict(self.headers), False)
+            object.__setattr__(self, "servers", (first,))
+            return
+        object.__setattr__(self, "servers", tuple(self.servers))
+        first = self.servers[0]
+        if self.host is None:
+            object.__setattr__(self, "host", first.url)
+        elif self.host != first.url:
+            raise ValueError("Settings.host must be the first server's url")
+        if not self.headers:
+            object.__setattr__(self, "headers", dict(first.headers))
+        elif dict(self.headers) != dict(first.headers):
+            raise ValueError("Settings.headers must be the first server's headers")
 
 
 def default_config_path(environ: Mapping[str, str] | None = None) -> Path:
@@ -269,6 +338,10 @@ def _check(path: Path, text: str, data: dict[str, Any]) -> ConfigFile:
             headers[name] = value
         hosts[host_key] = headers
 
+    servers = _check_servers(path, text, data)
+    if servers and host is not None:
+        raise fail("set either host or [[servers]], not both", "host")
+
     return ConfigFile(
         path=path,
         host=host,
@@ -280,8 +353,99 @@ def _check(path: Path, text: str, data: dict[str, Any]) -> ConfigFile:
         reconnect_timeout=reconnect_timeout,
         keymap=keymap,
         hosts=hosts,
+        servers=servers,
         text=text,
     )
+
+
+def _check_servers(path: Path, text: str, data: dict[str, Any]) -> tuple[ServerSettings, ...]:
+    """The [[servers]] array: each a table of known keys with a usable, unique url, an
+    optional unique name, headers the client can send, and a boolean insecure."""
+    raw = data.get("servers")
+    if raw is None:
+        return ()
+
+    def fail(message: str, index: int | None, *key: str) -> ConfigError:
+        line = find_array_line(text, "servers", index, key) if index is not None else None
+        shown = "servers" if index is None else f"servers[{index + 1}]"
+        shown += "".join(f".{k}" if re.fullmatch(_BARE, k) else f".{_toml_string(k)}" for k in key)
+        return ConfigError(path, message, line=line or find_key_line(text, ("servers",)), key=shown)
+
+    if not isinstance(raw, list) or not all(isinstance(item, dict) for item in raw):
+        raise fail(f"must be an array of tables ([[servers]]), not {_type_name(raw)}", None)
+    from ollama_tui.api.headers import check_header
+    from ollama_tui.api.hosts import hide_userinfo, resolve_host, userinfo_of
+
+    servers: list[ServerSettings] = []
+    names: dict[str, int] = {}
+    urls: dict[str, int] = {}
+    for index, item in enumerate(raw):
+        for key in item:
+            if key not in _SERVER_KEYS:
+                raise fail(f"unknown setting (known: {', '.join(_SERVER_KEYS)})", index, key)
+        url = item.get("url")
+        if url is None:
+            raise fail("a server needs a url", index)
+        if not isinstance(url, str) or not url.strip():
+            raise fail(f"must be a non-empty string, not {_type_name(url)}", index, "url")
+        if userinfo_of(url) is not None:
+            raise fail(
+                f"a user name or password in a url is not supported: {hide_userinfo(url)} "
+                "(send credentials as a header: headers = { Authorization = ... })",
+                index,
+                "url",
+            )
+        try:
+            resolved = resolve_host(url, environ={})
+        except ValueError as error:
+            raise fail(str(error), index, "url") from None
+        if resolved in urls:
+            raise fail(
+                f"{resolved} is already server {urls[resolved] + 1} (each server once)",
+                index,
+                "url",
+            )
+        urls[resolved] = index
+        name = item.get("name")
+        if name is not None:
+            if not isinstance(name, str):
+                raise fail(f"must be a string, not {_type_name(name)}", index, "name")
+            name = name.strip()
+            if not name or len(name) > MAX_SERVER_NAME:
+                raise fail(f"must be 1 to {MAX_SERVER_NAME} characters", index, "name")
+            if not name.isprintable():
+                raise fail("must be one line of printable characters", index, "name")
+            if name.casefold() in names:
+                raise fail(
+                    f"already the name of server {names[name.casefold()] + 1} "
+                    "(names must be unique, ignoring case)",
+                    index,
+                    "name",
+                )
+            names[name.casefold()] = index
+        insecure = item.get("insecure", False)
+        if not isinstance(insecure, bool):
+            raise fail(f"must be true or false, not {_type_name(insecure)}", index, "insecure")
+        headers_raw = item.get("headers", {})
+        if not isinstance(headers_raw, dict):
+            raise fail(f"must be a table, not {_type_name(headers_raw)}", index, "headers")
+        headers: dict[str, str] = {}
+        for header, value in headers_raw.items():
+            if not isinstance(value, str):
+                raise fail(
+                    f"header value must be a string, not {_type_name(value)}",
+                    index,
+                    "headers",
+                    header,
+                )
+            problem = check_header(header, value)  # never shows the value
+            if problem is None and header.lower() in (known.lower() for known in headers):
+                problem = "set twice (header names ignore case)"
+            if problem is not None:
+                raise fail(problem, index, "headers", header)
+            headers[header] = value
+        servers.append(ServerSettings(name, resolved, headers, insecure))
+    return tuple(servers)
 
 
 def _refuse_userinfo(path: Path, text: str, host: str, key: tuple[str, ...]) -> None:
@@ -406,6 +570,59 @@ def find_key_line(
         if common == len(full) and (best is None or common > best[0]):
             best = (common, number)
     return best[1] if best and not exact else None
+
+
+def find_array_line(
+    text: str, array: str, index: int | None, key: tuple[str, ...] | list[str]
+) -> int | None:
+    """1-based line of ``key`` inside the ``index``-th ``[[array]]`` table (from 0), its
+    sub-tables (``[array.headers]``) and inline tables included; the line of the nearest
+    enclosing part found, else the ``[[array]]`` header's line."""
+    wanted = list(key)
+    count = -1
+    inside = False
+    sub: list[str] = []
+    best: tuple[int, int] | None = None  # (matched length, line)
+    for number, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("["):
+            parsed = _split_key(line[2:] if line.startswith("[[") else line[1:])
+            if parsed is None:
+                continue
+            parts = parsed[0]
+            if line.startswith("[[") and parts == [array]:
+                count += 1
+                inside = count == index
+                sub = []
+                if inside:
+                    best = (0, number)
+            elif inside and parts[:1] == [array] and len(parts) > 1:
+                sub = parts[1:]
+                full = sub
+            else:
+                inside = False
+                continue
+            if not inside or not sub:
+                continue
+        elif inside:
+            parsed = _split_key(line)
+            if parsed is None or not parsed[1].lstrip().startswith("="):
+                continue
+            full = sub + parsed[0]
+            value = parsed[1].lstrip()[1:].lstrip()
+            # headers = { Name = "..." }: an inline table is one line, its keys on it.
+            if full == wanted[: len(full)] and len(full) < len(wanted) and value.startswith("{"):
+                return number
+        else:
+            continue
+        if full == wanted:
+            return number
+        common = len(full) if full == wanted[: len(full)] else 0
+        if common and (best is None or common > best[0]):
+            best = (common, number)
+    return best[1] if best else None
 
 
 # --- writing the theme back -------------------------------------------------------------------

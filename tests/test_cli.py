@@ -239,3 +239,135 @@ def test_sigint_during_start_up_prints_no_traceback(
     # (which a shell also reports as 130) only when it came before Python set up its handler,
     # on a loaded machine: silently too.
     assert process.returncode in (0, 130, -signal.SIGINT)
+
+
+# --- several servers (issue 10) ---------------------------------------------------------------
+
+FLEET_CONFIG = """\
+[hosts."http://b:11434".headers]
+X-Hosts = "h"
+
+[[servers]]
+name = "first"
+url = "a"
+
+[[servers]]
+name = "second"
+url = "b"
+insecure = true
+headers = { X-Own = "o" }
+"""
+
+
+def test_repeated_host_gives_servers_in_order(tmp_path: Path) -> None:
+    config_path = tmp_path / "c.toml"
+    config_path.write_text(FLEET_CONFIG)
+    config = load_config(config_path)
+    args = build_parser().parse_args(["--host", "x:1", "--host", "b", "--host", "https://y"])
+    settings = resolve_settings(args, config, environ={"OLLAMA_HOST": "ignored"})
+    assert [s.url for s in settings.servers] == [
+        "http://x:1",
+        "http://b:11434",
+        "https://y:443",
+    ]
+    # A --host that is a configured server takes its name, headers and insecure.
+    second = settings.servers[1]
+    assert (second.name, second.insecure) == ("second", True)
+    assert second.headers == {"X-Hosts": "h", "X-Own": "o"}
+    assert (settings.host, settings.headers) == ("http://x:1", {})
+
+
+def test_config_servers_are_used_without_host_flags_or_ollama_host(tmp_path: Path) -> None:
+    config_path = tmp_path / "c.toml"
+    config_path.write_text(FLEET_CONFIG)
+    config = load_config(config_path)
+    settings = resolve_settings(build_parser().parse_args([]), config, environ={})
+    assert [(s.name, s.url) for s in settings.servers] == [
+        ("first", "http://a:11434"),
+        ("second", "http://b:11434"),
+    ]
+    assert settings.host == "http://a:11434"  # the app shows the first server
+    # [[servers]] is written down on purpose: an OLLAMA_HOST set for the ollama CLI does not
+    # replace it (it does replace a single `host`, as before).
+    with_env = resolve_settings(build_parser().parse_args([]), config, {"OLLAMA_HOST": "z"})
+    assert with_env.servers == settings.servers
+    # A --host that is a configured server keeps its name and headers.
+    one = resolve_settings(build_parser().parse_args(["--host", "b"]), config, environ={})
+    assert [(s.name, s.url) for s in one.servers] == [("second", "http://b:11434")]
+    assert one.headers == {"X-Hosts": "h", "X-Own": "o"}
+
+
+def test_without_anything_the_default_is_the_single_server(tmp_path: Path) -> None:
+    config = load_config(tmp_path / "none.toml")
+    settings = resolve_settings(build_parser().parse_args([]), config, environ={})
+    assert [(s.name, s.url, dict(s.headers), s.insecure) for s in settings.servers] == [
+        (None, "http://127.0.0.1:11434", {}, False)
+    ]
+    one = resolve_settings(build_parser().parse_args([]), config, {"OLLAMA_HOST": "h:5"})
+    assert [s.url for s in one.servers] == ["http://h:5"]
+
+
+@pytest.mark.parametrize(
+    ("hosts", "message"),
+    [
+        (["a", "http://a:11434/"], "http://a:11434 is given twice"),
+        (["a", "ftp://b"], "scheme"),
+        (["a", "http://me:hunter2@b"], "me:***@"),
+    ],
+)
+def test_bad_or_repeated_host_exits_2(
+    hosts: list[str], message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text("")
+    argv = ["--config", str(config)]
+    for host in hosts:
+        argv += ["--host", host]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("ollama-tui: bad host: ") and message in err
+    assert "hunter2" not in err
+
+
+def test_a_bad_header_of_any_server_exits_2_naming_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text(FLEET_CONFIG)
+    # OLLAMA_API_KEY is checked for every server (the second has no Authorization either).
+    env = {**os.environ, "OLLAMA_API_KEY": "s3cr3t\x01"}
+    env.pop("OLLAMA_HOST", None)
+    result = run("--config", str(config), env=env)
+    assert result.returncode == 2
+    assert "OLLAMA_API_KEY" in result.stderr and "s3cr3t" not in result.stderr
+
+
+def test_a_bad_servers_entry_exits_2_with_its_line(tmp_path: Path) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text('[[servers]]\nurl = "a"\n\n[[servers]]\nname = "x"\nurl = "a"\n')
+    result = run("--config", str(config))
+    assert result.returncode == 2
+    assert f"{config}, line 6: servers[2].url: http://a:11434 is already server 1" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_demo_is_the_single_server_even_with_servers_configured(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import ollama_tui.__main__ as cli
+
+    config = tmp_path / "c.toml"
+    config.write_text(FLEET_CONFIG)
+    seen: list[tuple[str, ...]] = []
+
+    def run_app(settings: object) -> int:
+        from ollama_tui.config import Settings
+
+        assert isinstance(settings, Settings)
+        seen.append(tuple(s.url for s in settings.servers))
+        return 0
+
+    monkeypatch.setattr(cli, "_run", run_app)
+    monkeypatch.delenv("OLLAMA_HOST", raising=False)
+    assert cli.main(["--demo", "--config", str(config)]) == 0
+    assert len(seen) == 1 and len(seen[0]) == 1 and seen[0][0].startswith("http://127.0.0.1:")

@@ -253,3 +253,145 @@ def test_a_read_only_folder_is_named_not_the_temporary_file(
     assert ".tmp" not in str(caught.value)
     monkeypatch.undo()
     assert load_config(path).theme == "nord"
+
+
+# --- [[servers]] (issue 10) -------------------------------------------------------------------
+
+SERVERS = """\
+interval = 3
+
+[hosts."http://gpu-box:11434".headers]
+Authorization = "Bearer from-hosts"
+X-Shared = "hosts"
+
+[[servers]]
+name = "gpu"
+url = "gpu-box"
+headers = { x-shared = "server", X-Team = "ml" }
+
+[[servers]]
+url = "https://lab.example:8443/ollama/"
+insecure = true
+
+[[servers]]
+name = "laptop"
+url = "http://10.0.0.7:11434"
+[servers.headers]
+X-Token = "t"
+"""
+
+
+def test_servers_are_read_in_order_with_urls_resolved(tmp_path: Path) -> None:
+    from ollama_tui.config import ServerSettings
+
+    config = load_config(write(tmp_path, SERVERS))
+    assert [(s.name, s.url, s.insecure) for s in config.servers] == [
+        ("gpu", "http://gpu-box:11434", False),
+        (None, "https://lab.example:8443/ollama", True),
+        ("laptop", "http://10.0.0.7:11434", False),
+    ]
+    assert config.servers[2].headers == {"X-Token": "t"}
+    # A server's own header wins over [hosts."URL".headers] for the same name, in any case.
+    gpu = config.server_for("http://gpu-box:11434")
+    assert gpu == ServerSettings(
+        "gpu",
+        "http://gpu-box:11434",
+        {"Authorization": "Bearer from-hosts", "x-shared": "server", "X-Team": "ml"},
+        False,
+    )
+    assert gpu.title == "gpu" and config.server_for("http://x:1").title == "http://x:1"
+    assert config.server_for("http://x:1") == ServerSettings(None, "http://x:1", {}, False)
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "key", "message"),
+    [
+        ('[[servers]]\nname = "a"\n', 1, "servers[1]", "needs a url"),
+        ('[[servers]]\nurl = "a"\n[[servers]]\nurl = 5\n', 4, "servers[2].url", "string"),
+        ('[[servers]]\nurl = "a"\nport = 1\n', 3, "servers[1].port", "unknown setting"),
+        ('[[servers]]\nurl = "ftp://a"\n', 2, "servers[1].url", "scheme"),
+        ('[[servers]]\nurl = "a"\ninsecure = "yes"\n', 3, "servers[1].insecure", "true or false"),
+        ('[[servers]]\nurl = "a"\nname = ""\n', 3, "servers[1].name", "1 to 64"),
+        ('[[servers]]\nurl = "a"\nname = "x\\ty"\n', 3, "servers[1].name", "printable"),
+        (
+            '[[servers]]\nurl = "a"\nname = "GPU"\n\n[[servers]]\nurl = "b"\nname = "gpu"\n',
+            7,
+            "servers[2].name",
+            "already the name of server 1",
+        ),
+        (
+            '[[servers]]\nurl = "a"\n[[servers]]\nurl = "http://a:11434/"\n',
+            4,
+            "servers[2].url",
+            "http://a:11434 is already server 1",
+        ),
+        ('[[servers]]\nurl = "a"\nheaders = "x"\n', 3, "servers[1].headers", "must be a table"),
+        (
+            '[[servers]]\nurl = "a"\n[servers.headers]\nA = "1"\nX-N = 2\n',
+            5,
+            "servers[1].headers.X-N",
+            "must be a string",
+        ),
+        (
+            '[[servers]]\nurl = "a"\nheaders = { A = "1", a = "2" }\n',
+            3,
+            "servers[1].headers.a",
+            "set twice",
+        ),
+        ('host = "a"\n[[servers]]\nurl = "b"\n', 1, "host", "either host or [[servers]]"),
+        ('servers = "a"\n', 1, "servers", "array of tables"),
+        ('servers = [{ url = "a", nme = "x" }]\n', 1, "servers[1].nme", "unknown setting"),
+    ],
+)
+def test_server_errors_name_file_line_and_key(
+    tmp_path: Path, text: str, line: int, key: str, message: str
+) -> None:
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    error = caught.value
+    assert (error.line, error.key) == (line, key), str(error)
+    assert message in str(error)
+    assert str(error).startswith(f"{path}, line {line}: ")
+
+
+@pytest.mark.parametrize(
+    "value", ["Bearer s3cr3t\\u0001", "Bearer s3cr3t\\n", "Bearer s3cr3t\\u00e9"]
+)
+def test_a_bad_server_header_names_the_key_never_the_value(tmp_path: Path, value: str) -> None:
+    path = write(
+        tmp_path, f'[[servers]]\nurl = "a"\n[servers.headers]\nAuthorization = "{value}"\n'
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert caught.value.line == 4 and caught.value.key == "servers[1].headers.Authorization"
+    assert "s3cr3t" not in str(caught.value)
+
+
+def test_a_password_in_a_server_url_is_refused_and_hidden(tmp_path: Path) -> None:
+    path = write(tmp_path, '[[servers]]\nname = "a"\nurl = "http://me:hunter2@box:11434"\n')
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert caught.value.line == 3 and caught.value.key == "servers[1].url"
+    assert "hunter2" not in str(caught.value) and "me:***@" in str(caught.value)
+
+
+def test_server_settings_never_show_header_values(tmp_path: Path) -> None:
+    from rich.pretty import pretty_repr
+
+    config = load_config(write(tmp_path, '[[servers]]\nurl = "a"\nheaders = { A = "s3cr3t" }\n'))
+    for value in (config, config.servers[0]):
+        assert "s3cr3t" not in repr(value) and "s3cr3t" not in pretty_repr(value)
+
+
+def test_settings_always_have_a_first_server_matching_host_and_headers() -> None:
+    from ollama_tui.config import ServerSettings, Settings
+
+    plain = Settings(host="http://a:1", headers={"X": "1"})
+    assert plain.servers == (ServerSettings(None, "http://a:1", {"X": "1"}, False),)
+    two = Settings(
+        servers=(ServerSettings("a", "http://a:1", {"X": "1"}), ServerSettings(None, "http://b:1"))
+    )
+    assert (two.host, two.headers) == ("http://a:1", {"X": "1"})
+    with pytest.raises(ValueError, match="first server"):
+        Settings(host="http://other:1", servers=two.servers)

@@ -1,4 +1,8 @@
-"""``python -m ollama_tui.simulator --listen 127.0.0.1:PORT [--models N] [--bandwidth B]``."""
+"""``python -m ollama_tui.simulator --listen 127.0.0.1:PORT [--models N] [--bandwidth B]``.
+
+``--fleet N`` (or several comma-separated ``--listen`` addresses) runs a fleet of servers in
+this one process, each with its own state.
+"""
 
 from __future__ import annotations
 
@@ -8,18 +12,37 @@ import contextlib
 import signal
 import sys
 
+from .fleet import Fleet, fleet_addresses
 from .server import Simulator
 
 
-def _listen(text: str) -> tuple[str, int]:
-    host, sep, port = text.rpartition(":")
+def _address(text: str) -> tuple[str, int]:
+    host, sep, port = text.strip().rpartition(":")
     if not sep:
-        host, port = text, "11434"
+        host, port = text.strip(), "11434"
     host = host.strip("[]") or "127.0.0.1"
     try:
-        return host, int(port)
+        number = int(port)
     except ValueError:
         raise argparse.ArgumentTypeError(f"bad port in {text!r}") from None
+    if not 0 <= number <= 65535:
+        raise argparse.ArgumentTypeError(f"bad port in {text!r}")
+    return host, number
+
+
+def _listen(text: str) -> list[tuple[str, int]]:
+    """One HOST:PORT, or several separated by commas (one server each)."""
+    return [_address(part) for part in text.split(",")]
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("a fleet needs at least 1 server")
+    return value
 
 
 def _prepare(text: str) -> tuple[str, int]:
@@ -32,13 +55,29 @@ def _prepare(text: str) -> tuple[str, int]:
 def build_parser() -> argparse.ArgumentParser:
     """The command-line interface."""
     parser = argparse.ArgumentParser(
-        prog="python -m ollama_tui.simulator", description="A simulated Ollama server."
+        prog="python -m ollama_tui.simulator",
+        description="A simulated Ollama server, or a fleet of them in one process.",
+        epilog=(
+            "Fleet mode: --fleet N --listen HOST:PORT runs N servers on PORT, PORT+1, ... "
+            "(port 0: any free ports); --listen A:P1,B:P2,... runs one server per address. "
+            "Each server has its own models and state: the first three are a preset (different "
+            "models on each, one loaded, llama3.2:latest diverged between two, versions "
+            "0.31.0, 0.30.2 and 0.12.6). Each prints one line "
+            "'Simulated Ollama server listening on URL'."
+        ),
     )
     parser.add_argument(
         "--listen",
         type=_listen,
-        default=("127.0.0.1", 11434),
-        help="HOST:PORT to listen on (default 127.0.0.1:11434; port 0 = any)",
+        default=[("127.0.0.1", 11434)],
+        metavar="HOST:PORT[,HOST:PORT...]",
+        help="where to listen (default 127.0.0.1:11434; port 0 = any); several = a fleet",
+    )
+    parser.add_argument(
+        "--fleet",
+        type=_count,
+        metavar="N",
+        help="run N servers (the fleet preset) on consecutive ports from --listen",
     )
     parser.add_argument("--models", type=int, default=0, help="extra synthetic local models")
     parser.add_argument(
@@ -48,8 +87,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--version",
         dest="server_version",
-        default="0.12.6",
-        help="version to report (< 0.5.5 = legacy create)",
+        default=None,
+        help="version to report (< 0.5.5 = legacy create; default 0.12.6, or the fleet "
+        "preset's version for each server)",
     )
     parser.add_argument("--load-time", type=float, default=0.0, help="seconds a load takes")
     parser.add_argument("--empty", action="store_true", help="start without local models")
@@ -64,36 +104,62 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-async def _serve(args: argparse.Namespace) -> None:
-    host, port = args.listen
-    sim = Simulator(
-        bandwidth=args.bandwidth,
-        models=args.models,
-        seed=args.seed,
-        initial=not args.empty,
-        version=args.server_version,
-        load_time=args.load_time,
-    )
-    for name, lines in args.prepare:
-        sim.prepare_stream(name, lines)
-    url = await sim.start(host, port)
-    print(f"Simulated Ollama server listening on {url}", flush=True)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, stop.set)
+def _plan(args: argparse.Namespace) -> list[tuple[str, int]] | None:
+    """The fleet's addresses, or None for a single server (the original mode)."""
+    listen: list[tuple[str, int]] = args.listen
+    if args.fleet is None:
+        return listen if len(listen) > 1 else None
+    if len(listen) == 1:
+        host, port = listen[0]
+        return fleet_addresses(args.fleet, host, port)
+    if len(listen) != args.fleet:
+        raise ValueError(f"--fleet {args.fleet} with {len(listen)} --listen addresses")
+    return listen
+
+
+async def _serve(args: argparse.Namespace, addresses: list[tuple[str, int]] | None) -> None:
+    options = {
+        "bandwidth": args.bandwidth,
+        "models": args.models,
+        "seed": args.seed,
+        "initial": not args.empty,
+        "load_time": args.load_time,
+    }
+    if addresses is None:
+        sims = [Simulator(version=args.server_version or "0.12.6", **options)]
+        await sims[0].start(*args.listen[0])
+        stop_all = sims[0].stop
+    else:
+        fleet = Fleet(len(addresses), version=args.server_version, **options)
+        sims = fleet.simulators
+        await fleet.start(addresses=addresses)
+        stop_all = fleet.stop
     try:
+        for sim in sims:
+            for name, lines in args.prepare:
+                sim.prepare_stream(name, lines)
+        for sim in sims:
+            print(f"Simulated Ollama server listening on {sim.url}", flush=True)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(sig, stop.set)
         await stop.wait()
     finally:
-        await sim.stop()
+        await stop_all()
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     try:
-        asyncio.run(_serve(args))
+        addresses = _plan(args)
+    except ValueError as err:
+        parser.error(str(err))
+    try:
+        asyncio.run(_serve(args, addresses))
     except KeyboardInterrupt:
         pass
     except OSError as err:

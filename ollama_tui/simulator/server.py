@@ -28,7 +28,7 @@ import re
 import socket
 import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, tzinfo
@@ -64,6 +64,7 @@ from .state import (
     BlobInfo,
     ModelRecord,
     Runner,
+    SeedModel,
     gguf_model_info,
     human_number,
     parse_gguf_head,
@@ -254,7 +255,9 @@ class Simulator:
     ``unload_grace`` (seconds an expired model stays listed), ``default_keep_alive`` (seconds),
     ``progress_interval`` (seconds between progress lines), ``check_host`` (a loopback-bound
     server answers 403 to Host headers other than loopback/private IPs, ``localhost``,
-    ``*.localhost``, ``*.local``, ``*.internal`` and the machine's hostname, like Ollama).
+    ``*.localhost``, ``*.local``, ``*.internal`` and the machine's hostname, like Ollama),
+    ``seeds`` (the models to start with instead of the built-in initial set, see
+    ``SeedModel``; ``reset()`` brings them back).
     """
 
     def __init__(
@@ -272,6 +275,7 @@ class Simulator:
         default_keep_alive: float = 300.0,
         progress_interval: float = 0.06,
         check_host: bool = True,
+        seeds: Sequence[SeedModel] | None = None,
     ) -> None:
         self.bandwidth = float(bandwidth)
         self.synthetic_models = models
@@ -285,6 +289,7 @@ class Simulator:
         self.default_keep_alive = default_keep_alive
         self.progress_interval = progress_interval
         self.check_host = check_host
+        self.seeds = tuple(seeds) if seeds is not None else None
         self._loopback = False
         self.faults = FaultSet()
         self.requests: list[RecordedRequest] = []
@@ -388,7 +393,9 @@ class Simulator:
             self._prepared.clear()
             self.catalogue = default_catalogue()
             self._base_time = datetime.now(self.tz)
-            if self.initial:
+            if self.initial and self.seeds is not None:
+                self._seed_models(self.seeds)
+            elif self.initial:
                 self._seed_initial()
             if self.synthetic_models:
                 self._seed_synthetic(self.synthetic_models)
@@ -581,6 +588,22 @@ class Simulator:
             )
         )
         self._load(llama, 240.0, None)
+
+    def _seed_models(self, seeds: Sequence[SeedModel]) -> None:
+        base = self._base_time
+        for seed in seeds:
+            entry = self.catalogue.get(seed.entry)
+            if entry is None:
+                raise KeyError(f"not in the catalogue: {seed.entry}")
+            record = record_from_entry(entry, seed.name, base - seed.age)
+            if seed.diverged:
+                weights = Layer(
+                    MEDIA_MODEL, sha256_hex(f"diverged {seed.name}"), entry.weights_size
+                )
+                record = replace(record, layers=(weights, *record.layers[1:]))
+            self._install(record)
+            if seed.loaded:
+                self._load(record, 240.0, None)
 
     def _seed_synthetic(self, count: int) -> None:
         rng = random.Random(self.seed)

@@ -6,7 +6,7 @@ import json
 import struct
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cached_property
 from typing import Any
 
@@ -43,6 +43,23 @@ class BlobInfo:
     gguf: bool = False
     meta: Mapping[str, Any] = field(default_factory=dict)
     parameter_count: int = 0
+
+
+@dataclass(frozen=True)
+class SeedModel:
+    """A model a simulated server starts with (see ``Simulator(seeds=...)``).
+
+    ``entry`` names the catalogue model it was pulled from, ``name`` is the local name,
+    ``age`` how long ago it was modified. ``diverged`` gives it other weights than the
+    catalogue's (a copy pulled before the tag moved), so its digest differs from the same
+    model on another server. ``loaded`` starts it in memory.
+    """
+
+    entry: str
+    name: str
+    age: timedelta = timedelta(days=1)
+    diverged: bool = False
+    loaded: bool = False
 
 
 @dataclass(frozen=True)
