@@ -699,7 +699,7 @@ async def test_rate_and_eta_with_injected_clock(client: FakeClient) -> None:
     await at(5 + RATE_WINDOW, 50 * MB + int(RATE_WINDOW * 2 * MB))
     assert job.rate == pytest.approx(2 * MB, rel=1e-6)
     summary = job.summary()
-    assert summary.startswith("pull m: running — pulling — 56% 56.0 MB/100.0 MB — 2.0 MB/s")
+    assert summary.startswith("pull m: running — pulling — 56% 56 MB/100 MB — 2 MB/s")
     assert summary.endswith("ETA 22s")
 
     # A stall: no lines for a whole window means no rate and no ETA.

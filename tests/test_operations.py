@@ -23,7 +23,8 @@ from ollama_tui.screens.create import (
 )
 from ollama_tui.screens.load import describe_keep_alive, parse_keep_alive
 from ollama_tui.screens.rename import RenameFailed, rename_model
-from ollama_tui.widgets.job_progress import format_eta, format_rate, progress_bar
+from ollama_tui.formatting import format_eta, format_rate
+from ollama_tui.widgets.job_progress import progress_bar
 from ollama_tui.widgets.modelfile_editor import highlight_lines, strip_controls
 
 # -- keep-alive ------------------------------------------------------------------------------

@@ -115,7 +115,7 @@ async def test_the_wait_gives_up_after_the_reconnect_timeout(client: FakeClient)
     assert 0.1 < time.monotonic() - started < 2
     assert job.state is JobState.FAILED
     assert job.error is not None
-    assert job.error.startswith("gave up waiting for the server after 1s")
+    assert job.error.startswith("gave up waiting for the server after 0.2 s")
     assert "connection refused" in job.error  # and why
     assert job.completed == 40 * MB and job.can_retry
     assert seen.finished == [(job.id, JobState.FAILED)]
