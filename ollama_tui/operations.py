@@ -19,7 +19,7 @@ from textual.screen import ModalScreen
 from textual.signal import Signal
 
 from ollama_tui.api.errors import ApiError, OllamaError
-from ollama_tui.api.models import LocalModel, RunningModel
+from ollama_tui.api.models import LocalModel, RunningModel, is_embedding_only
 from ollama_tui.api.names import names_equal
 from ollama_tui.formatting import counted, safe_line
 from ollama_tui.jobs import Job, JobKind, JobState
@@ -54,12 +54,6 @@ def deleted_message(names: Sequence[str], shown: int = 3) -> str:
     listed = ", ".join(names[:shown])
     rest = len(names) - shown
     return f"Deleted {len(names)} models: {listed}" + (f" and {rest} more" if rest > 0 else "")
-
-
-def is_embedding_only(capabilities: Sequence[str]) -> bool:
-    """Embedding models cannot be loaded through /api/generate (section 11)."""
-    caps = {c.lower() for c in capabilities}
-    return "embedding" in caps and "completion" not in caps
 
 
 class Operations:
@@ -451,7 +445,8 @@ class Operations:
 
     def load(self, name: str) -> None:
         """`l`: load with a chosen keep-alive (or extend a loaded model's keep-alive)."""
-        from ollama_tui.screens.load import LoadScreen, describe_keep_alive
+        from ollama_tui.api.keep_alive import describe_keep_alive
+        from ollama_tui.screens.load import LoadScreen
 
         if self.refused("load") or self._dialog_open():
             return
@@ -488,7 +483,7 @@ class Operations:
         return is_embedding_only(capabilities)
 
     async def _load(self, name: str, keep_alive: str | float, *, extend: bool = False) -> None:
-        from ollama_tui.screens.load import describe_keep_alive
+        from ollama_tui.api.keep_alive import describe_keep_alive
 
         self._loading.add(name)
         try:
