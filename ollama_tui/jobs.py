@@ -347,9 +347,7 @@ class Job:
             parts.append(self.phase)
         fraction = self.fraction
         if fraction is not None:
-            parts.append(
-                f"{fraction:.0%} {human_bytes(self.completed)}/{human_bytes(self.total)}"
-            )
+            parts.append(f"{fraction:.0%} {human_bytes(self.completed)}/{human_bytes(self.total)}")
         if rate := format_rate(self.rate):
             parts.append(rate)
         if eta := format_eta(self.eta):

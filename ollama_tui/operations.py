@@ -225,7 +225,8 @@ class Operations:
         if self.refused("create") or self._dialog_open():
             return
         self.hook_jobs()
-        from ollama_tui.screens.create import CreateScreen, from_line, modelfile_from_show
+        from ollama_tui.modelfile_checks import from_line, modelfile_from_show
+        from ollama_tui.screens.create import CreateScreen
 
         origin = self.app.screen
 
@@ -358,7 +359,8 @@ class Operations:
         """`R`: copy, verify the copy, then delete the source (never loses the source)."""
         if self.refused("rename") or self._dialog_open():
             return
-        from ollama_tui.screens.rename import RenameFailed, RenameScreen, rename_model
+        from ollama_tui.rename import RenameFailed, rename_model
+        from ollama_tui.screens.rename import RenameScreen
 
         async def flow() -> None:
             request = await self.app.push_screen_wait(

@@ -22,8 +22,9 @@ from test_ui_ops import (
 from textual.pilot import Pilot
 from textual.widgets import Input, Static
 
+from ollama_tui.modelfile_checks import check_modelfile
 from ollama_tui.screens.confirm import ConfirmScreen, TextPrompt
-from ollama_tui.screens.create import CreateScreen, check_modelfile
+from ollama_tui.screens.create import CreateScreen
 from ollama_tui.simulator import Simulator
 
 
