@@ -356,7 +356,7 @@ async def test_read_only_hides_and_refuses_operations(sim: Simulator) -> None:
 
 
 class _Recorder:
-    """Stands in for UI-B's Operations and records what the keys asked for."""
+    """Stands in for the app's Operations and records what the keys asked for."""
 
     def __init__(self, calls: list[str]) -> None:
         self.calls = calls

@@ -1,6 +1,6 @@
 """Model operations through their dialogs, against the simulator (Pilot + run_test).
 
-`OpsHarness` is a small App with the attributes CONTRACT.md gives `OllamaTuiApp`
+`OpsHarness` is a small App with the attributes of `OllamaTuiApp` the operations use
 (client, jobs, read_only, installed, running_models, request_refresh, operations), so the
 operations are tested on their own; tests/test_ui_ops_app.py drives them through the real app.
 """
@@ -45,7 +45,7 @@ SIZE = (80, 24)
 
 
 class OpsHarness(SafeNotifyApp[None]):
-    """The contract's app attributes around a real client and JobQueue."""
+    """The app attributes the operations use, around a real client and JobQueue."""
 
     CSS_PATH: ClassVar[list[str | PurePath]] = list(stylesheet_paths())
 

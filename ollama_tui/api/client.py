@@ -72,7 +72,7 @@ class ContactObserver(Protocol):
         """The server could not be reached, or a connection to it dropped."""
 
 
-# Weight file sets of a model folder, first match wins (section 14, like the Go CLI).
+# Weight file sets of a model folder, first match wins (like the Go CLI).
 _WEIGHT_PATTERNS = (
     "model*.safetensors",
     "consolidated*.safetensors",
@@ -1021,7 +1021,7 @@ def _structured_body(
     from_name: str | None,
     quantize: str | None,
 ) -> dict[str, Any]:
-    """The ≥0.5.5 create request (section 7a)."""
+    """The structured create request of servers from 0.5.5 on (files by blob digest)."""
     body: dict[str, Any] = {"model": name, "name": name, "stream": True}
     if from_name is not None:
         body["from"] = from_name

@@ -1,6 +1,6 @@
 """Create a model: a full-screen Modelfile editor with live validation.
 
-Flow (documented in the README by the lead): Ctrl+R starts the create as a job. The editor
+Flow (documented in the README): Ctrl+R starts the create as a job. The editor
 stays open and follows the job: on success it closes; if the server rejects the Modelfile the
 editor keeps the text and shows the server's message at the line it names. Escape closes the
 editor at any time; a running create keeps going in the jobs view (`J`), and `e` there reopens
