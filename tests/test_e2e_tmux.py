@@ -91,7 +91,9 @@ class Tmux:
         except AssertionError as error:
             # The screen as it was: what the test waited for is usually plain from it.
             size = self.run("display", "-p", "-t", self.session, "#{window_width}x#{window_height}")
-            raise AssertionError(f"{error}; the screen ({size.strip()}):\n{self.screen()}") from None
+            raise AssertionError(
+                f"{error}; the screen ({size.strip()}):\n{self.screen()}"
+            ) from None
         return self.screen()
 
 

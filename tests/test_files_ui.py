@@ -11,13 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import wait_for
 from test_ui_ops import (
     SIZE,
     OpsHarness,
     notifications,
     open_editor,
     screen_ready,
-    wait_for,
 )
 from textual.pilot import Pilot
 from textual.widgets import Input, Static

@@ -12,12 +12,12 @@ so they see what a user sees.
 from __future__ import annotations
 
 import re
-import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from conftest import wait_for
 from rich.segment import Segment
 from textual.pilot import Pilot
 from textual.strip import Strip
@@ -67,17 +67,6 @@ _INVISIBLE = re.compile(
 
 SIZE = (200, 50)
 FROZEN = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
-
-
-async def wait_for(
-    pilot: Pilot[Any], predicate: Callable[[], object], timeout: float = 5.0, what: str = ""
-) -> None:
-    """Poll a condition (never a fixed sleep) until it holds or the timeout expires."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met in time: {what or predicate}")
-        await pilot.pause(0.02)
 
 
 def add_hostile_models(sim: Simulator) -> None:

@@ -6,11 +6,11 @@ highlighted model, the filter text, the dialog's input and the job's progress al
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
+from conftest import wait_for
 from textual.pilot import Pilot
 from textual.widgets import Input
 
@@ -29,17 +29,6 @@ STORM = [(80, 24), (40, 12), (220, 60), (80, 24)]
 TINY = (40, 12)
 ROUNDS = 3
 PULL_MODEL = "qwen2.5:7b"  # several GB: at the storm's bandwidth it runs throughout
-
-
-async def wait_for(
-    pilot: Pilot[Any], predicate: Callable[[], object], timeout: float = 5.0, what: str = ""
-) -> None:
-    """Poll a condition (never a fixed sleep) until it holds or the timeout expires."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met in time: {what or predicate}")
-        await pilot.pause(0.02)
 
 
 @pytest.fixture

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
-from test_ui_dashboard import dashboard, make_app, started, wait_for
+from conftest import wait_for
+from test_ui_dashboard import dashboard, make_app, started
 
 from ollama_tui.api import ProgressEvent
 from ollama_tui.api.keep_alive import parse_keep_alive

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import wait_for
 from textual.pilot import Pilot
 from textual.strip import Strip
 
@@ -21,14 +21,6 @@ from ollama_tui.simulator import Simulator
 from ollama_tui.widgets.model_table import VirtualTable
 
 pytestmark = pytest.mark.simulator_only
-
-
-async def wait_for(pilot: Pilot[Any], predicate: Callable[[], object], timeout: float = 5) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await pilot.pause(0.05)
 
 
 async def poll(pilot: Pilot[Any], app: OllamaTuiApp) -> None:

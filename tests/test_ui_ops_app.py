@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from test_ui_ops import SMALL, notifications, requests, screen_ready, type_text, wait_for
+from conftest import wait_for
+from test_ui_ops import SMALL, notifications, requests, screen_ready, type_text
 from textual.pilot import Pilot
 
 from ollama_tui.app import OllamaTuiApp
