@@ -1,7 +1,7 @@
 """Shared fixtures: a simulated Ollama server on loopback, or a real one via OLLAMA_TEST_HOST.
 
-Also the tests' waiting helpers (``from conftest import wait_for, poll_until``): they poll a
-condition, never sleep a fixed time.
+Also helpers the tests import (``from conftest import make_app, wait_for, poll_until``): the
+app for a server, and waits that poll a condition, never sleep a fixed time.
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ import pytest
 
 if TYPE_CHECKING:
     from textual.pilot import Pilot
+
+    from ollama_tui.app import OllamaTuiApp
 
 REAL_SERVER = os.environ.get("OLLAMA_TEST_HOST", "").strip()
 
@@ -56,6 +58,15 @@ def server_url(request: pytest.FixtureRequest) -> str:
         return resolve_host(REAL_SERVER)
     simulator = request.getfixturevalue("sim")
     return str(simulator.url)
+
+
+def make_app(url: str, **settings: Any) -> OllamaTuiApp:
+    """The real app on ``url``; it polls once a minute, so tests poll when they mean to."""
+    from ollama_tui.app import OllamaTuiApp
+    from ollama_tui.config import Settings
+
+    settings.setdefault("interval", 60.0)
+    return OllamaTuiApp(Settings(host=url, **settings))
 
 
 def _timed_out(predicate: Callable[[], object], what: str | Callable[[], str]) -> AssertionError:

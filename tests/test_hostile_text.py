@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from conftest import wait_for
+from conftest import make_app, wait_for
 from rich.segment import Segment
 from textual.pilot import Pilot
 from textual.strip import Strip
@@ -25,7 +25,6 @@ from textual.widgets import Input
 
 from ollama_tui.api import LocalModel
 from ollama_tui.app import OllamaTuiApp
-from ollama_tui.config import Settings
 from ollama_tui.jobs import JobState
 from ollama_tui.screens.create import CreateScreen
 from ollama_tui.screens.delete import DeleteScreen
@@ -95,10 +94,6 @@ async def hostile_sim() -> AsyncIterator[Simulator]:
         yield simulator
     finally:
         await simulator.stop()
-
-
-def make_app(url: str) -> OllamaTuiApp:
-    return OllamaTuiApp(Settings(host=url, interval=60.0))
 
 
 async def started(pilot: Pilot[Any], app: OllamaTuiApp) -> None:

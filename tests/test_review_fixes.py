@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
-from conftest import wait_for
-from test_ui_dashboard import dashboard, make_app, started
+from conftest import make_app, wait_for
+from test_ui_dashboard import dashboard, started
 
 from ollama_tui.api import ProgressEvent
 from ollama_tui.api.keep_alive import parse_keep_alive

@@ -8,13 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import wait_for
+from conftest import make_app, wait_for
 from textual.pilot import Pilot
 from textual.strip import Strip
 
 from ollama_tui.api import ServerUnreachable
 from ollama_tui.app import MAX_BACKOFF, OllamaTuiApp
-from ollama_tui.config import Settings
 from ollama_tui.screens.dashboard import DashboardScreen
 from ollama_tui.screens.help import HelpScreen
 from ollama_tui.simulator import Simulator
@@ -30,11 +29,6 @@ async def poll(pilot: Pilot[Any], app: OllamaTuiApp) -> None:
     app.request_refresh()
     await wait_for(pilot, lambda: app.poll_count > count)
     await pilot.pause()
-
-
-def make_app(url: str, **settings: Any) -> OllamaTuiApp:
-    settings.setdefault("interval", 60.0)  # tests poll explicitly
-    return OllamaTuiApp(Settings(host=url, **settings))
 
 
 def dashboard(app: OllamaTuiApp) -> DashboardScreen:
