@@ -10,12 +10,11 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
-from conftest import wait_for
+from conftest import make_app, wait_for
 from textual.pilot import Pilot
 from textual.widgets import Input
 
 from ollama_tui.app import OllamaTuiApp
-from ollama_tui.config import Settings
 from ollama_tui.jobs import JobState
 from ollama_tui.screens.create import CreateScreen
 from ollama_tui.screens.details import DetailsScreen
@@ -40,10 +39,6 @@ async def slow_sim() -> AsyncIterator[Simulator]:
         yield simulator
     finally:
         await simulator.stop()
-
-
-def make_app(url: str) -> OllamaTuiApp:
-    return OllamaTuiApp(Settings(host=url, interval=2.0))
 
 
 def screen_text(app: OllamaTuiApp) -> str:
@@ -71,7 +66,7 @@ async def started(pilot: Pilot[Any], app: OllamaTuiApp) -> None:
 
 
 async def test_storm_keeps_cursor_filter_dialog_input_and_job(slow_sim: Simulator) -> None:
-    app = make_app(slow_sim.url)
+    app = make_app(slow_sim.url, interval=2.0)
     async with app.run_test(size=(80, 24)) as pilot:
         await started(pilot, app)
         board = app.dashboard
@@ -109,7 +104,7 @@ async def test_storm_keeps_cursor_filter_dialog_input_and_job(slow_sim: Simulato
 
 async def test_storm_on_details_jobs_and_editor(slow_sim: Simulator) -> None:
     """The other screens survive storms too, with their content and input."""
-    app = make_app(slow_sim.url)
+    app = make_app(slow_sim.url, interval=2.0)
     async with app.run_test(size=(80, 24)) as pilot:
         await started(pilot, app)
         model = next(m for m in app.installed if m.name == "qwen2.5:0.5b")
@@ -157,7 +152,7 @@ async def test_storm_on_details_jobs_and_editor(slow_sim: Simulator) -> None:
 
 
 async def test_smallest_size_says_terminal_too_small(slow_sim: Simulator) -> None:
-    app = make_app(slow_sim.url)
+    app = make_app(slow_sim.url, interval=2.0)
     async with app.run_test(size=(80, 24)) as pilot:
         await started(pilot, app)
         await pilot.resize_terminal(*TINY)
@@ -171,7 +166,7 @@ async def test_smallest_size_says_terminal_too_small(slow_sim: Simulator) -> Non
 async def test_typing_goes_on_in_the_dialog_after_the_too_small_notice(
     slow_sim: Simulator,
 ) -> None:
-    app = make_app(slow_sim.url)
+    app = make_app(slow_sim.url, interval=2.0)
     async with app.run_test(size=(80, 24)) as pilot:
         await started(pilot, app)
         app.operations.pull()
