@@ -19,6 +19,8 @@ __all__ = [
     "age_text",
     "countdown",
     "counted",
+    "format_eta",
+    "format_rate",
     "human_bytes",
     "human_number",
     "relative_time",
@@ -119,6 +121,27 @@ def human_bytes(size: int | None) -> str:
     if value != math.trunc(value):
         return f"{value:.1f} {unit}"
     return f"{int(value)} {unit}"
+
+
+def format_rate(rate: float | None) -> str:
+    """Bytes per second like the CLI ("12 MB/s"), or empty when unknown."""
+    if not rate or rate <= 0:
+        return ""
+    return f"{human_bytes(int(rate))}/s"
+
+
+def format_eta(seconds: float | None) -> str:
+    """A time left or taken: "45s", "3m05s", "2h07m"; empty when unknown."""
+    if seconds is None or seconds < 0:
+        return ""
+    whole = round(seconds)
+    if whole < 60:
+        return f"{whole}s"
+    minutes, secs = divmod(whole, 60)
+    if minutes < 60:
+        return f"{minutes}m{secs:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m"
 
 
 _COUNT_UNITS = (("", 1), ("K", 1_000), ("M", 1_000_000), ("B", 1_000_000_000))

@@ -36,6 +36,7 @@ from typing import Protocol, runtime_checkable
 
 from ollama_tui.api import ConnectionLost, OllamaError, ServerUnreachable, limits
 from ollama_tui.config import DEFAULT_RECONNECT_TIMEOUT
+from ollama_tui.formatting import format_eta, format_rate, human_bytes
 from ollama_tui.reachability import Reachability
 
 __all__ = [
@@ -346,15 +347,11 @@ class Job:
             parts.append(self.phase)
         fraction = self.fraction
         if fraction is not None:
-            parts.append(
-                f"{fraction:.0%} {_format_bytes(self.completed)}/{_format_bytes(self.total)}"
-            )
-        rate = self.rate
-        if rate > 0:
-            parts.append(f"{_format_bytes(rate)}/s")
-        eta = self.eta
-        if eta is not None:
-            parts.append(f"ETA {_format_duration(eta)}")
+            parts.append(f"{fraction:.0%} {human_bytes(self.completed)}/{human_bytes(self.total)}")
+        if rate := format_rate(self.rate):
+            parts.append(rate)
+        if eta := format_eta(self.eta):
+            parts.append(f"ETA {eta}")
         return " — ".join(parts)
 
     # -- updates --------------------------------------------------------------------------
@@ -445,27 +442,6 @@ class Job:
         self.finished_at = None
         self.bytes_this_run = 0
         self._meter = None
-
-
-def _format_bytes(n: float) -> str:
-    """Decimal units like the ``ollama`` CLI ("1.2 GB")."""
-    value = float(n)
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if abs(value) < 1000 or unit == "TB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1000
-    raise AssertionError("unreachable")
-
-
-def _format_duration(seconds: float) -> str:
-    s = max(0, math.ceil(seconds))
-    hours, rest = divmod(s, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours}h{minutes:02d}m"
-    if minutes:
-        return f"{minutes}m{secs:02d}s"
-    return f"{secs}s"
 
 
 def _error_text(exc: BaseException) -> str:
@@ -796,7 +772,7 @@ class JobQueue:
                 except TimeoutError:
                     raise ServerUnreachable(
                         "gave up waiting for the server after "
-                        f"{_format_duration(self.reconnect_timeout)}: {job.error}"
+                        f"{limits.seconds_text(self.reconnect_timeout)}: {job.error}"
                     ) from error
                 job.state = JobState.RUNNING
                 job.error = None

@@ -43,7 +43,7 @@ __all__ = [
 
 ParamValue: TypeAlias = int | float | bool | str | list[str]
 
-# Current `api.Options` fields a Modelfile may set (section 14).
+# Current `api.Options` fields a Modelfile may set (Ollama's api/types.go).
 PARAMETER_TYPES: Final[dict[str, type]] = {
     "num_ctx": int,
     "num_batch": int,

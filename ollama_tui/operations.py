@@ -19,7 +19,7 @@ from textual.screen import ModalScreen
 from textual.signal import Signal
 
 from ollama_tui.api.errors import ApiError, OllamaError
-from ollama_tui.api.models import LocalModel, RunningModel
+from ollama_tui.api.models import LocalModel, RunningModel, is_embedding_only
 from ollama_tui.api.names import names_equal
 from ollama_tui.formatting import counted, safe_line
 from ollama_tui.jobs import Job, JobKind, JobState
@@ -54,12 +54,6 @@ def deleted_message(names: Sequence[str], shown: int = 3) -> str:
     listed = ", ".join(names[:shown])
     rest = len(names) - shown
     return f"Deleted {len(names)} models: {listed}" + (f" and {rest} more" if rest > 0 else "")
-
-
-def is_embedding_only(capabilities: Sequence[str]) -> bool:
-    """Embedding models cannot be loaded through /api/generate (section 11)."""
-    caps = {c.lower() for c in capabilities}
-    return "embedding" in caps and "completion" not in caps
 
 
 class Operations:
@@ -231,7 +225,8 @@ class Operations:
         if self.refused("create") or self._dialog_open():
             return
         self.hook_jobs()
-        from ollama_tui.screens.create import CreateScreen, from_line, modelfile_from_show
+        from ollama_tui.modelfile_checks import from_line, modelfile_from_show
+        from ollama_tui.screens.create import CreateScreen
 
         origin = self.app.screen
 
@@ -364,7 +359,8 @@ class Operations:
         """`R`: copy, verify the copy, then delete the source (never loses the source)."""
         if self.refused("rename") or self._dialog_open():
             return
-        from ollama_tui.screens.rename import RenameFailed, RenameScreen, rename_model
+        from ollama_tui.rename import RenameFailed, rename_model
+        from ollama_tui.screens.rename import RenameScreen
 
         async def flow() -> None:
             request = await self.app.push_screen_wait(
@@ -451,7 +447,8 @@ class Operations:
 
     def load(self, name: str) -> None:
         """`l`: load with a chosen keep-alive (or extend a loaded model's keep-alive)."""
-        from ollama_tui.screens.load import LoadScreen, describe_keep_alive
+        from ollama_tui.api.keep_alive import describe_keep_alive
+        from ollama_tui.screens.load import LoadScreen
 
         if self.refused("load") or self._dialog_open():
             return
@@ -488,7 +485,7 @@ class Operations:
         return is_embedding_only(capabilities)
 
     async def _load(self, name: str, keep_alive: str | float, *, extend: bool = False) -> None:
-        from ollama_tui.screens.load import describe_keep_alive
+        from ollama_tui.api.keep_alive import describe_keep_alive
 
         self._loading.add(name)
         try:

@@ -1,11 +1,23 @@
-"""Shared fixtures: a simulated Ollama server on loopback, or a real one via OLLAMA_TEST_HOST."""
+"""Shared fixtures: a simulated Ollama server on loopback, or a real one via OLLAMA_TEST_HOST.
+
+Also helpers the tests import (``from conftest import make_app, wait_for, poll_until``): the
+app for a server, and waits that poll a condition, never sleep a fixed time.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from typing import TYPE_CHECKING, Any
 
 import pytest
+
+if TYPE_CHECKING:
+    from textual.pilot import Pilot
+
+    from ollama_tui.app import OllamaTuiApp
 
 REAL_SERVER = os.environ.get("OLLAMA_TEST_HOST", "").strip()
 
@@ -46,3 +58,54 @@ def server_url(request: pytest.FixtureRequest) -> str:
         return resolve_host(REAL_SERVER)
     simulator = request.getfixturevalue("sim")
     return str(simulator.url)
+
+
+def make_app(url: str, **settings: Any) -> OllamaTuiApp:
+    """The real app on ``url``; it polls once a minute, so tests poll when they mean to."""
+    from ollama_tui.app import OllamaTuiApp
+    from ollama_tui.config import Settings
+
+    settings.setdefault("interval", 60.0)
+    return OllamaTuiApp(Settings(host=url, **settings))
+
+
+def _timed_out(predicate: Callable[[], object], what: str | Callable[[], str]) -> AssertionError:
+    said = what() if callable(what) else what
+    return AssertionError(f"condition not met in time: {said or predicate}")
+
+
+async def wait_for(
+    pilot: Pilot[Any],
+    predicate: Callable[[], object],
+    timeout: float = 10.0,
+    what: str | Callable[[], str] = "",
+) -> None:
+    """Let the app run (``pilot.pause``) until ``predicate()`` holds; AssertionError after
+    ``timeout`` seconds, saying ``what`` was awaited (a string, or a function for a message
+    made at that moment)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not predicate():
+        if loop.time() > deadline:
+            raise _timed_out(predicate, what)
+        await pilot.pause(0.02)
+
+
+async def poll_until(
+    condition: Callable[[], object],
+    timeout: float = 10.0,
+    what: str | Callable[[], str] = "",
+) -> None:
+    """``wait_for`` without an app: poll ``condition()`` (which may return an awaitable, e.g.
+    an async check against a server) on the running loop until it holds."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        result = condition()
+        if inspect.isawaitable(result):
+            result = await result
+        if result:
+            return
+        if loop.time() > deadline:
+            raise _timed_out(condition, what)
+        await asyncio.sleep(0.01)

@@ -19,7 +19,8 @@ from textual.pilot import Pilot
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from test_snapshots_dashboard import loaded, make_app, seeded_server, wait_for  # noqa: E402
+from conftest import wait_for  # noqa: E402
+from test_snapshots_dashboard import loaded, make_app, seeded_server  # noqa: E402
 
 from ollama_tui.screens.details import DetailsScreen  # noqa: E402
 from ollama_tui.screens.help import HelpScreen  # noqa: E402

@@ -6,14 +6,13 @@ here must also pass against a real (even offline) Ollama server.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from conftest import poll_until
 from tiny_gguf import write_tiny_gguf
 
 from ollama_tui.api import (
@@ -45,14 +44,6 @@ def unique(prefix: str) -> str:
 
 async def collect(iterator: AsyncIterator[ProgressEvent]) -> list[ProgressEvent]:
     return [event async for event in iterator]
-
-
-async def wait_for(condition: Callable[[], Awaitable[bool]], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not await condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.05)
 
 
 async def find(client: OllamaClient, name: str) -> LocalModel | None:
@@ -182,17 +173,17 @@ async def test_load_and_unload(client: OllamaClient, tiny_gguf: Path) -> None:
     try:
         await create_tiny(client, name, tiny_gguf)
         await client.load(name, keep_alive="10m")
-        await wait_for(is_running)
+        await poll_until(is_running)
         running = next(r for r in await client.running() if names_equal(r.name, name))
         assert running.until() not in ("Forever", "Stopping...")
         show = await client.show(name)
         await client.unload(name, capabilities=show.capabilities)
-        await wait_for(is_gone_or_stopping)
+        await poll_until(is_gone_or_stopping)
         await client.load(name, keep_alive=-1)
         running = next(r for r in await client.running() if names_equal(r.name, name))
         assert running.until() == "Forever"
         await client.unload(name)
-        await wait_for(is_gone_or_stopping)
+        await poll_until(is_gone_or_stopping)
     finally:
         try:
             await client.unload(name)

@@ -345,7 +345,18 @@ async def test_create_modelfile_errors_keep_position() -> None:
 
 @pytest.mark.parametrize(
     ("keep_alive", "sent"),
-    [("10m", "10m"), ("1h30m", "1h30m"), ("-1m", "-1m"), ("0", 0), ("-1", -1), (300, 300)],
+    [
+        ("10m", "10m"),
+        ("1h30m", "1h30m"),
+        ("-1m", "-1m"),
+        ("0", 0),
+        ("-1", -1),
+        (300, 300),
+        (2.5, 2.5),
+        # Any negative number of seconds is forever, sent as -1 (the dialog's parser).
+        (-5, -1),
+        (" -5 ", -1),
+    ],
 )
 async def test_load_keep_alive(keep_alive: str | float, sent: str | float) -> None:
     done = {"model": "m", "response": "", "done": True, "done_reason": "load"}
@@ -353,6 +364,15 @@ async def test_load_keep_alive(keep_alive: str | float, sent: str | float) -> No
     async with client_for(rec) as client:
         await client.load("m", keep_alive)
     assert rec.json_bodies("/api/generate") == [{"model": "m", "keep_alive": sent}]
+
+
+@pytest.mark.parametrize("keep_alive", ["1d", "forever", True, 1e300, float("inf"), "9" * 330])
+async def test_load_refuses_a_bad_keep_alive_before_sending(keep_alive: str | float) -> None:
+    rec = Recorder({})
+    async with client_for(rec) as client:
+        with pytest.raises(InvalidInput):
+            await client.load("m", keep_alive)
+    assert rec.requests == []
 
 
 async def test_load_embedding_and_error_in_reply() -> None:

@@ -28,6 +28,7 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
+from conftest import wait_for
 from textual import events
 from textual._wait import wait_for_idle
 from textual.pilot import Pilot
@@ -140,21 +141,6 @@ def assert_user_words(shown: str, case: FaultCase) -> None:
 
 
 # --- waiting and leak accounting -------------------------------------------------------------
-
-
-async def wait_for(
-    pilot: Pilot[Any],
-    predicate: Callable[[], object],
-    timeout: float = 5.0,
-    what: str | Callable[[], str] = "",
-) -> None:
-    """Poll a condition (never a fixed sleep) until it holds or the timeout expires."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            said = what() if callable(what) else what
-            raise AssertionError(f"condition not met in time: {said or predicate}")
-        await pilot.pause(0.02)
 
 
 def busy_workers(app: OllamaTuiApp) -> list[Any]:

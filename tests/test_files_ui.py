@@ -11,19 +11,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import wait_for
 from test_ui_ops import (
     SIZE,
     OpsHarness,
     notifications,
     open_editor,
     screen_ready,
-    wait_for,
 )
 from textual.pilot import Pilot
 from textual.widgets import Input, Static
 
+from ollama_tui.modelfile_checks import check_modelfile
 from ollama_tui.screens.confirm import ConfirmScreen, TextPrompt
-from ollama_tui.screens.create import CreateScreen, check_modelfile
+from ollama_tui.screens.create import CreateScreen
 from ollama_tui.simulator import Simulator
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import gc
 
-from test_ui_dashboard import make_app, started
+from conftest import make_app
+from test_ui_dashboard import started
 from textual.widgets._footer import FooterKey
 
 from ollama_tui.simulator import Simulator

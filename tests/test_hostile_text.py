@@ -12,12 +12,12 @@ so they see what a user sees.
 from __future__ import annotations
 
 import re
-import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from conftest import make_app, wait_for
 from rich.segment import Segment
 from textual.pilot import Pilot
 from textual.strip import Strip
@@ -25,7 +25,6 @@ from textual.widgets import Input
 
 from ollama_tui.api import LocalModel
 from ollama_tui.app import OllamaTuiApp
-from ollama_tui.config import Settings
 from ollama_tui.jobs import JobState
 from ollama_tui.screens.create import CreateScreen
 from ollama_tui.screens.delete import DeleteScreen
@@ -69,17 +68,6 @@ SIZE = (200, 50)
 FROZEN = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
 
 
-async def wait_for(
-    pilot: Pilot[Any], predicate: Callable[[], object], timeout: float = 5.0, what: str = ""
-) -> None:
-    """Poll a condition (never a fixed sleep) until it holds or the timeout expires."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met in time: {what or predicate}")
-        await pilot.pause(0.02)
-
-
 def add_hostile_models(sim: Simulator) -> None:
     for name in (NAME, VALID):
         sim.add_model(
@@ -106,10 +94,6 @@ async def hostile_sim() -> AsyncIterator[Simulator]:
         yield simulator
     finally:
         await simulator.stop()
-
-
-def make_app(url: str) -> OllamaTuiApp:
-    return OllamaTuiApp(Settings(host=url, interval=60.0))
 
 
 async def started(pilot: Pilot[Any], app: OllamaTuiApp) -> None:

@@ -1,4 +1,4 @@
-"""Host resolution follows Ollama's Go client (envconfig.Host + ConnectableHost), section 13."""
+"""Host resolution follows Ollama's Go client (envconfig.Host + ConnectableHost)."""
 
 from __future__ import annotations
 

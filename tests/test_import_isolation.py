@@ -9,6 +9,7 @@ import sys
 CODE = """
 import json, sys
 import ollama_tui.api, ollama_tui.modelfile, ollama_tui.simulator
+import ollama_tui.api.keep_alive, ollama_tui.modelfile_checks, ollama_tui.rename, ollama_tui.jobs
 from ollama_tui.api import OllamaClient
 OllamaClient("127.0.0.1:1")
 ui = sorted(m for m in sys.modules if m.split(".")[0] in ("textual", "rich"))

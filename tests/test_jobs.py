@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from conftest import poll_until
 
 from ollama_tui.api import InvalidInput, StreamError
 from ollama_tui.jobs import (
@@ -163,16 +164,6 @@ class Seen:
         return out
 
 
-async def wait_for(cond: Callable[[], bool], timeout: float = 5.0) -> None:
-    """Poll a condition (never a fixed sleep) until it holds or the timeout expires."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not cond():
-        if loop.time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.005)
-
-
 def state_is(job: Job, state: JobState) -> Callable[[], bool]:
     return lambda: job.state is state
 
@@ -181,7 +172,7 @@ async def feed(script: Script, *events: Ev) -> None:
     """Send events and wait until the job has processed all of them."""
     target = script.consumed + len(events)
     script.send(*events)
-    await wait_for(lambda: script.consumed >= target)
+    await poll_until(lambda: script.consumed >= target)
 
 
 def make_queue(
@@ -326,7 +317,7 @@ async def test_concurrency_limit_queues_the_third_pull(client: FakeClient) -> No
     assert jobs[2].state is JobState.QUEUED and jobs[2].started_at is None
 
     scripts[1].finish()  # the second one ends: the queued one takes its slot
-    await wait_for(lambda: jobs[2].state is JobState.RUNNING)
+    await poll_until(lambda: jobs[2].state is JobState.RUNNING)
     await scripts[2].started.wait()
     assert jobs[1].state is JobState.DONE and queue.running_count == 2
     assert seen.states(jobs[2].id) == [JobState.QUEUED, JobState.RUNNING]
@@ -354,10 +345,10 @@ async def test_create_is_not_held_back_by_the_transfer_limit(client: FakeClient)
     await create.started.wait()
     create.send(Ev("success"))
     create.finish()
-    await wait_for(state_is(made, JobState.DONE))
+    await poll_until(state_is(made, JobState.DONE))
     assert second.state is JobState.QUEUED
     pulls[0].finish()
-    await wait_for(state_is(second, JobState.RUNNING))
+    await poll_until(state_is(second, JobState.RUNNING))
     pulls[1].finish()
     await queue.wait_idle()
 
@@ -372,7 +363,7 @@ async def test_queued_jobs_start_in_submission_order(client: FakeClient) -> None
         assert len(running) == 1
         order.append(running[0].id)
         scripts[jobs.index(running[0])].finish()
-        await wait_for(state_is(running[0], JobState.DONE))
+        await poll_until(state_is(running[0], JobState.DONE))
     assert order == [1, 2, 3, 4]
     await queue.wait_idle()
 
@@ -513,7 +504,7 @@ async def test_retry_of_cancelled_job_waits_for_a_slot(client: FakeClient) -> No
     queue, _ = make_queue(client, max_transfers=1)
     other = queue.submit_pull("m")
     queue.cancel(other.id)
-    await wait_for(lambda: other.state is JobState.CANCELLED)
+    await poll_until(lambda: other.state is JobState.CANCELLED)
     queue.submit_pull("busy")
     queue.retry(other.id)
     assert other.state is JobState.QUEUED
@@ -549,7 +540,7 @@ async def test_retry_from_on_finished_callback(client: FakeClient) -> None:
     queue.on_finished = on_finished
     job = queue.submit_pull("flaky")
     first.fail(StreamError("connection to the server was lost"))
-    await wait_for(lambda: job.attempt == 2)
+    await poll_until(lambda: job.attempt == 2)
     await queue.wait_idle()
     assert job.state is JobState.DONE
     assert seen.finished == [(job.id, JobState.FAILED), (job.id, JobState.DONE)]
@@ -649,7 +640,7 @@ async def test_trailing_progress_is_flushed_when_the_stream_stalls(client: FakeC
     await feed(script, Ev("pulling a", DIGEST_A, total=100, completed=2))
     await feed(script, Ev("pulling a", DIGEST_A, total=100, completed=3))
     # No more lines for now: the last one must still reach the UI, soon.
-    await wait_for(lambda: seen.changes[-1] == (job.id, JobState.RUNNING, 3, "pulling a"), 2)
+    await poll_until(lambda: seen.changes[-1] == (job.id, JobState.RUNNING, 3, "pulling a"), 2)
     queue.cancel(job.id)
     await queue.wait_idle()
 
@@ -699,7 +690,7 @@ async def test_rate_and_eta_with_injected_clock(client: FakeClient) -> None:
     await at(5 + RATE_WINDOW, 50 * MB + int(RATE_WINDOW * 2 * MB))
     assert job.rate == pytest.approx(2 * MB, rel=1e-6)
     summary = job.summary()
-    assert summary.startswith("pull m: running — pulling — 56% 56.0 MB/100.0 MB — 2.0 MB/s")
+    assert summary.startswith("pull m: running — pulling — 56% 56 MB/100 MB — 2 MB/s")
     assert summary.endswith("ETA 22s")
 
     # A stall: no lines for a whole window means no rate and no ETA.
@@ -798,7 +789,7 @@ async def test_clear_finished_forgets_ended_jobs(client: FakeClient) -> None:
     queue, _ = make_queue(client)
     done = queue.submit_pull("quick")
     running = queue.submit_pull("slow")
-    await wait_for(lambda: done.state is JobState.DONE)
+    await poll_until(lambda: done.state is JobState.DONE)
     assert queue.clear_finished() == [done]
     assert queue.jobs == [running]
     assert queue.get(running.id) is running

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import poll_until
 
 from ollama_tui.api import OllamaClient, ProgressEvent
 from ollama_tui.jobs import Job, JobQueue, JobState
@@ -15,16 +16,6 @@ from ollama_tui.jobs import Job, JobQueue, JobState
 pytestmark = pytest.mark.simulator_only
 
 SMALL = "all-minilm:latest"  # about 46 MB in the simulator's catalogue
-
-
-async def wait_for(cond: Callable[[], bool], timeout: float = 10.0) -> None:
-    """Poll a condition (never a fixed sleep) until it holds or the timeout expires."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not cond():
-        if loop.time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.01)
 
 
 class Recording:
@@ -138,7 +129,7 @@ async def test_cancel_mid_pull_closes_connection_and_retry_resumes(slow_sim: Any
         client = Recording(http)
         queue = JobQueue(client)
         job = queue.submit_pull(SMALL)
-        await wait_for(lambda: job.completed > 0)
+        await poll_until(lambda: job.completed > 0)
         assert job.state is JobState.RUNNING and job.fraction is not None
         assert job.fraction < 1.0
         assert slow_sim.open_connections > baseline  # the pull's stream
@@ -148,13 +139,13 @@ async def test_cancel_mid_pull_closes_connection_and_retry_resumes(slow_sim: Any
         assert job.state is JobState.CANCELLED
         assert job.state_text == "cancelled — pull again to resume"
         # The server sees the connection go away (nothing kept it in the pool) and stops.
-        await wait_for(lambda: slow_sim.open_connections == baseline)
+        await poll_until(lambda: slow_sim.open_connections == baseline)
         seen = layer_lines(client.runs[0])[-1]
         assert seen.digest is not None and seen.completed > 0
         assert slow_sim.partial_bytes(seen.digest) >= seen.completed
 
         queue.retry(job.id)
-        await wait_for(lambda: len(client.runs) > 1 and bool(layer_lines(client.runs[1])))
+        await poll_until(lambda: len(client.runs) > 1 and bool(layer_lines(client.runs[1])))
         slow_sim.bandwidth = 2e9  # the resume point is known; the rest can go fast
         await asyncio.wait_for(queue.wait_idle(), 60)
         assert job.state is JobState.DONE, job.error
@@ -192,13 +183,13 @@ async def test_concurrency_limit_with_real_pulls(slow_sim: Any) -> None:
         queue = JobQueue(client, max_transfers=2)
         jobs = [queue.submit_pull(name) for name in (SMALL, "smollm2:135m", "gemma3:1b")]
         assert [j.state for j in jobs] == [JobState.RUNNING, JobState.RUNNING, JobState.QUEUED]
-        await wait_for(lambda: jobs[0].completed > 0 and jobs[1].completed > 0)
+        await poll_until(lambda: jobs[0].completed > 0 and jobs[1].completed > 0)
         assert jobs[2].state is JobState.QUEUED
         queue.cancel(jobs[1].id)
-        await wait_for(lambda: jobs[2].state is JobState.RUNNING)
+        await poll_until(lambda: jobs[2].state is JobState.RUNNING)
         await queue.aclose()
         assert [j.state for j in jobs] == [JobState.CANCELLED] * 3
-        await wait_for(lambda: slow_sim.open_connections == baseline)
+        await poll_until(lambda: slow_sim.open_connections == baseline)
 
 
 async def test_fast_real_stream_is_coalesced(sim: Any) -> None:

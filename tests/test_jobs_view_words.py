@@ -9,8 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from test_ui_ops import SMALL, screen_ready, wait_for
-from test_ui_ops_app import make_app, started
+from conftest import make_app, wait_for
+from test_ui_ops import SMALL, screen_ready
+from test_ui_ops_app import started
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Static
 

@@ -7,7 +7,8 @@ import re
 from pathlib import Path
 
 import pytest
-from test_ui_dashboard import make_app, started, wait_for
+from conftest import make_app, wait_for
+from test_ui_dashboard import started
 
 from ollama_tui.__main__ import check_keymap, main
 from ollama_tui.config import ConfigError, load_config

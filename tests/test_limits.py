@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
+from conftest import poll_until
 from hostile_http import HostileServer
 
 from ollama_tui.api import (
@@ -33,15 +34,6 @@ from ollama_tui.jobs import Job, JobKind, JobQueue, JobState
 from ollama_tui.poller import Poller
 
 MB = 1024 * 1024
-
-
-async def wait_for(cond: Callable[[], object], timeout: float = 10.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not cond():
-        if loop.time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.01)
 
 
 @pytest.fixture
@@ -105,9 +97,9 @@ async def test_the_poller_and_the_app_tell_the_user_once(server: HostileServer) 
 
     app = OllamaTuiApp(Settings(host=server.url, interval=60.0))
     async with app.run_test(size=(120, 30)) as pilot:
-        await wait_for(lambda: app.poll_count > 0 and app.installed)
+        await poll_until(lambda: app.poll_count > 0 and app.installed)
         app.request_refresh()
-        await wait_for(lambda: app.poll_count > 1)
+        await poll_until(lambda: app.poll_count > 1)
         await pilot.pause()
         said = [n for n in app._notifications if "showing the first" in n.message]
         assert len(said) == 1  # not again at every poll
@@ -361,7 +353,7 @@ async def test_a_20_mb_status_never_reaches_the_jobs_view(
         queue = JobQueue(client, min_interval=0)
         running = queue.submit_pull("m:latest")
         failed = queue.submit_push("m:latest")
-        await wait_for(lambda: running.phase and failed.state is JobState.FAILED)
+        await poll_until(lambda: running.phase and failed.state is JobState.FAILED)
         assert len(running.phase) == limits.MAX_TEXT_CHARS
         assert failed.error == "the server sent a progress line longer than 1 MB on POST /api/push"
         queue.cancel(running.id)
@@ -418,7 +410,7 @@ async def test_a_pull_of_100k_layers_keeps_the_layer_table_bounded(
     async with OllamaClient(server.url, environ={}) as client:
         queue = JobQueue(client, min_interval=0)
         job = queue.submit_pull("m:latest")
-        await wait_for(lambda: not job.is_active, timeout=60)
+        await poll_until(lambda: not job.is_active, timeout=60)
         await queue.aclose()
     assert job.state is JobState.DONE
     assert len(job.layers) == limits.MAX_LAYERS
@@ -468,7 +460,7 @@ async def test_a_silent_stream_fails_the_job(server: HostileServer) -> None:
     async with OllamaClient(server.url, environ={}, stream_read_timeout=0.3) as client:
         queue = JobQueue(client, min_interval=0)
         job = queue.submit_pull("m:latest")
-        await wait_for(lambda: not job.is_active)
+        await poll_until(lambda: not job.is_active)
         await queue.aclose()
     assert job.state is JobState.FAILED
     assert job.error == "the server sent nothing for 0.3 s during the pull; gave up"

@@ -1,4 +1,4 @@
-"""Modelfile parser/renderer: every grammar rule of section 14, every error, round trips."""
+"""Modelfile parser/renderer: every rule of the Modelfile grammar, every error, round trips."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Wire models: real and old shapes (section 16), times, the CLI ps columns (section 15)."""
+"""Wire models: real and old shapes, times, the CLI ps columns."""
 
 from __future__ import annotations
 

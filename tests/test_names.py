@@ -1,4 +1,4 @@
-"""Model names: parsing, validation, display form like types/model/name.go (section 12)."""
+"""Model names: parsing, validation, display form like types/model/name.go."""
 
 from __future__ import annotations
 

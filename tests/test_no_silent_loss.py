@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import wait_for
 from test_ui_ops import (
     SIZE,
     OpsHarness,
@@ -22,7 +23,6 @@ from test_ui_ops import (
     requests,
     screen_ready,
     type_text,
-    wait_for,
 )
 from textual.widgets import Input, Static
 

@@ -17,8 +17,9 @@ from pathlib import Path, PurePath
 from typing import Any, ClassVar
 
 import pytest
-from test_ui_ops import SMALL, screen_ready, wait_for
-from test_ui_ops_app import make_app, started
+from conftest import make_app, wait_for
+from test_ui_ops import SMALL, screen_ready
+from test_ui_ops_app import started
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.pilot import Pilot

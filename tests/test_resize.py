@@ -6,16 +6,15 @@ highlighted model, the filter text, the dialog's input and the job's progress al
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
+from conftest import make_app, wait_for
 from textual.pilot import Pilot
 from textual.widgets import Input
 
 from ollama_tui.app import OllamaTuiApp
-from ollama_tui.config import Settings
 from ollama_tui.jobs import JobState
 from ollama_tui.screens.create import CreateScreen
 from ollama_tui.screens.details import DetailsScreen
@@ -31,17 +30,6 @@ ROUNDS = 3
 PULL_MODEL = "qwen2.5:7b"  # several GB: at the storm's bandwidth it runs throughout
 
 
-async def wait_for(
-    pilot: Pilot[Any], predicate: Callable[[], object], timeout: float = 5.0, what: str = ""
-) -> None:
-    """Poll a condition (never a fixed sleep) until it holds or the timeout expires."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met in time: {what or predicate}")
-        await pilot.pause(0.02)
-
-
 @pytest.fixture
 async def slow_sim() -> AsyncIterator[Simulator]:
     """Pulls take long enough to stay running through a storm."""
@@ -51,10 +39,6 @@ async def slow_sim() -> AsyncIterator[Simulator]:
         yield simulator
     finally:
         await simulator.stop()
-
-
-def make_app(url: str) -> OllamaTuiApp:
-    return OllamaTuiApp(Settings(host=url, interval=2.0))
 
 
 def screen_text(app: OllamaTuiApp) -> str:
@@ -82,7 +66,7 @@ async def started(pilot: Pilot[Any], app: OllamaTuiApp) -> None:
 
 
 async def test_storm_keeps_cursor_filter_dialog_input_and_job(slow_sim: Simulator) -> None:
-    app = make_app(slow_sim.url)
+    app = make_app(slow_sim.url, interval=2.0)
     async with app.run_test(size=(80, 24)) as pilot:
         await started(pilot, app)
         board = app.dashboard
@@ -120,7 +104,7 @@ async def test_storm_keeps_cursor_filter_dialog_input_and_job(slow_sim: Simulato
 
 async def test_storm_on_details_jobs_and_editor(slow_sim: Simulator) -> None:
     """The other screens survive storms too, with their content and input."""
-    app = make_app(slow_sim.url)
+    app = make_app(slow_sim.url, interval=2.0)
     async with app.run_test(size=(80, 24)) as pilot:
         await started(pilot, app)
         model = next(m for m in app.installed if m.name == "qwen2.5:0.5b")
@@ -168,7 +152,7 @@ async def test_storm_on_details_jobs_and_editor(slow_sim: Simulator) -> None:
 
 
 async def test_smallest_size_says_terminal_too_small(slow_sim: Simulator) -> None:
-    app = make_app(slow_sim.url)
+    app = make_app(slow_sim.url, interval=2.0)
     async with app.run_test(size=(80, 24)) as pilot:
         await started(pilot, app)
         await pilot.resize_terminal(*TINY)
@@ -182,7 +166,7 @@ async def test_smallest_size_says_terminal_too_small(slow_sim: Simulator) -> Non
 async def test_typing_goes_on_in_the_dialog_after_the_too_small_notice(
     slow_sim: Simulator,
 ) -> None:
-    app = make_app(slow_sim.url)
+    app = make_app(slow_sim.url, interval=2.0)
     async with app.run_test(size=(80, 24)) as pilot:
         await started(pilot, app)
         app.operations.pull()

@@ -11,7 +11,8 @@ import time
 from typing import Any
 
 import pytest
-from test_jobs import DIGEST_A, MB, Ev, FakeClient, Seen, feed, make_queue, state_is, wait_for
+from conftest import poll_until
+from test_jobs import DIGEST_A, MB, Ev, FakeClient, Seen, feed, make_queue, state_is
 
 from ollama_tui.api import ApiError, ConnectionLost, ModelNotFound, ServerUnreachable, StreamError
 from ollama_tui.config import DEFAULT_RECONNECT_TIMEOUT, ConfigError, Settings, load_config
@@ -55,7 +56,7 @@ async def test_lost_transfer_waits_and_resumes_once_the_server_answers(
     job = queue.submit_pull("m") if kind == "pull" else queue.submit_push("m")
     await feed(first, Ev("pulling", DIGEST_A, 100 * MB, 40 * MB))
     first.fail(error)
-    await wait_for(state_is(job, JobState.WAITING))
+    await poll_until(state_is(job, JobState.WAITING))
     assert job.state_text == "waiting for the server"
     assert job.is_active and job.can_cancel and not job.can_retry
     assert job.completed == 40 * MB and job.fraction == 0.4  # the progress stays in view
@@ -66,7 +67,7 @@ async def test_lost_transfer_waits_and_resumes_once_the_server_answers(
 
     second = client.script("m")
     reach.answered()  # e.g. a poll got through
-    await wait_for(lambda: second.started.is_set())
+    await poll_until(lambda: second.started.is_set())
     assert job.state is JobState.RUNNING and job.error is None
     assert client.calls[1] == client.calls[0]  # the same request again: the server resumes
     await feed(second, Ev("pulling", DIGEST_A, 100 * MB, 100 * MB), Ev("success"))
@@ -109,13 +110,13 @@ async def test_the_wait_gives_up_after_the_reconnect_timeout(client: FakeClient)
     job = queue.submit_pull("m")
     await feed(script, Ev("pulling", DIGEST_A, 100 * MB, 40 * MB))
     script.fail(LOST[1])
-    await wait_for(state_is(job, JobState.WAITING))
+    await poll_until(state_is(job, JobState.WAITING))
     started = time.monotonic()
     await asyncio.wait_for(queue.wait_idle(), 5)
     assert 0.1 < time.monotonic() - started < 2
     assert job.state is JobState.FAILED
     assert job.error is not None
-    assert job.error.startswith("gave up waiting for the server after 1s")
+    assert job.error.startswith("gave up waiting for the server after 0.2 s")
     assert "connection refused" in job.error  # and why
     assert job.completed == 40 * MB and job.can_retry
     assert seen.finished == [(job.id, JobState.FAILED)]
@@ -154,7 +155,7 @@ async def test_a_transfer_that_moves_between_losses_is_not_given_up(client: Fake
     for index, script in enumerate(scripts[:-1]):
         await feed(script, Ev("pulling", DIGEST_A, 100 * MB, (index + 1) * 10 * MB))
         script.fail(LOST[0])
-        await wait_for(state_is(job, JobState.WAITING))
+        await poll_until(state_is(job, JobState.WAITING))
         reach.answered()
     last = scripts[-1]
     await feed(last, Ev("pulling", DIGEST_A, 100 * MB, 100 * MB), Ev("success"))
@@ -168,7 +169,7 @@ async def test_cancel_ends_the_wait(client: FakeClient) -> None:
     queue, seen = waiting_queue(client, Reachability())
     job = queue.submit_pull("m")
     script.fail(LOST[0])
-    await wait_for(state_is(job, JobState.WAITING))
+    await poll_until(state_is(job, JobState.WAITING))
     assert queue.cancel(job.id) is True
     await asyncio.wait_for(queue.wait_idle(), 5)
     assert job.state is JobState.CANCELLED
@@ -192,7 +193,7 @@ async def test_retry_while_the_server_is_down_keeps_the_progress(
     client.raise_on_call = LOST[1]  # the server is still down
     queue.retry(job.id)
     if waits:
-        await wait_for(state_is(job, JobState.WAITING))
+        await poll_until(state_is(job, JobState.WAITING))
         assert job.completed == 40 * MB and job.fraction == 0.4
     await asyncio.wait_for(queue.wait_idle(), 5)
     assert job.state is JobState.FAILED
@@ -306,12 +307,12 @@ async def test_a_waiting_transfer_asks_the_server_itself_when_nothing_else_does(
     job = queue.submit_pull("m")
     await feed(first, Ev("pulling", DIGEST_A, 100 * MB, 40 * MB))
     first.fail(LOST[1])
-    await wait_for(state_is(job, JobState.WAITING))
-    await wait_for(lambda: probes >= 2)  # asked again and again while the server is down
+    await poll_until(state_is(job, JobState.WAITING))
+    await poll_until(lambda: probes >= 2)  # asked again and again while the server is down
     assert job.state is JobState.WAITING
     second = client.script("m")
     server_back = True
-    await wait_for(lambda: second.started.is_set())
+    await poll_until(lambda: second.started.is_set())
     await feed(second, Ev("success"))
     second.finish()
     await queue.wait_idle()

@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
-from test_ui_dashboard import dashboard, make_app, started, wait_for
+from conftest import make_app, wait_for
+from test_ui_dashboard import dashboard, started
 
 from ollama_tui.api import ProgressEvent
+from ollama_tui.api.keep_alive import parse_keep_alive
 from ollama_tui.jobs import Job, JobKind, JobParams, JobState
 from ollama_tui.screens.jobs import JobsScreen
-from ollama_tui.screens.load import KeepAliveValidator, parse_keep_alive
+from ollama_tui.screens.load import KeepAliveValidator
 from ollama_tui.simulator import Simulator
 
 

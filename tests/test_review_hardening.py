@@ -5,7 +5,8 @@ from __future__ import annotations
 import sys
 
 import pytest
-from test_ui_dashboard import make_app, started, wait_for
+from conftest import make_app, wait_for
+from test_ui_dashboard import started
 from test_ui_seen import cursor_to, notifications
 
 from ollama_tui.api import limits

@@ -4,25 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
+from conftest import poll_until
 
 from ollama_tui.simulator import Simulator
 from ollama_tui.simulator.wire import format_time, parse_go_duration, parse_name
 
 pytestmark = pytest.mark.simulator_only
-
-
-async def wait_for(cond: Callable[[], bool], timeout: float = 5.0) -> None:
-    """Poll a condition (never a fixed sleep)."""
-    deadline = time.monotonic() + timeout
-    while not cond():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.01)
 
 
 @pytest.fixture
@@ -320,7 +312,7 @@ async def test_shared_weights_share_a_runner(client: httpx.AsyncClient) -> None:
 async def test_load_time_lists_model_while_loading() -> None:
     async with Simulator(load_time=0.3) as sim, httpx.AsyncClient(base_url=sim.url) as c:
         task = asyncio.create_task(c.post("/api/generate", json={"model": "mistral:7b"}))
-        await wait_for(lambda: any(r.name == "mistral:7b" for r in sim.running))
+        await poll_until(lambda: any(r.name == "mistral:7b" for r in sim.running))
         assert not task.done()
         assert (await task).json()["done_reason"] == "load"
 

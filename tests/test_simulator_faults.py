@@ -9,23 +9,15 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from conftest import poll_until
 
 from ollama_tui.simulator import FaultSet, Simulator, serve_in_thread
 
 pytestmark = pytest.mark.simulator_only
-
-
-async def wait_for(cond: Callable[[], bool], timeout: float = 5.0) -> None:
-    """Poll a condition (never a fixed sleep)."""
-    deadline = time.monotonic() + timeout
-    while not cond():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.01)
 
 
 @pytest.fixture
@@ -119,7 +111,7 @@ async def test_hang_fault_and_stop() -> None:
         with pytest.raises(httpx.ReadTimeout):
             await c.get("/api/ps", timeout=0.2)
         task = asyncio.create_task(c.get("/api/ps", timeout=30))
-        await wait_for(lambda: sim.active_requests >= 1)
+        await poll_until(lambda: sim.active_requests >= 1)
         t0 = time.perf_counter()
         await sim.stop()  # must not wait for the hanging request
         assert time.perf_counter() - t0 < 2
@@ -197,15 +189,15 @@ async def test_connections_tracked(sim: Simulator) -> None:
     assert sim.open_connections == sim.tcp_connections == 0
     client = httpx.AsyncClient(base_url=sim.url)
     await client.get("/api/tags")
-    await wait_for(lambda: sim.tcp_connections == 1)  # idle keep-alive connection
+    await poll_until(lambda: sim.tcp_connections == 1)  # idle keep-alive connection
     assert sim.open_connections == 0  # ... which is not busy
     sim.faults.add("/api/ps", "hang", count=1)
     task = asyncio.create_task(client.get("/api/ps"))
-    await wait_for(lambda: sim.open_connections == 1)
+    await poll_until(lambda: sim.open_connections == 1)
     task.cancel()
-    await wait_for(lambda: sim.open_connections == 0)
+    await poll_until(lambda: sim.open_connections == 0)
     await client.aclose()
-    await wait_for(lambda: sim.tcp_connections == 0)
+    await poll_until(lambda: sim.tcp_connections == 0)
 
 
 async def test_closing_stream_frees_connection() -> None:
@@ -213,9 +205,9 @@ async def test_closing_stream_frees_connection() -> None:
         async with c.stream("POST", "/api/pull", json={"model": "mistral:latest"}) as r:
             async for _ in r.aiter_lines():
                 break
-        await wait_for(lambda: sim.active_requests == 0)
-        await wait_for(lambda: sim.open_connections == 0)
-        await wait_for(lambda: sim.tcp_connections == 0)
+        await poll_until(lambda: sim.active_requests == 0)
+        await poll_until(lambda: sim.open_connections == 0)
+        await poll_until(lambda: sim.tcp_connections == 0)
 
 
 # --- thread runner --------------------------------------------------------------------------

@@ -6,12 +6,13 @@ import asyncio
 import hashlib
 import json
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from conftest import poll_until
 
 from ollama_tui.simulator import Simulator
 
@@ -19,15 +20,6 @@ pytestmark = pytest.mark.simulator_only
 
 FAST = 1e13  # bytes/s: pulls finish at once
 LLAMA_WEIGHTS = "dde5aa3fc5ffc17176b5e8bdc82f587b24b2678c6c66101bf7da77af9f7ccdff"
-
-
-async def wait_for(cond: Callable[[], bool], timeout: float = 5.0) -> None:
-    """Poll a condition (never a fixed sleep)."""
-    deadline = time.monotonic() + timeout
-    while not cond():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.01)
 
 
 def lines_of(response: httpx.Response) -> list[dict[str, Any]]:
@@ -179,7 +171,7 @@ async def test_pull_cancel_and_resume() -> None:
                 if event.get("completed", 0) > 0:
                     break
         # closing the connection cancels the pull; the partial blob stays
-        await wait_for(lambda: sim.active_requests == 0)
+        await poll_until(lambda: sim.active_requests == 0)
         partial = sim.partial_bytes(weights.digest)
         assert 0 < partial < weights.size
         assert not any(m.name == "gemma3:1b" for m in sim.models)

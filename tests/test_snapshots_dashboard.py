@@ -6,7 +6,6 @@ visual change. `tests/make_screenshots.py` reuses `seed_models` and `make_app` f
 
 from __future__ import annotations
 
-import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -14,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from conftest import wait_for
 from textual.pilot import Pilot
 
 from ollama_tui.app import OllamaTuiApp
@@ -83,14 +83,6 @@ def make_app(url: str, now: datetime = FROZEN_NOW) -> OllamaTuiApp:
     return OllamaTuiApp(
         Settings(host=url, interval=3600), clock=lambda: now, monotonic=lambda: 1000.0
     )
-
-
-async def wait_for(pilot: Pilot[Any], predicate: Callable[[], object], timeout: float = 10) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await pilot.pause(0.05)
 
 
 def loaded(then: Callable[[Pilot[Any]], Awaitable[None]] | None = None) -> Any:

@@ -16,8 +16,9 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from conftest import wait_for
 from test_hostile_text import ERROR, FROZEN, NAME, VALID, add_hostile_models
-from test_snapshots_dashboard import loaded, wait_for
+from test_snapshots_dashboard import loaded
 from test_snapshots_dashboard import make_app as make_frozen_app
 from textual.pilot import Pilot
 

@@ -36,7 +36,7 @@ class FrozenQueue:
 
 
 class SnapHost(App[None]):
-    """The app's stylesheets and the contract's attributes, showing one screen."""
+    """The app's stylesheets and the attributes the operations use, showing one screen."""
 
     CSS_PATH: ClassVar[list[str | PurePath]] = list(stylesheet_paths())
 

@@ -7,12 +7,10 @@ import gc
 import socket
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Iterator
 
 import pytest
-from textual.pilot import Pilot
+from conftest import wait_for
 
 from ollama_tui.__main__ import build_app
 from ollama_tui.api import ApiError, InvalidInput, OllamaClient
@@ -39,14 +37,6 @@ def collector_back_on() -> Iterator[None]:
 def simulator() -> Iterator[Simulator]:
     with serve_in_thread() as sim:
         yield sim
-
-
-async def wait_for(pilot: Pilot[Any], predicate: Callable[[], object], timeout: float = 5) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await pilot.pause(0.02)
 
 
 def free_port() -> int:

@@ -4,7 +4,8 @@ that look like fields, a FROM that is not installed, completion, and the F1 refe
 from __future__ import annotations
 
 import pytest
-from test_ui_ops import SIZE, OpsHarness, open_editor, screen_ready, wait_for
+from conftest import wait_for
+from test_ui_ops import SIZE, OpsHarness, open_editor, screen_ready
 from textual.widgets import Input, Static
 
 from ollama_tui.screens.create import CreateScreen

@@ -2,33 +2,24 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import make_app, wait_for
 from textual.pilot import Pilot
 from textual.strip import Strip
 
 from ollama_tui.api import ServerUnreachable
 from ollama_tui.app import MAX_BACKOFF, OllamaTuiApp
-from ollama_tui.config import Settings
 from ollama_tui.screens.dashboard import DashboardScreen
 from ollama_tui.screens.help import HelpScreen
 from ollama_tui.simulator import Simulator
 from ollama_tui.widgets.model_table import VirtualTable
 
 pytestmark = pytest.mark.simulator_only
-
-
-async def wait_for(pilot: Pilot[Any], predicate: Callable[[], object], timeout: float = 5) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await pilot.pause(0.05)
 
 
 async def poll(pilot: Pilot[Any], app: OllamaTuiApp) -> None:
@@ -38,11 +29,6 @@ async def poll(pilot: Pilot[Any], app: OllamaTuiApp) -> None:
     app.request_refresh()
     await wait_for(pilot, lambda: app.poll_count > count)
     await pilot.pause()
-
-
-def make_app(url: str, **settings: Any) -> OllamaTuiApp:
-    settings.setdefault("interval", 60.0)  # tests poll explicitly
-    return OllamaTuiApp(Settings(host=url, **settings))
 
 
 def dashboard(app: OllamaTuiApp) -> DashboardScreen:
@@ -356,7 +342,7 @@ async def test_read_only_hides_and_refuses_operations(sim: Simulator) -> None:
 
 
 class _Recorder:
-    """Stands in for UI-B's Operations and records what the keys asked for."""
+    """Stands in for the app's Operations and records what the keys asked for."""
 
     def __init__(self, calls: list[str]) -> None:
         self.calls = calls

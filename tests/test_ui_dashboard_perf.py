@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import statistics
 import time
-from collections.abc import Callable
-from typing import Any
 
 import pytest
-from textual.pilot import Pilot
+from conftest import wait_for
 
 from ollama_tui.app import OllamaTuiApp
 from ollama_tui.config import Settings
@@ -17,30 +15,22 @@ from ollama_tui.simulator import Simulator
 pytestmark = [pytest.mark.simulator_only, pytest.mark.slow]
 
 
-async def wait_for(pilot: Pilot[Any], predicate: Callable[[], object], timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await pilot.pause(0.05)
-
-
 async def test_poll_and_filter_at_5000_models() -> None:
     async with Simulator(models=5000) as sim:
         app = OllamaTuiApp(Settings(host=sim.url, interval=60))
         async with app.run_test(size=(160, 45)) as pilot:
-            await wait_for(pilot, lambda: len(app.installed) > 5000)
+            await wait_for(pilot, lambda: len(app.installed) > 5000, timeout=30)
             await pilot.pause()
             table = app.dashboard.installed_table  # type: ignore[union-attr]
             rendered = table.render_count
 
             poll_costs = []
             for _ in range(3):
-                await wait_for(pilot, lambda: not app.polling)
+                await wait_for(pilot, lambda: not app.polling, timeout=30)
                 count = app.poll_count
                 start = time.thread_time()  # CPU of the UI thread only
                 app.request_refresh()
-                await wait_for(pilot, lambda count=count: app.poll_count > count)
+                await wait_for(pilot, lambda count=count: app.poll_count > count, timeout=30)
                 poll_costs.append(time.thread_time() - start)
             assert statistics.median(poll_costs) <= 0.020, poll_costs
             assert table.render_count == rendered  # nothing changed: nothing re-rendered

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from typing import Any
 
 import pytest
+from conftest import wait_for
 from textual.pilot import Pilot
 from textual.widgets import Static, TabbedContent
 
@@ -18,14 +17,6 @@ from ollama_tui.simulator import Simulator
 from ollama_tui.widgets.modelfile_view import ModelfileView
 
 pytestmark = pytest.mark.simulator_only
-
-
-async def wait_for(pilot: Pilot[Any], predicate: Callable[[], object], timeout: float = 5) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await pilot.pause(0.05)
 
 
 async def open_details(pilot: Pilot[Any], app: OllamaTuiApp, name: str) -> DetailsScreen:

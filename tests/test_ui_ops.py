@@ -1,6 +1,6 @@
 """Model operations through their dialogs, against the simulator (Pilot + run_test).
 
-`OpsHarness` is a small App with the attributes CONTRACT.md gives `OllamaTuiApp`
+`OpsHarness` is a small App with the attributes of `OllamaTuiApp` the operations use
 (client, jobs, read_only, installed, running_models, request_refresh, operations), so the
 operations are tested on their own; tests/test_ui_ops_app.py drives them through the real app.
 """
@@ -14,6 +14,7 @@ from pathlib import Path, PurePath
 from typing import Any, ClassVar
 
 import pytest
+from conftest import wait_for
 from textual.app import App
 from textual.pilot import Pilot
 from textual.screen import Screen
@@ -45,7 +46,7 @@ SIZE = (80, 24)
 
 
 class OpsHarness(SafeNotifyApp[None]):
-    """The contract's app attributes around a real client and JobQueue."""
+    """The app attributes the operations use, around a real client and JobQueue."""
 
     CSS_PATH: ClassVar[list[str | PurePath]] = list(stylesheet_paths())
 
@@ -84,16 +85,6 @@ class OpsHarness(SafeNotifyApp[None]):
 
     def has_model(self, name: str) -> bool:
         return any(names_equal(m.name, name) for m in self.installed)
-
-
-async def wait_for(pilot: Pilot[Any], cond: Callable[[], bool], timeout: float = 10.0) -> None:
-    """Poll a condition (never a fixed sleep) until it holds or the timeout expires."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not cond():
-        if loop.time() > deadline:
-            raise AssertionError("condition not met in time")
-        await pilot.pause(0.01)
 
 
 async def screen_ready(pilot: Pilot[Any], app: App[Any], cls: type[Screen[Any]]) -> Any:

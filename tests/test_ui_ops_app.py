@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from test_ui_ops import SMALL, notifications, requests, screen_ready, type_text, wait_for
+from conftest import make_app, wait_for
+from test_ui_ops import SMALL, notifications, requests, screen_ready, type_text
 from textual.pilot import Pilot
 
 from ollama_tui.app import OllamaTuiApp
-from ollama_tui.config import Settings
 from ollama_tui.jobs import JobState
 from ollama_tui.screens.create import CreateScreen
 from ollama_tui.screens.delete import DeleteScreen
@@ -22,11 +22,6 @@ from ollama_tui.widgets.job_progress import JobRow, JobsStrip
 pytestmark = pytest.mark.simulator_only
 
 SIZE = (80, 24)
-
-
-def make_app(url: str, **settings: Any) -> OllamaTuiApp:
-    settings.setdefault("interval", 60.0)  # tests ask for polls explicitly
-    return OllamaTuiApp(Settings(host=url, **settings))
 
 
 async def started(pilot: Pilot[Any], app: OllamaTuiApp) -> None:

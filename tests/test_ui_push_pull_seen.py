@@ -5,7 +5,8 @@ push offered), and the insecure checkbox is readable without colour."""
 from __future__ import annotations
 
 import pytest
-from test_ui_ops import SIZE, OpsHarness, requests, screen_ready, type_text, wait_for
+from conftest import wait_for
+from test_ui_ops import SIZE, OpsHarness, requests, screen_ready, type_text
 from textual.widgets import Checkbox, Static
 
 from ollama_tui.jobs import JobState

@@ -6,7 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from test_ui_dashboard import dashboard, make_app, poll, started, unused_port, wait_for
+from conftest import make_app, wait_for
+from test_ui_dashboard import dashboard, poll, started, unused_port
 from textual.pilot import Pilot
 from textual.widgets._footer import FooterKey
 

@@ -1,6 +1,6 @@
 """Write a tiny (~0.4 MB, F32) llama GGUF that a real Ollama server accepts, creates and loads.
 
-Section 17 of OLLAMA_API.md: llama architecture, gpt2 tokenizer with ASCII-only tokens, the
+What a real server needs: llama architecture, gpt2 tokenizer with ASCII-only tokens, the
 usual tensors, random weights. Deterministic for a given seed, so its digest is stable.
 """
 

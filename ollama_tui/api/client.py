@@ -34,12 +34,14 @@ from ollama_tui.api.errors import (
 )
 from ollama_tui.api.headers import request_headers
 from ollama_tui.api.hosts import is_loopback, resolve_host
+from ollama_tui.api.keep_alive import parse_keep_alive
 from ollama_tui.api.models import (
     LocalModel,
     ModelShow,
     ProgressEvent,
     RunningModel,
     checked_int,
+    is_embedding_only,
 )
 from ollama_tui.api.names import parse_model_name, validate_model_name
 from ollama_tui.api.ndjson import NDJSONDecoder
@@ -53,8 +55,6 @@ _M = TypeVar("_M", LocalModel, RunningModel)
 _HASH_STEP = 64 << 20  # bytes hashed per worker-thread call (one progress event each)
 _READ_CHUNK = 1 << 20  # bytes per file read while hashing/uploading
 _DIGEST_RE = re.compile(r"(?:sha256[:-])?([0-9a-fA-F]{64})")
-_DURATION_RE = re.compile(r"[-+]?(?:(?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|μs|ms|s|m|h))+|[-+]?0")
-_NUMBER_RE = re.compile(r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)")
 _VERSION_RE = re.compile(r"v?(\d+)\.(\d+)\.(\d+)")
 _STRUCTURED_CREATE = (0, 5, 5)
 _LEGACY_CREATE_MESSAGE = "path or modelfile are required"
@@ -73,7 +73,7 @@ class ContactObserver(Protocol):
         """The server could not be reached, or a connection to it dropped."""
 
 
-# Weight file sets of a model folder, first match wins (section 14, like the Go CLI).
+# Weight file sets of a model folder, first match wins (like the Go CLI).
 _WEIGHT_PATTERNS = (
     "model*.safetensors",
     "consolidated*.safetensors",
@@ -92,24 +92,6 @@ def _normalize_digest(digest: str) -> str:
     if match is None:
         raise InvalidInput(f"invalid blob digest {digest!r}: expected sha256:<64 hex digits>")
     return "sha256:" + match.group(1).lower()
-
-
-def _keep_alive(value: str | float) -> str | float:
-    """Check a keep_alive before sending; numeric strings become seconds."""
-    if isinstance(value, bool):
-        raise InvalidInput("keep_alive must be a duration like '10m' or a number of seconds")
-    if isinstance(value, int | float):
-        return value
-    text = value.strip()
-    if _NUMBER_RE.fullmatch(text):
-        number = float(text)
-        return int(number) if number.is_integer() else number
-    if not _DURATION_RE.fullmatch(text):
-        raise InvalidInput(
-            f"keep_alive {value!r} is not a duration like '10m', '1h30m' or '-1m' "
-            "(or a number of seconds)"
-        )
-    return text
 
 
 def _version_tuple(version: str) -> tuple[int, int, int] | None:
@@ -649,7 +631,7 @@ class OllamaClient:
         parse_model_name(name)
         body: dict[str, Any] = {"model": name}
         if keep_alive is not None:
-            body["keep_alive"] = _keep_alive(keep_alive)
+            body["keep_alive"] = parse_keep_alive(keep_alive)
         path = "/api/embed" if embedding else "/api/generate"
         try:
             async with asyncio.timeout(timeout):
@@ -668,8 +650,7 @@ class OllamaClient:
         ``/api/embed``, all others through ``/api/generate``.
         """
         parse_model_name(name)
-        caps = set(capabilities or ())
-        path = "/api/embed" if "embedding" in caps and "completion" not in caps else "/api/generate"
+        path = "/api/embed" if is_embedding_only(capabilities or ()) else "/api/generate"
         _, content = await self._send("POST", path, {"model": name, "keep_alive": 0}, long=False)
         self._check_reply(content, f"POST {path}")
 
@@ -1053,7 +1034,7 @@ def _structured_body(
     from_name: str | None,
     quantize: str | None,
 ) -> dict[str, Any]:
-    """The ≥0.5.5 create request (section 7a)."""
+    """The structured create request of servers from 0.5.5 on (files by blob digest)."""
     body: dict[str, Any] = {"model": name, "name": name, "stream": True}
     if from_name is not None:
         body["from"] = from_name

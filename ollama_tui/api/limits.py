@@ -76,7 +76,11 @@ def cut(text: str, limit: int | None = None) -> str:
 
 
 def bytes_text(size: int) -> str:
-    """A limit in bytes as the messages say it: ``1 MB``, ``32 MB``, ``512 KB``, ``100 bytes``."""
+    """A limit in bytes as the messages say it: ``1 MB``, ``32 MB``, ``512 KB``, ``100 bytes``.
+
+    Not ``formatting.human_bytes`` (sizes of data, decimal units like the CLI): the limits are
+    powers of two, and "1 MB" reads better in an error than the CLI's "1.0 MB" for 2**20.
+    """
     for unit, scale in (("GB", 1 << 30), ("MB", 1 << 20), ("KB", 1 << 10)):
         if size >= scale:
             return f"{size / scale:.3g} {unit}"
@@ -84,7 +88,11 @@ def bytes_text(size: int) -> str:
 
 
 def seconds_text(seconds: float) -> str:
-    """A limit in seconds as the messages say it: ``30 minutes``, ``90 s``, ``0.2 s``."""
+    """A limit in seconds as the messages say it: ``30 minutes``, ``90 s``, ``0.2 s``.
+
+    Every "gave up after ..." message says its time with this (``formatting.format_eta`` is
+    for a time left, rounded to the second).
+    """
     if seconds >= 120 and seconds % 60 == 0:
         return f"{seconds / 60:g} minutes"
     return f"{seconds:g} s"

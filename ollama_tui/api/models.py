@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
@@ -196,6 +196,13 @@ class LocalModel:
     def is_remote(self) -> bool:
         """A cloud/remote stub (its size is not the model's)."""
         return bool(self.remote_model or self.remote_host)
+
+
+def is_embedding_only(capabilities: Sequence[str]) -> bool:
+    """An embedding-only model ("embedding" but not "completion"): the server refuses to load
+    it through /api/generate, so it is loaded and unloaded through /api/embed."""
+    caps = {c.lower() for c in capabilities}
+    return "embedding" in caps and "completion" not in caps
 
 
 @dataclass(frozen=True)

@@ -1,1 +1,1 @@
-"""Screens: dashboard, details, help (UI-A) and the operation dialogs (UI-B)."""
+"""Screens: dashboard, details, help and the operation dialogs."""

@@ -87,7 +87,7 @@ class ConfirmScreen(ModalScreen[bool]):
 
 
 class ModelNameValidator(Validator):
-    """The server's name rules (section 12), with its specific message."""
+    """The server's name rules (Ollama's types/model/name.go), with its specific message."""
 
     def validate(self, value: str) -> ValidationResult:
         if not value.strip():

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-import re
 from typing import ClassVar
 
 from rich.text import Text
@@ -15,50 +13,15 @@ from textual.validation import ValidationResult, Validator
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
+from ollama_tui.api.keep_alive import KeepAlive, parse_keep_alive
 from ollama_tui.formatting import safe_line
 from ollama_tui.stylesheets import OPERATIONS_CSS
-
-KeepAlive = str | float
-
-_UNIT = r"(?:ns|us|µs|μs|ms|s|m|h)"
-_NUM = r"(?:\d+(?:\.\d*)?|\.\d+)"
-_GO_DURATION = re.compile(rf"[-+]?(?:0|(?:{_NUM}{_UNIT})+)")
-_SECONDS = re.compile(rf"[-+]?{_NUM}")
 
 PRESETS: tuple[tuple[str, KeepAlive], ...] = (
     ("5 minutes", "5m"),
     ("1 hour", "1h"),
     ("forever", -1),
 )
-
-
-# Go keeps durations in int64 nanoseconds: about 292 years.
-_MAX_SECONDS = 9.2e9
-
-
-def parse_keep_alive(text: str) -> KeepAlive:
-    """A Go duration ("10m", "1h30m") stays a string; plain seconds become a number.
-
-    Negative means forever. The string "-1" is rejected by the server, so numbers are sent as
-    numbers. Raises ValueError with a message for anything else.
-    """
-    value = text.strip()
-    if _SECONDS.fullmatch(value):
-        number = float(value)
-        if number < 0:
-            return -1  # forever, whatever the number
-        if not math.isfinite(number) or number > _MAX_SECONDS:
-            raise ValueError("too long: at most 292 years (use -1 for forever)")
-        return int(number) if number == int(number) else number
-    if _GO_DURATION.fullmatch(value):
-        return value
-    raise ValueError("use a duration like 10m, 1h30m or 90s, or seconds (-1 = forever)")
-
-
-def describe_keep_alive(value: KeepAlive) -> str:
-    if isinstance(value, int | float):
-        return "forever" if value < 0 else f"{value:g} s"
-    return value
 
 
 class KeepAliveValidator(Validator):

@@ -1,9 +1,10 @@
 """A simulated Ollama server for tests, demos, screenshots and benchmarks.
 
-``Simulator`` serves the real Ollama HTTP API (see shared/OLLAMA_API.md) from memory on a
-loopback socket; ``serve_in_thread`` runs one on its own event loop for synchronous callers;
-``FaultSet`` (``sim.faults``) injects failures per path. ``Fleet`` runs several servers, each
-with its own state, in one process (``serve_fleet_in_thread`` for synchronous callers).
+``Simulator`` serves the Ollama HTTP API (a real server's endpoints, shapes and errors) from
+memory on a loopback socket; ``serve_in_thread`` runs one on its own event loop for synchronous
+callers; ``FaultSet`` (``sim.faults``) injects failures per path. ``Fleet`` runs several
+servers, each with its own state, in one process (``serve_fleet_in_thread`` for synchronous
+callers).
 """
 
 from __future__ import annotations

@@ -13,36 +13,10 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
-from ollama_tui.formatting import human_bytes, safe_line
+from ollama_tui.formatting import format_eta, format_rate, human_bytes, safe_line
 from ollama_tui.jobs import Job, JobKind, JobState, LayerProgress
 
 BAR_WIDTH = 24
-
-
-def format_bytes(size: float) -> str:
-    """Decimal units like the Ollama CLI (`19 GB`, `5.1 GB`)."""
-    return human_bytes(int(size))
-
-
-def format_rate(rate: float | None) -> str:
-    """Bytes per second, or empty when unknown."""
-    if not rate or rate <= 0:
-        return ""
-    return f"{format_bytes(rate)}/s"
-
-
-def format_eta(seconds: float | None) -> str:
-    """`45s`, `3m05s`, `2h07m`; empty when unknown."""
-    if seconds is None or seconds < 0:
-        return ""
-    whole = round(seconds)
-    if whole < 60:
-        return f"{whole}s"
-    minutes, secs = divmod(whole, 60)
-    if minutes < 60:
-        return f"{minutes}m{secs:02d}s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h{minutes:02d}m"
 
 
 def progress_bar(fraction: float | None, width: int = BAR_WIDTH) -> Text:
@@ -103,10 +77,10 @@ def job_numbers(job: Job) -> Text:
     fraction = job_fraction(job)
     parts: list[str] = []
     if job.state is JobState.DONE:
-        return Text(f"100%  {format_bytes(job.total)}" if job.total > 0 else "")
+        return Text(f"100%  {human_bytes(job.total)}" if job.total > 0 else "")
     if fraction is not None:
         parts.append(f"{fraction * 100:3.0f}%")
-        parts.append(f"{format_bytes(job.completed)} / {format_bytes(job.total)}")
+        parts.append(f"{human_bytes(job.completed)} / {human_bytes(job.total)}")
     if job.state is JobState.RUNNING:
         rate = format_rate(job.rate)
         if rate:
@@ -244,9 +218,9 @@ class JobRow(Vertical, can_focus=True):
             if not total:
                 size = ""
             elif completed >= total:
-                size = format_bytes(total)
+                size = human_bytes(total)
             else:
-                size = f"{format_bytes(completed)}/{format_bytes(total)}"
+                size = f"{human_bytes(completed)}/{human_bytes(total)}"
             cells = (
                 # Placeholder digests (quantize, GGUF checks) have no short form: show status.
                 Text(safe_line(layer.short_digest)),
