@@ -24,6 +24,7 @@ from textual.signal import Signal
 from ollama_tui.api.errors import ApiError, OllamaError
 from ollama_tui.api.models import LocalModel, RunningModel
 from ollama_tui.api.names import names_equal
+from ollama_tui.config import DEFAULT_LOAD_TIMEOUT
 from ollama_tui.formatting import counted, safe_line
 from ollama_tui.jobs import Job, JobKind, JobQueue, JobState, explain_job_error
 from ollama_tui.messages import RefreshRequested
@@ -64,7 +65,7 @@ class Operations:
         jobs_changed: Signal[Job],
         *,
         read_only: bool = False,
-        load_timeout: float | None = None,
+        load_timeout: float = DEFAULT_LOAD_TIMEOUT,
     ) -> None:
         self.app = app
         self.session = session
