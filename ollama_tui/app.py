@@ -1,57 +1,63 @@
-"""The App: stylesheets, client and jobs lifetime, polling, and routing to screens.
+"""The App: stylesheets, sessions and jobs lifetime, polling, and routing to screens.
 
-Polling runs in one worker at a time and re-arms a timer only after a poll has finished, so a
-slow server never stacks requests; an unreachable server backs off 1, 2, 4 ... 30 s. A poll
-still unanswered after an interval shows the server as "not answering" while it waits. Whether
-the server answers is recorded in one place, ``self.reachability``: polls and the app's client
-report to it, and any success ends the back-off at once (and wakes jobs waiting for the server).
+Each server is a :class:`ServerSession` (``self.sessions``, in order; ``self.session`` is the
+current one). Each session polls in one worker at a time and re-arms its timer only after a
+poll has finished, so a slow server never stacks requests; an unreachable server backs off
+1, 2, 4 ... 30 s. A poll still unanswered after an interval shows the server as "not answering"
+while it waits. Whether a server answers is recorded in one place, its session's
+``reachability``: polls and the session's client report to it, and any success ends the
+back-off at once (and wakes jobs waiting for the server). The fetching itself runs on the
+poller's one thread for every server; results come back as :class:`SessionPolled` messages.
+Job changes are published on ``jobs_changed_signal``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import functools
 import gc
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import PurePath
 from typing import Any, ClassVar
 
 from rich.text import Text
-from textual import events
+from textual import events, on
 from textual.app import App, ScreenStackError
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
+from textual.signal import Signal
 from textual.theme import Theme
-from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Static
 
-from ollama_tui.api import LocalModel, OllamaClient, OllamaError, RunningModel, ServerUnreachable
+from ollama_tui.api import LocalModel, ModelShow, OllamaClient, RunningModel
 from ollama_tui.config import Settings, save_theme
 from ollama_tui.formatting import counted
-from ollama_tui.jobs import Job, JobQueue, JobState
+from ollama_tui.jobs import Job, JobQueue, JobState, explain_job_error
+from ollama_tui.messages import (
+    DashboardReady,
+    DetailsRequested,
+    PauseRequested,
+    QuitRequested,
+    RefreshRequested,
+    SessionPolled,
+)
 from ollama_tui.notifications import SafeNotifyApp
-from ollama_tui.operations import Operations, explain_job_error
+from ollama_tui.operations import Operations
 from ollama_tui.poller import Poller, Snapshot
 from ollama_tui.reachability import Reachability
 from ollama_tui.screens.dashboard import DashboardScreen
 from ollama_tui.screens.help import BindingCommands, HelpScreen, collect_help
+from ollama_tui.session import MAX_BACKOFF, ConnectionStatus, ServerSession
 from ollama_tui.stylesheets import stylesheet_path
-from ollama_tui.widgets.status_bar import ConnectionStatus
 
 __all__ = ["MAX_BACKOFF", "OllamaTuiApp", "release_dead_styles_caches"]
 
 log = logging.getLogger(__name__)
 
-MAX_BACKOFF = 30.0
-# A poll unanswered for an interval (at least this long, and twice the usual round trip) shows
-# the server as "not answering": a slow but working server must not flicker to it every poll.
-MIN_NOT_ANSWERING = 1.0
 # How often the render caches of removed widgets are let go (see release_dead_styles_caches).
 STYLES_CACHE_RELEASE_INTERVAL = 30.0
 # Longest the collector stays paused at start-up when the first poll takes long.
@@ -86,53 +92,97 @@ class OllamaTuiApp(SafeNotifyApp[None]):
         self.clock: Callable[[], datetime] = clock or (lambda: datetime.now(UTC))
         self.monotonic: Callable[[], float] = monotonic or time.monotonic
         self.read_only = self.settings.read_only
-        self.client = client or OllamaClient(self.settings.host, headers=self.settings.headers)
-        # The entry point may hand over a poller whose first fetch is already under way.
-        self.poller = poller or Poller(
-            self.client.base_url, headers=self.settings.headers, monotonic=self.monotonic
-        )
-        # Whether the server answers; would belong to a per-server session object.
-        self.reachability = Reachability()
-        self.client.observer = self.reachability
-        self.reachability.subscribe(self._reachability_changed)
+        # Today one server; the fleet adds one session per configured server.
+        self.sessions: list[ServerSession] = [
+            ServerSession(
+                None,
+                self.settings.host,
+                self.settings.headers,
+                client=client,
+                read_only=self.read_only,
+                demo=self.settings.demo,
+            )
+        ]
+        self._current = 0
+        # The entry point may hand over a poller whose first fetch is already under way. One
+        # poller (one thread) serves every session.
+        first = self.sessions[0]
+        self.poller = poller or Poller(first.url, headers=first.headers, monotonic=self.monotonic)
+        for session in self.sessions:
+            session.poll_target = self.poller.add(session.url, session.headers)
+            session.reachability.subscribe(functools.partial(self._reachability_changed, session))
+        self.jobs_changed_signal: Signal[Job] = Signal(self, "jobs-changed")
+        """Every change of a job (state or progress): the jobs view, strip and editor listen."""
         self.jobs = JobQueue(
-            lambda: self.client,
+            server=lambda: self.session,
             max_transfers=self.settings.max_transfers,
+            on_change=self.jobs_changed_signal.publish,
             on_finished=self._job_finished,
-            reachability=self.reachability,
             reconnect_timeout=self.settings.reconnect_timeout,
-            probe=lambda: self.client.version(),
+            probe=self._probe_server,
         )
-        self.installed: list[LocalModel] = []
-        self.running_models: list[RunningModel] = []
-        self.show_cache: dict[tuple[str, str], Any] = {}
-        self.operations = Operations(self)
-        self.operations.hook_jobs()
-        self.status = ConnectionStatus(
-            host=self.client.base_url, read_only=self.read_only, demo=self.settings.demo
+        self.operations = Operations(
+            self,
+            self.session,
+            self.jobs,
+            self.jobs_changed_signal,
+            read_only=self.read_only,
+            load_timeout=self.settings.load_timeout,
         )
         self.poll_count = 0
-        self._failures = 0
-        self._polling = False
-        self._refresh_pending = False
-        self._paused = False
-        self._poll_timer: Timer | None = None
-        self._not_answering_timer: Timer | None = None
         self._saved_theme: str | None = None
         self._focus_before_small: dict[Screen[Any], Widget | None] = {}
-        # Sent by the poller before the UI existed; shown at mount or awaited by the first poll.
-        self._first_fetch: concurrent.futures.Future[Snapshot] | None = None
-        self._poll_notes: tuple[str, ...] = ()  # the last poll's notes (models left out)
         self._resume_gc = resume_gc
         self._closing = False
         self.dashboard: DashboardScreen | None = None
         if self.settings.keymap:
             self.set_keymap(dict(self.settings.keymap))
 
+    # --- the current session --------------------------------------------------------------------
+
+    @property
+    def session(self) -> ServerSession:
+        """The server the dashboard shows."""
+        return self.sessions[self._current]
+
+    # The current session's state, for the entry point and tests; screens and operations are
+    # handed their session instead.
+    @property
+    def client(self) -> OllamaClient:
+        return self.session.client
+
+    @property
+    def reachability(self) -> Reachability:
+        return self.session.reachability
+
+    @property
+    def status(self) -> ConnectionStatus:
+        return self.session.status
+
+    @property
+    def installed(self) -> list[LocalModel]:
+        return self.session.installed
+
+    @property
+    def running_models(self) -> list[RunningModel]:
+        return self.session.running_models
+
+    @property
+    def show_cache(self) -> dict[tuple[str, str], ModelShow]:
+        return self.session.show_cache
+
     # --- lifetime -------------------------------------------------------------------------------
 
     def get_default_screen(self) -> Screen[Any]:
-        self.dashboard = DashboardScreen()
+        self.dashboard = DashboardScreen(
+            self.session,
+            self.operations,
+            self.jobs,
+            self.jobs_changed_signal,
+            clock=self.clock,
+            monotonic=self.monotonic,
+            read_only=self.read_only,
+        )
         return self.dashboard
 
     def push_screen(self, *args: Any, **kwargs: Any) -> Any:
@@ -193,8 +243,9 @@ class OllamaTuiApp(SafeNotifyApp[None]):
     def on_load(self) -> None:
         # The first fetch goes out now (if the entry point has not sent it already), while
         # Textual is still building the first frame.
-        self.poller.prefetch()
-        self._first_fetch = self.poller.take_prefetch()
+        for session in self.sessions:
+            self.poller.prefetch(session.poll_target)
+            session.first_fetch = self.poller.take_prefetch(session.poll_target)
 
     def on_mount(self) -> None:
         if self.settings.theme:
@@ -206,7 +257,8 @@ class OllamaTuiApp(SafeNotifyApp[None]):
                 )
         self._saved_theme = self.theme  # start-up theme (maybe from --theme): not a choice
         self.theme_changed_signal.subscribe(self, self._theme_changed)
-        self._publish_status()
+        for session in self.sessions:
+            self._publish_status(session)
         self.set_interval(
             STYLES_CACHE_RELEASE_INTERVAL, release_dead_styles_caches, name="release caches"
         )
@@ -214,25 +266,27 @@ class OllamaTuiApp(SafeNotifyApp[None]):
             # A server that never answers must not keep the collector off for long.
             self.set_timer(STARTUP_GC_PAUSE, self.end_startup, name="end start-up")
 
+    @on(DashboardReady)
+    def _dashboard_ready(self) -> None:
+        self.begin_polling()
+
     def begin_polling(self) -> None:
-        """Called once the dashboard is mounted: show the first fetch, or poll now."""
-        first = self._first_fetch
-        if (
-            first is not None
-            and first.done()
-            and not first.cancelled()
-            and first.exception() is None
-        ):
-            # Usually the case (it was sent before Textual was imported): shown in the very
-            # first frame instead of one poll worker later.
-            self._first_fetch = None
-            self._polled(first.result())
-            self.poll_count += 1
-            self._schedule_poll(self.settings.interval)
-            if self._resume_gc:
-                self.call_after_refresh(self.end_startup)
-        else:
-            self._schedule_poll(0)
+        """Called once the dashboard is mounted: show each first fetch, or poll now."""
+        for session in self.sessions:
+            first = session.first_fetch
+            if (
+                first is not None
+                and first.done()
+                and not first.cancelled()
+                and first.exception() is None
+            ):
+                # Usually the case (it was sent before Textual was imported): shown in the very
+                # first frame instead of one poll worker later.
+                session.first_fetch = None
+                self._polled(session, first.result())
+                self._schedule_poll(session, self.settings.interval)
+            else:
+                self._schedule_poll(session, 0)
 
     def end_startup(self) -> None:
         """Turn the garbage collector back on if the entry point paused it (idempotent)."""
@@ -246,18 +300,18 @@ class OllamaTuiApp(SafeNotifyApp[None]):
 
     async def on_unmount(self) -> None:
         self._closing = True  # no poll may start while the poller shuts down
-        if self._poll_timer is not None:
-            self._poll_timer.stop()
-        self._stop_not_answering_timer()
-        if self._first_fetch is not None:
-            self._first_fetch.cancel()
+        for session in self.sessions:
+            session.stop_timers()
+            if session.first_fetch is not None:
+                session.first_fetch.cancel()
         try:
             await self.jobs.aclose()
         finally:
             try:
                 await self.poller.aclose()
             finally:
-                await self.client.aclose()
+                for session in self.sessions:
+                    await session.aclose()
 
     def _theme_changed(self, theme: Theme) -> None:
         """Remember a theme chosen in the palette in the config file."""
@@ -274,175 +328,185 @@ class OllamaTuiApp(SafeNotifyApp[None]):
 
     # --- polling --------------------------------------------------------------------------------
 
-    def request_refresh(self) -> None:
+    def request_refresh(self, session: ServerSession | None = None) -> None:
         """Poll now (non-blocking); during a poll, poll again as soon as it finishes."""
-        if self._polling:
-            self._refresh_pending = True
+        session = session or self.session
+        if session.polling:
+            session.refresh_pending = True
         else:
-            self._schedule_poll(0)
+            self._schedule_poll(session, 0)
 
-    def toggle_pause(self) -> None:
-        self._paused = not self._paused
-        if self._paused:
-            if self._poll_timer is not None:
-                self._poll_timer.stop()
-            self._set_status(paused=True)
+    @on(RefreshRequested)
+    def _refresh_requested(self, message: RefreshRequested) -> None:
+        self.request_refresh(message.session)
+
+    @on(PauseRequested)
+    def _pause_requested(self, message: PauseRequested) -> None:
+        self.toggle_pause(message.session)
+
+    def toggle_pause(self, session: ServerSession | None = None) -> None:
+        session = session or self.session
+        if session.toggle_pause():
+            if session.poll_timer is not None:
+                session.poll_timer.stop()
         else:
-            self._set_status(paused=False)
-            self.request_refresh()
+            self.request_refresh(session)
+        self._publish_status(session)
 
     @property
     def paused(self) -> bool:
-        return self._paused
+        """The current server's polling is paused."""
+        return self.session.paused
 
     @property
     def polling(self) -> bool:
-        """A poll is in flight."""
-        return self._polling
+        """A poll of the current server is in flight."""
+        return self.session.polling
 
-    def _schedule_poll(self, delay: float) -> None:
-        if self._poll_timer is not None:
-            self._poll_timer.stop()
-            self._poll_timer = None
+    def _schedule_poll(self, session: ServerSession, delay: float) -> None:
+        if session.poll_timer is not None:
+            session.poll_timer.stop()
+            session.poll_timer = None
+        start = functools.partial(self._start_poll, session)
         if delay <= 0:
-            self.call_later(self._start_poll)  # a zero-length Timer divides by zero
+            self.call_later(start)  # a zero-length Timer divides by zero
         else:
-            self._poll_timer = self.set_timer(delay, self._start_poll, name="poll")
+            session.poll_timer = self.set_timer(delay, start, name="poll")
 
-    def _start_poll(self) -> None:
+    def _start_poll(self, session: ServerSession) -> None:
         if self._closing:
             return
-        if self._polling:
-            self._refresh_pending = True
+        if session.polling:
+            session.refresh_pending = True
             return
-        self._polling = True
-        if self.status.retry_at is not None:
-            self._set_status(retry_at=None)  # the retry is under way: not "retrying in 0 s"
+        session.polling = True
+        if session.status.retry_at is not None:
+            # The retry is under way: not "retrying in 0 s".
+            self._set_status(session, retry_at=None)
         self.run_worker(
-            self._poll(), name="poll", group="poll", exclusive=True, exit_on_error=False
+            self._poll(session),
+            name="poll",
+            group=f"poll {id(session)}",
+            exclusive=True,
+            exit_on_error=False,
         )
         # The request's own timeout (10 s) is far too long to leave the status line saying
         # "connected": after an interval without an answer it says "not answering".
-        patience = max(self.settings.interval, MIN_NOT_ANSWERING, 2 * (self.status.rtt or 0.0))
-        self._stop_not_answering_timer()
-        self._not_answering_timer = self.set_timer(
-            patience,
-            functools.partial(self._not_answering, self.monotonic()),
+        self._stop_not_answering_timer(session)
+        session.not_answering_timer = self.set_timer(
+            session.patience(self.settings.interval),
+            functools.partial(self._not_answering, session, self.monotonic()),
             name="not answering",
         )
 
-    def _not_answering(self, asked_at: float) -> None:
-        self._not_answering_timer = None
-        if self._polling and not self._closing:
-            self._set_status(state="not_answering", asked_at=asked_at, retry_at=None)
+    def _not_answering(self, session: ServerSession, asked_at: float) -> None:
+        session.not_answering_timer = None
+        if session.polling and not self._closing:
+            self._set_status(session, state="not_answering", asked_at=asked_at, retry_at=None)
 
-    def _stop_not_answering_timer(self) -> None:
-        if self._not_answering_timer is not None:
-            self._not_answering_timer.stop()
-            self._not_answering_timer = None
+    def _stop_not_answering_timer(self, session: ServerSession) -> None:
+        if session.not_answering_timer is not None:
+            session.not_answering_timer.stop()
+            session.not_answering_timer = None
 
-    async def _poll(self) -> None:
+    async def _poll(self, session: ServerSession) -> None:
         delay = self.settings.interval
+        snapshot: Snapshot | None = None
         try:
-            first, self._first_fetch = self._first_fetch, None
+            first, session.first_fetch = session.first_fetch, None
             if first is not None:
                 snapshot = await asyncio.wrap_future(first)
             else:
-                snapshot = await self.poller.poll(with_version=self.status.version is None)
-            self._polled(snapshot)
+                snapshot = await self.poller.poll(
+                    session.poll_target, with_version=session.status.version is None
+                )
         except Exception as error:  # network or server trouble must never end the app
-            delay = self._poll_failed(error)
+            delay = self._poll_failed(session, error)
         finally:
-            self._polling = False
-            self._stop_not_answering_timer()
-            self.poll_count += 1
-            if self._resume_gc:
-                self.call_after_refresh(self.end_startup)  # once this poll is on screen
-        if self._paused:
-            return
-        if self._refresh_pending:
-            self._refresh_pending = False
-            delay = 0
-        self._schedule_poll(delay)
-
-    def _polled(self, snapshot: Snapshot) -> None:
-        self._failures = 0
-        if snapshot.notes != self._poll_notes:
-            self._poll_notes = snapshot.notes  # said once, not at every poll
-            for note in snapshot.notes:
-                self.notify(note, title="Too many models", severity="warning", markup=False)
-        self._apply(snapshot.installed, snapshot.running)
-        self._set_status(
-            version=snapshot.version or self.status.version,
-            state="connected",
-            reason="",
-            retry_at=None,
-            asked_at=None,
-            last_ok=self.monotonic(),
-            rtt=snapshot.rtt,
-        )
-        self.reachability.answered()
-
-    def _poll_failed(self, error: Exception) -> float:
-        self._failures += 1
-        delay = min(MAX_BACKOFF, 2.0 ** (self._failures - 1))
-        if isinstance(error, OllamaError):
-            reason = str(error)
+            session.polling = False
+            self._stop_not_answering_timer(session)
+        if snapshot is not None:
+            # Applied by the message's handler: the same one path for every server.
+            self.post_message(SessionPolled(session, snapshot))
         else:
-            log.exception("poll failed")
-            reason = f"{type(error).__name__}: {error}"
-        self._set_status(
-            version=None,  # ask again after reconnecting: the server may have been upgraded
-            state="unreachable" if isinstance(error, ServerUnreachable) else "error",
-            reason=reason,
-            retry_at=None if self._paused else self.monotonic() + delay,
-            asked_at=None,
-        )
-        if isinstance(error, ServerUnreachable):
-            self.reachability.lost(reason)
+            self._count_poll()
+        if session.paused:
+            return
+        if session.refresh_pending:
+            session.refresh_pending = False
+            delay = 0
+        self._schedule_poll(session, delay)
+
+    async def _probe_server(self, job: Job) -> None:
+        """Asked by a transfer waiting for its server when nothing else asks (polling paused):
+        the answer reaches the session's reachability through its client."""
+        session = job.server if isinstance(job.server, ServerSession) else self.session
+        await session.client.version()
+
+    def _count_poll(self) -> None:
+        self.poll_count += 1
+        if self._resume_gc:
+            self.call_after_refresh(self.end_startup)  # once this poll is on screen
+
+    @on(SessionPolled)
+    def _session_polled(self, message: SessionPolled) -> None:
+        if not self._closing:
+            self._polled(message.session, message.snapshot)
+
+    def _polled(self, session: ServerSession, snapshot: Snapshot) -> None:
+        first = not session.installed and not session.running_models
+        result = session.polled(snapshot, self.monotonic())
+        for note in result.notes:
+            self.notify(note, title="Too many models", severity="warning", markup=False)
+        if result.changed:
+            if session is self.session and self.dashboard is not None:
+                self.dashboard.show_models(session.installed, session.running_models)
+            if first and session.installed and not self._resume_gc:  # else end_startup()
+                # Everything alive now (the app, thousands of rows) lives as long as the app:
+                # keep it out of the garbage collector's full passes, which otherwise take tens
+                # of milliseconds at 5,000 models and show up as stutters in key presses.
+                gc.freeze()
+        self._publish_status(session)
+        self._count_poll()
+
+    def _poll_failed(self, session: ServerSession, error: Exception) -> float:
+        delay = session.poll_failed(error, self.monotonic())
+        self._publish_status(session)
         return delay
 
-    def _reachability_changed(self, reachable: bool) -> None:
+    def _reachability_changed(self, session: ServerSession, reachable: bool) -> None:
         """Any request that got an answer ends a back-off at once (a poll reports its own)."""
-        if not reachable or self._polling or self._closing:
+        if not reachable or session.polling or self._closing:
             return
-        if self.status.state not in ("unreachable", "not_answering"):
-            return  # connected already, or a poll that failed with an answer: its own error
-        self._failures = 0
-        self._set_status(state="connected", reason="", retry_at=None, asked_at=None)
-        if not self._paused:
-            self._schedule_poll(0)  # fresh tables now, then the normal interval
+        if not session.answered_elsewhere():
+            return
+        self._publish_status(session)
+        if not session.paused:
+            self._schedule_poll(session, 0)  # fresh tables now, then the normal interval
 
-    def _apply(self, installed: list[LocalModel], running: list[RunningModel]) -> None:
-        if installed is self.installed and running is self.running_models:
-            return  # the poller hands back the same lists when nothing changed
-        first = not self.installed and not self.running_models
-        self.installed = installed
-        self.running_models = running
-        if self.dashboard is not None:
-            self.dashboard.show_models(installed, running)
-        if first and installed and not self._resume_gc:  # else end_startup() freezes
-            # Everything alive now (the app, thousands of rows) lives as long as the app: keep
-            # it out of the garbage collector's full passes, which otherwise take tens of
-            # milliseconds at 5,000 models and show up as stutters in key presses.
-            gc.freeze()
+    def _set_status(self, session: ServerSession | None = None, **changes: Any) -> None:
+        session = session or self.session
+        session.set_status(**changes)
+        self._publish_status(session)
 
-    def _set_status(self, **changes: Any) -> None:
-        self.status = replace(self.status, **changes)
-        self._publish_status()
-
-    def _publish_status(self) -> None:
-        if self.dashboard is not None:
-            self.dashboard.set_status(self.status)
+    def _publish_status(self, session: ServerSession) -> None:
+        if session is self.session and self.dashboard is not None:
+            self.dashboard.set_status(session.status)
 
     # --- routing --------------------------------------------------------------------------------
 
-    def show_details(self, model: LocalModel | RunningModel) -> None:
+    @on(DetailsRequested)
+    def _details_requested(self, message: DetailsRequested) -> None:
+        self.show_details(message.model, message.session)
+
+    def show_details(
+        self, model: LocalModel | RunningModel, session: ServerSession | None = None
+    ) -> None:
         # Imported on first use: the details screen (tabs, Modelfile view) is not needed to
         # show the dashboard, and start-up time is what a user waits for.
         from ollama_tui.screens.details import DetailsScreen
 
-        self.push_screen(DetailsScreen(model))
+        self.push_screen(DetailsScreen(model, session or self.session, clock=self.clock))
 
     def show_help(self) -> None:
         screen = self.screen
@@ -463,6 +527,10 @@ class OllamaTuiApp(SafeNotifyApp[None]):
             self.notify("Read-only mode: the server cannot be changed.", severity="warning")
             return None
         return self.operations
+
+    @on(QuitRequested)
+    def _quit_requested(self) -> None:
+        self.request_quit()
 
     def request_quit(self) -> None:
         """Quit, asking first if jobs are still running."""
@@ -492,7 +560,8 @@ class OllamaTuiApp(SafeNotifyApp[None]):
         self.request_quit()
 
     def _job_finished(self, job: Job) -> None:
-        self.request_refresh()
+        server = job.server
+        self.request_refresh(server if isinstance(server, ServerSession) else None)
         what = f"{job.kind} {job.model}"  # notify() escapes it
         if job.state is JobState.DONE:
             self.notify(f"{what}: done", markup=False)

@@ -26,6 +26,7 @@ import contextlib
 import functools
 import logging
 import math
+import re
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -47,9 +48,11 @@ __all__ = [
     "JobKind",
     "JobParams",
     "JobQueue",
+    "JobServer",
     "JobState",
     "LayerProgress",
     "ProgressLike",
+    "explain_job_error",
 ]
 
 log = logging.getLogger(__name__)
@@ -211,6 +214,17 @@ class LayerProgress:
         return max(0, self.total - self.completed) / rate
 
 
+class JobServer(Protocol):
+    """The server a job runs on (a ``ServerSession``): its client, and where a transfer cut by
+    a lost connection waits for it to answer again."""
+
+    @property
+    def client(self) -> JobClient: ...
+
+    @property
+    def reachability(self) -> Reachability: ...
+
+
 @dataclass(frozen=True)
 class JobParams:
     """What a job was asked to do; retry reuses it unchanged."""
@@ -246,6 +260,8 @@ class Job:
     finished_at: float | None = None
     attempt: int = 1
     """1 for the first run; retry increments it."""
+    server: JobServer | None = None
+    """The server the job runs on (None: the queue's own client)."""
     bytes_this_run: int = 0
     """Bytes transferred while we watched this run (resumed head starts excluded)."""
     _clock: Callable[[], float] = field(default=time.monotonic, repr=False)
@@ -469,23 +485,26 @@ JobCallback = Callable[[Job], None]
 class JobQueue:
     """Runs jobs with a concurrency limit and reports their progress through callbacks.
 
-    ``client`` is a client, or a zero-argument callable returning the current one; it is
-    resolved when a job is submitted or retried, so a job runs against the server it was
-    submitted to. The queue never closes the client.
+    A job submitted with a ``server`` runs on that server's client and waits on its
+    reachability; ``server`` given here (a server, or a zero-argument callable returning the
+    current one) is the server of jobs submitted without one. A queue without servers uses
+    ``client``: a client, or a zero-argument callable returning the current one, resolved when
+    a job is submitted or retried. The queue never closes a client.
 
     ``reachability``: where pulls and pushes cut by a lost connection wait for the server
     (None: they fail at once). They try again no sooner than ``reconnect_delay`` seconds after
     the loss, once a request to the server has succeeded since; ``reconnect_timeout`` seconds
     without the server (or without a byte moving between losses) fail them. While they wait,
-    ``probe`` (a request to the server, e.g. its version) is sent every ``probe_interval``
-    seconds when nothing else has answered: with polling paused, no other request would tell
-    them that the server is back.
+    ``probe(job)`` (a request to the job's server, e.g. its version) is sent every
+    ``probe_interval`` seconds when nothing else has answered: with polling paused, no other
+    request would tell them that the server is back.
     """
 
     def __init__(
         self,
-        client: JobClient | Callable[[], JobClient],
+        client: JobClient | Callable[[], JobClient] | None = None,
         *,
+        server: JobServer | Callable[[], JobServer] | None = None,
         max_transfers: int = 2,
         on_change: JobCallback | None = None,
         on_finished: JobCallback | None = None,
@@ -494,12 +513,19 @@ class JobQueue:
         reachability: Reachability | None = None,
         reconnect_timeout: float = DEFAULT_RECONNECT_TIMEOUT,
         reconnect_delay: float = 1.0,
-        probe: Callable[[], Awaitable[object]] | None = None,
+        probe: Callable[[Job], Awaitable[object]] | None = None,
         probe_interval: float = 5.0,
     ) -> None:
+        self._default_server: Callable[[], JobServer] | None
+        if server is None or callable(server):
+            self._default_server = server
+        else:
+            fixed_server = server
+            self._default_server = lambda: fixed_server
+        self._client_factory: Callable[[], JobClient] | None
         if isinstance(client, JobClient):
             fixed = client
-            self._client_factory: Callable[[], JobClient] = lambda: fixed
+            self._client_factory = lambda: fixed
         else:
             self._client_factory = client
         self._max_transfers = self._check_limit(max_transfers)
@@ -561,17 +587,21 @@ class JobQueue:
 
     # -- commands -------------------------------------------------------------------------
 
-    def submit_pull(self, name: str, *, insecure: bool = False) -> Job:
+    def submit_pull(
+        self, name: str, *, insecure: bool = False, server: JobServer | None = None
+    ) -> Job:
         """Queue a pull; it starts at once if a slot is free.
 
         Like every submit, this calls ``on_change`` before returning (QUEUED, then RUNNING when
         it starts). Name problems surface as a FAILED job, not as an exception here.
         """
-        return self._submit(JobKind.PULL, name, JobParams(insecure=insecure))
+        return self._submit(JobKind.PULL, name, JobParams(insecure=insecure), server)
 
-    def submit_push(self, name: str, *, insecure: bool = False) -> Job:
+    def submit_push(
+        self, name: str, *, insecure: bool = False, server: JobServer | None = None
+    ) -> Job:
         """Queue a push of a local model to its registry."""
-        return self._submit(JobKind.PUSH, name, JobParams(insecure=insecure))
+        return self._submit(JobKind.PUSH, name, JobParams(insecure=insecure), server)
 
     def submit_create(
         self,
@@ -581,6 +611,7 @@ class JobQueue:
         base_dir: str | Path = ".",
         quantize: str | None = None,
         from_model: str | None = None,
+        server: JobServer | None = None,
     ) -> Job:
         """Queue a create; the client uploads local FROM/ADAPTER files (relative to base_dir)
         except a FROM equal to ``from_model``, a model taken from the server."""
@@ -590,7 +621,7 @@ class JobQueue:
             quantize=quantize or None,
             from_model=from_model,
         )
-        return self._submit(JobKind.CREATE, name, params)
+        return self._submit(JobKind.CREATE, name, params, server)
 
     def cancel(self, job_id: int) -> bool:
         """Cancel a queued or running job; False if it had already ended.
@@ -630,7 +661,7 @@ class JobQueue:
         job._reset_for_run()
         job.attempt += 1
         job.submitted_at = self._clock()
-        self._runtime[job.id] = _Runtime(client=self._client_factory())
+        self._runtime[job.id] = _Runtime(client=self._client_of(job))
         self._enqueue(job)
         return job
 
@@ -673,19 +704,35 @@ class JobQueue:
         if self._closing:
             raise RuntimeError("the job queue is closed")
 
-    def _submit(self, kind: JobKind, name: str, params: JobParams) -> Job:
+    def _client_of(self, job: Job) -> JobClient:
+        if job.server is not None:
+            return job.server.client
+        if self._client_factory is None:
+            raise ValueError("a job needs a server: this queue has no client of its own")
+        return self._client_factory()
+
+    def _reachability_of(self, job: Job) -> Reachability | None:
+        return job.server.reachability if job.server is not None else self.reachability
+
+    def _submit(
+        self, kind: JobKind, name: str, params: JobParams, server: JobServer | None = None
+    ) -> Job:
         self._ensure_open()
+        if server is None and self._default_server is not None:
+            server = self._default_server()
         job = Job(
             id=self._next_id,
             kind=kind,
             model=name,
             params=params,
             submitted_at=self._clock(),
+            server=server,
             _clock=self._clock,
         )
+        client = self._client_of(job)
         self._next_id += 1
         self._jobs[job.id] = job
-        self._runtime[job.id] = _Runtime(client=self._client_factory())
+        self._runtime[job.id] = _Runtime(client=client)
         self._enqueue(job)
         return job
 
@@ -752,7 +799,7 @@ class JobQueue:
                 await self._stream_once(job, client)
                 return
             except (ServerUnreachable, ConnectionLost) as error:
-                reachability = self.reachability
+                reachability = self._reachability_of(job)
                 if reachability is None or job.kind not in _TRANSFER_KINDS:
                     raise
                 answers = reachability.answers
@@ -768,7 +815,7 @@ class JobQueue:
                         # Not sooner than reconnect_delay: a server that drops every pull at
                         # once while answering polls must not be asked in a tight loop.
                         await asyncio.sleep(self.reconnect_delay)
-                        await self._wait_for_server(reachability, answers)
+                        await self._wait_for_server(job, reachability, answers)
                 except TimeoutError:
                     raise ServerUnreachable(
                         "gave up waiting for the server after "
@@ -779,7 +826,7 @@ class JobQueue:
                 job._meter = _RateMeter(self._clock())
                 self._emit(job)
 
-    async def _wait_for_server(self, reachability: Reachability, answers: int) -> None:
+    async def _wait_for_server(self, job: Job, reachability: Reachability, answers: int) -> None:
         """Until something answers after ``answers``; probing now and then if nothing asks."""
         while True:
             try:
@@ -791,7 +838,7 @@ class JobQueue:
             if self.probe is not None:
                 # Its answer reaches `reachability` through the client; a failure just waits on.
                 with contextlib.suppress(Exception):
-                    await self.probe()
+                    await self.probe(job)
 
     async def _stream_once(self, job: Job, client: JobClient) -> None:
         """Consume one stream; raises what the stream raises."""
@@ -898,3 +945,18 @@ def _loop_time() -> float:
         return asyncio.get_running_loop().time()
     except RuntimeError:
         return time.monotonic()
+
+
+_UNAUTHORIZED = re.compile(r"unauthori[sz]ed|access denied|permission", re.IGNORECASE)
+
+
+def explain_job_error(job: Job) -> str:
+    """Advice for a failed job beyond the server's words ("" if none)."""
+    error = job.error or ""
+    if job.kind is JobKind.PUSH and _UNAUTHORIZED.search(error):
+        model = job.model.split("/")[-1]
+        return (
+            "The namespace must belong to the ollama.com account this server is signed in "
+            f"with: copy the model to <user>/{model} first (c), then push that."
+        )
+    return ""

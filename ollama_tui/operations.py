@@ -4,13 +4,16 @@ load / unload, and the jobs view.
 Every method returns at once: it pushes a dialog and continues in a worker
 (`push_screen_wait`), so the event loop never blocks. Failures are shown with the server's own
 words and never end the app. Transfers (pull, push, create) run as jobs in `app.jobs`, which
-outlive the dialogs that started them; job progress reaches widgets through `job_signal`.
+outlive the dialogs that started them; job progress reaches widgets through the app's
+`jobs_changed_signal` (handed over as `jobs_changed`).
+
+Operations act on the :class:`ServerSession` they are given, never on state fished out of the
+app; they ask the app for a fresh poll with a :class:`RefreshRequested` message.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -21,8 +24,11 @@ from textual.signal import Signal
 from ollama_tui.api.errors import ApiError, OllamaError
 from ollama_tui.api.models import LocalModel, RunningModel, is_embedding_only
 from ollama_tui.api.names import names_equal
+from ollama_tui.config import DEFAULT_LOAD_TIMEOUT
 from ollama_tui.formatting import counted, safe_line
-from ollama_tui.jobs import Job, JobKind, JobState
+from ollama_tui.jobs import Job, JobKind, JobQueue, JobState, explain_job_error
+from ollama_tui.messages import RefreshRequested
+from ollama_tui.session import ServerSession
 
 if TYPE_CHECKING:
     from textual.app import App
@@ -30,20 +36,6 @@ if TYPE_CHECKING:
 __all__ = ["Operations", "deleted_message", "explain_job_error", "is_embedding_only"]
 
 log = logging.getLogger(__name__)
-
-_UNAUTHORIZED = re.compile(r"unauthori[sz]ed|access denied|permission", re.IGNORECASE)
-
-
-def explain_job_error(job: Job) -> str:
-    """Advice for a failed job beyond the server's words ("" if none)."""
-    error = job.error or ""
-    if job.kind is JobKind.PUSH and _UNAUTHORIZED.search(error):
-        model = job.model.split("/")[-1]
-        return (
-            "The namespace must belong to the ollama.com account this server is signed in "
-            f"with: copy the model to <user>/{model} first (c), then push that."
-        )
-    return ""
 
 
 def deleted_message(names: Sequence[str], shown: int = 3) -> str:
@@ -57,44 +49,29 @@ def deleted_message(names: Sequence[str], shown: int = 3) -> str:
 
 
 class Operations:
-    """UI-B's operations; the app calls one method per key (see CONTRACT.md)."""
+    """The model operations of one server; the dashboard calls one method per key."""
 
-    def __init__(self, app: App[Any]) -> None:
+    def __init__(
+        self,
+        app: App[Any],
+        session: ServerSession,
+        jobs: JobQueue,
+        jobs_changed: Signal[Job],
+        *,
+        read_only: bool = False,
+        load_timeout: float = DEFAULT_LOAD_TIMEOUT,
+    ) -> None:
         self.app = app
-        self.job_signal: Signal[Job] = Signal(app, "job-changed")
-        self._hooked_queue: object | None = None
-        self._loading: set[str] = set()
-        self.hook_jobs()
-
-    # -- plumbing ---------------------------------------------------------------------------
-
-    @property
-    def _ops_app(self) -> Any:
-        """The app with the contract's attributes (client, jobs, installed, ...)."""
-        return self.app
-
-    def job_changed(self, job: Job) -> None:
-        """Publish one job's change to the subscribed widgets (jobs view, strip, editor)."""
-        self.job_signal.publish(job)
-
-    def hook_jobs(self) -> None:
-        """Chain `job_changed` onto the queue's on_change (idempotent; keeps the app's hook)."""
-        queue = getattr(self.app, "jobs", None)
-        if queue is None or queue is self._hooked_queue or not hasattr(queue, "on_change"):
-            return
-        previous = queue.on_change
-
-        def on_change(job: Job) -> None:
-            if previous is not None:
-                previous(job)
-            self.job_changed(job)
-
-        queue.on_change = on_change
-        self._hooked_queue = queue
+        self.session = session
+        self.jobs = jobs
+        self.jobs_changed = jobs_changed
+        """The app's signal of job changes: views subscribe to it."""
+        self.read_only = read_only
+        self.load_timeout = load_timeout
 
     def refused(self, what: str) -> bool:
         """In read-only mode: say so and return True (the caller then does nothing)."""
-        if getattr(self.app, "read_only", False):
+        if self.read_only:
             self.app.notify(
                 f"Read-only mode: {what} is disabled.", severity="warning", markup=False
             )
@@ -134,21 +111,20 @@ class Operations:
             guarded(), name=doing, group=group, exclusive=exclusive, exit_on_error=False
         )
 
-    def _installed_names(self) -> list[str]:
-        return [m.name for m in getattr(self.app, "installed", []) or []]
+    def installed_names(self) -> list[str]:
+        """The names of the session's installed models (for name checks in dialogs)."""
+        return [m.name for m in self.session.installed]
 
     def _installed(self, name: str) -> LocalModel | None:
-        models: list[LocalModel] = getattr(self.app, "installed", []) or []
+        models = self.session.installed
         return next((m for m in models if names_equal(m.name, name)), None)
 
     def _running(self, name: str) -> RunningModel | None:
-        models: list[RunningModel] = getattr(self.app, "running_models", []) or []
+        models = self.session.running_models
         return next((m for m in models if names_equal(m.name, name)), None)
 
     def _refresh(self) -> None:
-        refresh = getattr(self.app, "request_refresh", None)
-        if refresh is not None:
-            refresh()
+        self.app.post_message(RefreshRequested(self.session))
 
     def _notify(self, message: str) -> None:
         self.app.notify(message, markup=False)
@@ -161,7 +137,6 @@ class Operations:
 
         if self.refused("pull") or self._dialog_open():
             return
-        self.hook_jobs()
         from ollama_tui.screens.pull import PullScreen, repull_items
 
         names = [m.name for m in marked]
@@ -181,14 +156,14 @@ class Operations:
                     return
                 if choice == "repull":
                     for name in names:
-                        self._ops_app.jobs.submit_pull(name)
+                        self.jobs.submit_pull(name, server=self.session)
                     what = names[0] if len(names) == 1 else f"{len(names)} models"
                     self._notify(f"Pulling {what} — J shows the jobs.")
                     return
-            request = await self.app.push_screen_wait(PullScreen(self._installed_names()))
+            request = await self.app.push_screen_wait(PullScreen(self.installed_names()))
             if request is None:
                 return
-            self._ops_app.jobs.submit_pull(request.name, insecure=request.insecure)
+            self.jobs.submit_pull(request.name, insecure=request.insecure, server=self.session)
             self._notify(f"Pulling {request.name} — J shows the jobs.")
 
         self._run(ask, "Pull", group="ops-dialog")
@@ -197,7 +172,6 @@ class Operations:
         """`P`: push the highlighted model as a job (after a confirmation with advice)."""
         if self.refused("push") or self._dialog_open():
             return
-        self.hook_jobs()
         from ollama_tui.screens.push import PushScreen
 
         async def ask() -> None:
@@ -211,10 +185,10 @@ class Operations:
                     request.copy_to, f"It will be replaced by {name}."
                 ):
                     return
-                await self._ops_app.client.copy(name, request.copy_to)
+                await self.session.client.copy(name, request.copy_to)
                 self._refresh()
                 name = request.copy_to
-            self._ops_app.jobs.submit_push(name, insecure=request.insecure)
+            self.jobs.submit_push(name, insecure=request.insecure, server=self.session)
             copied = f"Copied {model.name} to {name}; p" if name != model.name else "P"
             self._notify(f"{copied}ushing {name} — J shows the jobs.")
 
@@ -224,7 +198,6 @@ class Operations:
         """`n`: the Modelfile editor; with `base`, pre-filled from that model's /api/show."""
         if self.refused("create") or self._dialog_open():
             return
-        self.hook_jobs()
         from ollama_tui.modelfile_checks import from_line, modelfile_from_show
         from ollama_tui.screens.create import CreateScreen
 
@@ -236,7 +209,7 @@ class Operations:
                 # Feedback when the server is slow (a quick answer shows no toast).
                 timer = self.app.set_timer(0.3, lambda: self._notify(f"Reading {base.name}…"))
                 try:
-                    show = await self._ops_app.client.show(base.name)
+                    show = await self.session.client.show(base.name)
                 except OllamaError as error:
                     # Still useful: start from the model, without its settings.
                     self._error(error, f"Details of {base.name}")
@@ -281,13 +254,12 @@ class Operations:
         """`J`: the jobs view (also in read-only mode: it only shows)."""
         if isinstance(self.app.screen, ModalScreen):
             return
-        self.hook_jobs()
         from ollama_tui.screens.jobs import JobsScreen
 
         self.app.push_screen(JobsScreen(self))
 
     def cancel_job(self, job: Job) -> None:
-        if self._ops_app.jobs.cancel(job.id):
+        if self.jobs.cancel(job.id):
             self._notify(f"Cancelling {job.kind} {job.model}…")
 
     def retry_job(self, job: Job) -> None:
@@ -302,7 +274,7 @@ class Operations:
         if not job.can_retry:
             self.app.notify("Only failed or cancelled jobs can be retried.", severity="warning")
             return
-        self._ops_app.jobs.retry(job.id)
+        self.jobs.retry(job.id)
 
     # -- copy / rename / delete -------------------------------------------------------------
 
@@ -315,7 +287,7 @@ class Operations:
         from ollama_tui.screens.confirm import ConfirmScreen
 
         try:
-            models: list[LocalModel] = await self._ops_app.client.list_models()
+            models: list[LocalModel] = await self.session.client.list_models()
         except OllamaError as error:
             raise OllamaError(
                 f"could not check whether {destination} exists: {error} — nothing was changed"
@@ -342,14 +314,14 @@ class Operations:
 
         async def flow() -> None:
             request = await self.app.push_screen_wait(
-                CopyScreen(model.name, self._installed_names())
+                CopyScreen(model.name, self.installed_names())
             )
             if request is None:
                 return
             note = f"It will be replaced by {request.source}."
             if not await self.confirm_replace(request.destination, note):
                 return
-            await self._ops_app.client.copy(request.source, request.destination)
+            await self.session.client.copy(request.source, request.destination)
             self._notify(f"Copied {request.source} to {request.destination}.")
             self._refresh()
 
@@ -366,7 +338,7 @@ class Operations:
             request = await self.app.push_screen_wait(
                 RenameScreen(
                     model.name,
-                    self._installed_names(),
+                    self.installed_names(),
                     loaded=self._running(model.name) is not None,
                 )
             )
@@ -380,7 +352,7 @@ class Operations:
             running = self._running(request.source)
             try:
                 await rename_model(
-                    self._ops_app.client,
+                    self.session.client,
                     request.source,
                     request.destination,
                     unload=running.name if running is not None else None,
@@ -411,8 +383,8 @@ class Operations:
             # A pull (or create) of a deleted model would bring it back: it ends first, also
             # one started while the dialog was open.
             for job in self._jobs_writing(targets).values():
-                await self._ops_app.jobs.cancel_and_wait(job.id)
-            client = self._ops_app.client
+                await self.jobs.cancel_and_wait(job.id)
+            client = self.session.client
             deleted: list[str] = []
             for model in targets:
                 try:
@@ -433,8 +405,7 @@ class Operations:
 
     def _jobs_writing(self, models: Sequence[LocalModel]) -> dict[str, Job]:
         """The active pull or create of each model that has one (model name -> job)."""
-        queue = getattr(self.app, "jobs", None)
-        active: list[Job] = list(getattr(queue, "active", []) or [])
+        active = [job for job in self.jobs.active if job.server in (None, self.session)]
         found: dict[str, Job] = {}
         writers = [job for job in active if job.kind in (JobKind.PULL, JobKind.CREATE)]
         for model in models:
@@ -452,7 +423,7 @@ class Operations:
 
         if self.refused("load") or self._dialog_open():
             return
-        if name in self._loading:
+        if name in self.session.loading:
             self._notify(f"{name} is already loading.")
             return
         running = self._running(name)
@@ -479,7 +450,7 @@ class Operations:
         capabilities: Sequence[str] = model.capabilities if model is not None else ()
         if not capabilities:
             try:
-                capabilities = (await self._ops_app.client.show(name)).capabilities
+                capabilities = (await self.session.client.show(name)).capabilities
             except OllamaError:
                 capabilities = ()
         return is_embedding_only(capabilities)
@@ -487,10 +458,10 @@ class Operations:
     async def _load(self, name: str, keep_alive: str | float, *, extend: bool = False) -> None:
         from ollama_tui.api.keep_alive import describe_keep_alive
 
-        self._loading.add(name)
+        self.session.loading.add(name)
         try:
-            client = self._ops_app.client
-            timeout = self._ops_app.settings.load_timeout
+            client = self.session.client
+            timeout = self.load_timeout
             embedding = await self._embedding_only(name)
             try:
                 await client.load(name, keep_alive, embedding=embedding, timeout=timeout)
@@ -504,7 +475,7 @@ class Operations:
             else:
                 self._notify(f"Loaded {name}.")
         finally:
-            self._loading.discard(name)
+            self.session.loading.discard(name)
             self._refresh()
 
     def unload(self, model: RunningModel) -> None:
@@ -522,7 +493,7 @@ class Operations:
     async def _unload(self, name: str) -> None:
         installed = self._installed(name)
         capabilities = installed.capabilities if installed is not None else None
-        await self._ops_app.client.unload(name, capabilities=capabilities)
+        await self.session.client.unload(name, capabilities=capabilities)
 
     def unload_all(self) -> None:
         """`U`: unload every running model after a confirmation."""
@@ -530,7 +501,7 @@ class Operations:
 
         if self.refused("unload") or self._dialog_open():
             return
-        running = list(getattr(self.app, "running_models", []) or [])
+        running = list(self.session.running_models)
         if not running:
             self._notify("No model is loaded.")
             return

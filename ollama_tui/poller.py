@@ -1,9 +1,11 @@
 """Fetch /api/tags and /api/ps on a private thread, so the UI loop never decodes or parses them.
 
 At thousands of models, decoding and parsing a poll costs tens of milliseconds; on the UI's
-event loop that would freeze input every interval. The poller keeps its own ``OllamaClient`` on
-its own event loop in a daemon thread; the app awaits ``poll()`` from a worker. A snapshot equal
-to the previous one comes back as the *same* list objects, so the UI can skip it in O(1).
+event loop that would freeze input every interval. The poller runs its own event loop in ONE
+daemon thread for every server: each server is a :class:`PollTarget` with its own
+``OllamaClient`` on that loop, and polls of several servers run side by side as tasks there (a
+slow server never delays another). The app awaits ``poll(target)`` from a worker. A snapshot
+equal to the previous one comes back as the *same* list objects, so the UI can skip it in O(1).
 
 No Textual here (pure asyncio + threading).
 """
@@ -29,7 +31,7 @@ from ollama_tui.api import (
 )
 from ollama_tui.api import client as client_module
 
-__all__ = ["Poller", "Snapshot"]
+__all__ = ["PollTarget", "Poller", "Snapshot"]
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -55,8 +57,31 @@ def _notes(*lists: list[Any]) -> tuple[str, ...]:
     return tuple(models.note for models in lists if isinstance(models, ModelList) and models.note)
 
 
+class PollTarget:
+    """One server on the poller: its client (used only on the poller's loop) and last lists."""
+
+    def __init__(self, host: str | None, headers: Mapping[str, str] | None = None) -> None:
+        self.host = host
+        self.headers = dict(headers or {})
+        self.base_url = resolve_host(host)  # a bad host fails here, in the caller's thread
+        self.client: OllamaClient | None = None
+        self.client_error: Exception | None = None
+        try:
+            # Cheap: the client makes its httpx pool on first use, on the poller's loop.
+            self.client = OllamaClient(host, headers=self.headers)
+        except Exception as error:  # every fetch reports it (as a poll error)
+            self.client_error = error
+        self.installed: list[LocalModel] = []
+        self.running: list[RunningModel] = []
+        self.prefetched: concurrent.futures.Future[Snapshot] | None = None
+
+
 class Poller:
-    """Polls one server from a background thread; every method is called from the UI loop."""
+    """Polls servers from one background thread; every method is called from the UI loop.
+
+    ``host``/``headers`` name the first server (``targets[0]``), the one the methods use when
+    given no target; ``add`` adds more, all served by the same thread.
+    """
 
     def __init__(
         self,
@@ -70,27 +95,42 @@ class Poller:
         self._monotonic = monotonic
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
-        self._client: OllamaClient | None = None
-        self._installed: list[LocalModel] = []
-        self._running: list[RunningModel] = []
-        self._prefetched: concurrent.futures.Future[Snapshot] | None = None
+        self.targets: list[PollTarget] = []
         self._ready = threading.Event()  # the thread's loop is running
-        self._client_error: Exception | None = None
+
+    @property
+    def _prefetched(self) -> concurrent.futures.Future[Snapshot] | None:
+        """The first server's start-up fetch (for tests and the entry point)."""
+        return self.targets[0].prefetched if self.targets else None
+
+    def add(self, host: str | None, headers: Mapping[str, str] | None = None) -> PollTarget:
+        """The target for this server: the existing one for the same URL and headers, else a
+        new one. Raises ``InvalidInput`` for an unusable host."""
+        url = resolve_host(host)
+        wanted = dict(headers or {})
+        for target in self.targets:
+            if target.base_url == url and target.headers == wanted:
+                return target
+        target = PollTarget(host, wanted)
+        self.targets.append(target)
+        return target
+
+    def _target(self, target: PollTarget | None) -> PollTarget:
+        if target is not None:
+            return target
+        if not self.targets:
+            self.add(self._host, self._headers)
+        return self.targets[0]
 
     def start(self) -> None:
-        """Start the thread and its client, without waiting for them.
+        """Start the thread (and the first server's client), without waiting for them.
 
         Raises ``InvalidInput`` for an unusable host. Not waiting matters at start-up: creating
         the client imports most of httpcore, which then overlaps with importing the UI.
         """
         if self._thread is not None:
             return
-        resolve_host(self._host)  # a bad host fails here, in the caller's thread
-        try:
-            # Cheap: the client makes its httpx pool on first use, on the poller's loop.
-            self._client = OllamaClient(self._host, headers=self._headers)
-        except Exception as error:  # every fetch reports it (as a poll error)
-            self._client_error = error
+        self._target(None)
         loop = asyncio.new_event_loop()
 
         def run() -> None:
@@ -103,7 +143,7 @@ class Poller:
         self._thread = threading.Thread(target=run, name="ollama-tui-poller", daemon=True)
         self._thread.start()
 
-    def prefetch(self) -> None:
+    def prefetch(self, target: PollTarget | None = None) -> None:
         """Send the first fetch (with the version) now, callable before any UI loop exists.
 
         The app's first poll takes it over (``take_prefetch``), so the round trip overlaps
@@ -111,25 +151,30 @@ class Poller:
         """
         self.start()
         assert self._loop is not None
-        if self._prefetched is not None:
+        target = self._target(target)
+        if target.prefetched is not None:
             return
-        client = self._client
-        if client is None or not client.can_fetch_blocking:
-            self._prefetched = asyncio.run_coroutine_threadsafe(self._fetch(True), self._loop)
+        client = target.client
+        if client is None or not client.can_fetch_blocking or target is not self.targets[0]:
+            target.prefetched = asyncio.run_coroutine_threadsafe(
+                self._fetch(target, True), self._loop
+            )
             return
         # With the standard library, on a thread of its own: the poller's loop would import
         # httpcore and anyio for its first request, competing with the UI's first frame.
+        # Only for the first server: the others are fetched on the poller's loop.
         future: concurrent.futures.Future[Snapshot] = concurrent.futures.Future()
-        self._prefetched = future
+        target.prefetched = future
         threading.Thread(
             target=self._prefetch_blocking,
-            args=(client, self._loop, future),
+            args=(target, client, self._loop, future),
             name="ollama-tui-first-fetch",
             daemon=True,
         ).start()
 
     def _prefetch_blocking(
         self,
+        target: PollTarget,
         client: OllamaClient,
         loop: asyncio.AbstractEventLoop,
         future: concurrent.futures.Future[Snapshot],
@@ -137,14 +182,14 @@ class Poller:
         if not future.set_running_or_notify_cancel():
             return
         try:
-            snapshot = self._fetch_blocking(client)
+            snapshot = self._fetch_blocking(target, client)
         except Exception:
             # Anything unusual is asked again through the async client, whose errors are the
             # ones the UI knows how to explain.
             log.debug("start-up fetch failed; the async client takes over", exc_info=True)
             retry: concurrent.futures.Future[Snapshot] | None = None
             try:
-                retry = asyncio.run_coroutine_threadsafe(self._fetch(True), loop)
+                retry = asyncio.run_coroutine_threadsafe(self._fetch(target, True), loop)
                 # Bounded: a loop stopped by a closing app would never run the retry.
                 future.set_result(retry.result(timeout=2 * client.timeout + 5))
             except concurrent.futures.TimeoutError:
@@ -158,7 +203,7 @@ class Poller:
             return
         future.set_result(snapshot)
 
-    def _fetch_blocking(self, client: OllamaClient) -> Snapshot:
+    def _fetch_blocking(self, target: PollTarget, client: OllamaClient) -> Snapshot:
         """The three start-up requests at once, one thread each (a remote server's round
         trips overlap as in ``_fetch``), within ``START_UP_TIMEOUT`` in all."""
         started = self._monotonic()
@@ -197,12 +242,15 @@ class Poller:
         if not isinstance(version, str):
             version = None  # asked again by the next poll
         # Written here, off the poller's loop: no poll runs until the app has this snapshot.
-        self._installed, self._running = installed, running
+        target.installed, target.running = installed, running
         notes = _notes(installed, running)
         return Snapshot(installed, running, version, self._monotonic() - started, notes)
 
-    def take_prefetch(self) -> concurrent.futures.Future[Snapshot] | None:
-        prefetched, self._prefetched = self._prefetched, None
+    def take_prefetch(
+        self, target: PollTarget | None = None
+    ) -> concurrent.futures.Future[Snapshot] | None:
+        target = self._target(target)
+        prefetched, target.prefetched = target.prefetched, None
         return prefetched
 
     async def _call(self, coro: Coroutine[Any, Any, T]) -> T:
@@ -215,14 +263,16 @@ class Poller:
         # Cancelling the awaiting UI task cancels the request on the poller's loop too.
         return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, loop))
 
-    async def poll(self, *, with_version: bool) -> Snapshot:
-        """Fetch a snapshot; raises the client's errors (ServerUnreachable, ApiError, ...)."""
-        return await self._call(self._fetch(with_version))
+    async def poll(self, target: PollTarget | None = None, *, with_version: bool) -> Snapshot:
+        """Fetch a snapshot of one server (the first by default); raises the client's errors
+        (ServerUnreachable, ApiError, ...)."""
+        self.start()
+        return await self._call(self._fetch(self._target(target), with_version))
 
-    async def _fetch(self, with_version: bool) -> Snapshot:
-        client = self._client
+    async def _fetch(self, target: PollTarget, with_version: bool) -> Snapshot:
+        client = target.client
         if client is None:
-            raise self._client_error or RuntimeError("poller is not running")
+            raise target.client_error or RuntimeError("poller is not running")
         started = self._monotonic()
         version, installed, running = await asyncio.gather(
             client.version() if with_version else _none(),
@@ -232,14 +282,14 @@ class Poller:
         rtt = self._monotonic() - started
         notes = _notes(installed, running)  # before the lists may be swapped for equal ones
         # Compared here, off the UI thread: unchanged data keeps its identity.
-        if installed == self._installed:
-            installed = self._installed
+        if installed == target.installed:
+            installed = target.installed
         else:
-            self._installed = installed
-        if running == self._running:
-            running = self._running
+            target.installed = installed
+        if running == target.running:
+            running = target.running
         else:
-            self._running = running
+            target.running = running
         return Snapshot(installed, running, version, rtt, notes)
 
     async def aclose(self) -> None:
@@ -256,8 +306,9 @@ class Poller:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
-            if self._client is not None:
-                await self._client.aclose()
+            for target in self.targets:
+                if target.client is not None:
+                    await target.client.aclose()
 
         try:
             await self._call(shutdown())

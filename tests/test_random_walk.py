@@ -24,6 +24,7 @@ from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.pilot import Pilot
 from textual.screen import ModalScreen, Screen
+from textual.signal import Signal
 from textual.widgets import Button
 
 from ollama_tui.app import OllamaTuiApp
@@ -32,6 +33,7 @@ from ollama_tui.operations import Operations
 from ollama_tui.screens.confirm import ConfirmScreen
 from ollama_tui.screens.dashboard import DashboardScreen
 from ollama_tui.screens.jobs import JobsScreen
+from ollama_tui.session import ServerSession
 from ollama_tui.simulator import Simulator
 from ollama_tui.stylesheets import stylesheet_paths
 from ollama_tui.widgets.job_progress import JobRow
@@ -186,14 +188,13 @@ class JobsHost(App[None]):
 
     def __init__(self) -> None:
         super().__init__()
-        self.read_only = False
-        self.installed: list[Any] = []
-        self.running_models: list[Any] = []
-        self.jobs = ClearableQueue([])
-        self.operations = Operations(self)
-
-    def request_refresh(self) -> None:
-        pass
+        self.jobs_changed_signal: Signal[Job] = Signal(self, "jobs-changed")
+        self.operations = Operations(
+            self,
+            ServerSession(None, "http://127.0.0.1:9"),
+            ClearableQueue([]),  # type: ignore[arg-type]
+            self.jobs_changed_signal,
+        )
 
 
 def has_focus(screen: Screen[Any], widget: JobRow) -> bool:
@@ -221,7 +222,7 @@ async def test_clear_ended_in_every_arrangement_leaves_the_focus_on_a_job_left()
                         )
                         for i, end in enumerate(ends)
                     ]
-                    app.jobs = ClearableQueue(list(jobs))
+                    app.operations.jobs = ClearableQueue(list(jobs))  # type: ignore[assignment]
                     screen = JobsScreen(app.operations)
                     await app.push_screen(screen)
                     await wait_for(pilot, functools.partial(shows_rows, screen, count))

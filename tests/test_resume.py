@@ -295,7 +295,7 @@ async def test_a_waiting_transfer_asks_the_server_itself_when_nothing_else_does(
     server_back = False
     probes = 0
 
-    async def probe() -> None:
+    async def probe(job: object) -> None:
         nonlocal probes
         probes += 1
         if not server_back:

@@ -87,7 +87,7 @@ async def test_any_answer_ends_the_backoff_at_once(slow_sim: Simulator, request_
     async with app.run_test(size=(120, 30)) as pilot:
         await until(pilot, lambda: app.status.state == "connected", what="connected")
         await slow_sim.stop()
-        app._failures = 6  # the next failed poll backs off the longest (30 s)
+        app.session.failures = 6  # the next failed poll backs off the longest (30 s)
         await until(pilot, lambda: app.status.retry_at is not None, what="backing off")
         await until(pilot, lambda: "retrying in" in status_text(app), what="countdown")
         assert app.status.retry_at - time.monotonic() > 20

@@ -92,8 +92,8 @@ def loaded(then: Callable[[Pilot[Any]], Awaitable[None]] | None = None) -> Any:
         app = pilot.app
         assert isinstance(app, OllamaTuiApp)
         await wait_for(pilot, lambda: app.installed and app.running_models)
-        app.status = replace(app.status, host=SHOWN_HOST)
-        app._publish_status()
+        app.session.status = replace(app.status, host=SHOWN_HOST)
+        app._publish_status(app.session)
         if then is not None:
             await then(pilot)
         await pilot.pause()

@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 from textual.app import App
 from textual.pilot import Pilot
 from textual.screen import Screen
+from textual.signal import Signal
 from textual.widgets import Input, Static, TextArea
 
 from ollama_tui.api import LocalModel, ProgressEvent
@@ -21,6 +22,7 @@ from ollama_tui.operations import Operations
 from ollama_tui.screens.create import CreateScreen
 from ollama_tui.screens.delete import DeleteScreen
 from ollama_tui.screens.jobs import JobsScreen
+from ollama_tui.session import ServerSession
 from ollama_tui.stylesheets import stylesheet_paths
 
 SnapCompare = Callable[..., bool]
@@ -42,15 +44,15 @@ class SnapHost(App[None]):
 
     def __init__(self, make_screen: Callable[[SnapHost], Screen[Any]]) -> None:
         super().__init__()
-        self.read_only = False
-        self.installed: list[LocalModel] = []
-        self.running_models: list[Any] = []
-        self.jobs = FrozenQueue()
-        self.operations = Operations(self)
+        self.jobs_changed_signal: Signal[Job] = Signal(self, "jobs-changed")
+        self.session = ServerSession(None, "http://127.0.0.1:9")
+        self.operations = Operations(
+            self,
+            self.session,
+            FrozenQueue(),  # type: ignore[arg-type]
+            self.jobs_changed_signal,
+        )
         self.make_screen = make_screen
-
-    def request_refresh(self) -> None:
-        pass
 
     def on_mount(self) -> None:
         self.push_screen(self.make_screen(self))
@@ -119,7 +121,7 @@ async def no_blink(pilot: Pilot[Any]) -> None:
 
 def test_jobs_view_during_pull(snap_compare: SnapCompare) -> None:
     def make(app: SnapHost) -> Screen[Any]:
-        app.jobs = FrozenQueue(frozen_jobs())
+        app.operations.jobs = FrozenQueue(frozen_jobs())  # type: ignore[assignment]
         return JobsScreen(app.operations)
 
     async def expand(pilot: Pilot[Any]) -> None:

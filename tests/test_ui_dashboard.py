@@ -258,7 +258,9 @@ async def test_backoff_doubles_up_to_thirty_seconds(sim: Simulator) -> None:
     app = make_app(sim.url)
     async with app.run_test(size=(100, 30)) as pilot:
         await started(pilot, app)
-        delays = [app._poll_failed(ServerUnreachable("connection refused")) for _ in range(8)]
+        delays = [
+            app._poll_failed(app.session, ServerUnreachable("connection refused")) for _ in range(8)
+        ]
         assert delays == [1, 2, 4, 8, 16, MAX_BACKOFF, MAX_BACKOFF, MAX_BACKOFF]
 
 
@@ -332,7 +334,7 @@ async def test_read_only_hides_and_refuses_operations(sim: Simulator) -> None:
     calls: list[str] = []
     async with app.run_test(size=(100, 30)) as pilot:
         await started(pilot, app)
-        app.operations = _Recorder(calls)
+        dashboard(app).operations = _Recorder(calls)  # type: ignore[assignment]
         keys = {b.binding.action for b in app.screen.active_bindings.values()}
         assert not keys & {"pull", "delete", "load", "unload", "copy"}
         await pilot.press("p", "d", "l", "c", "R", "n")
@@ -367,7 +369,7 @@ async def test_operation_keys_call_operations_with_the_right_models(sim: Simulat
     calls: list[str] = []
     async with app.run_test(size=(100, 30)) as pilot:
         await started(pilot, app)
-        app.operations = _Recorder(calls)
+        dashboard(app).operations = _Recorder(calls)  # type: ignore[assignment]
         board = dashboard(app)
         table = board.installed_table
         table.select_key(next(k for k in table.visible_keys if k[0] == "mistral:7b"))

@@ -18,12 +18,14 @@ from conftest import wait_for
 from textual.app import App
 from textual.pilot import Pilot
 from textual.screen import Screen
+from textual.signal import Signal
 from textual.widget import Widget
 from textual.widgets import Button, Input, Static, TextArea
 
 from ollama_tui.api import LocalModel, OllamaClient, RunningModel, names_equal
 from ollama_tui.config import Settings
 from ollama_tui.jobs import Job, JobKind, JobQueue, JobState
+from ollama_tui.messages import RefreshRequested
 from ollama_tui.notifications import SafeNotifyApp
 from ollama_tui.operations import Operations
 from ollama_tui.screens.confirm import ChoiceScreen, ConfirmScreen, TextPrompt
@@ -34,6 +36,7 @@ from ollama_tui.screens.jobs import JobsScreen
 from ollama_tui.screens.load import LoadScreen
 from ollama_tui.screens.pull import PullScreen
 from ollama_tui.screens.push import PushScreen
+from ollama_tui.session import ServerSession
 from ollama_tui.simulator import Simulator
 from ollama_tui.stylesheets import stylesheet_paths
 from ollama_tui.widgets.job_progress import JobRow, JobsStrip
@@ -46,35 +49,56 @@ SIZE = (80, 24)
 
 
 class OpsHarness(SafeNotifyApp[None]):
-    """The app attributes the operations use, around a real client and JobQueue."""
+    """Operations on one session around a real client and JobQueue, polled by hand."""
 
     CSS_PATH: ClassVar[list[str | PurePath]] = list(stylesheet_paths())
 
     def __init__(self, url: str, *, read_only: bool = False) -> None:
         super().__init__()
-        self.client = OllamaClient(url)
+        self.session = ServerSession(None, url)
+        self.client: OllamaClient = self.session.client
         self.settings = Settings(host=url)
-        self.jobs = JobQueue(self.client, on_finished=lambda job: self.request_refresh())
-        self.read_only = read_only
-        self.installed: list[LocalModel] = []
-        self.running_models: list[RunningModel] = []
+        self.jobs_changed_signal: Signal[Job] = Signal(self, "jobs-changed")
+        self.jobs = JobQueue(
+            self.client,
+            on_change=self.jobs_changed_signal.publish,
+            on_finished=lambda job: self.request_refresh(),
+        )
         self.polls = 0
-        self.operations = Operations(self)
+        self.operations = Operations(
+            self,
+            self.session,
+            self.jobs,
+            self.jobs_changed_signal,
+            read_only=read_only,
+            load_timeout=self.settings.load_timeout,
+        )
+
+    @property
+    def installed(self) -> list[LocalModel]:
+        return self.session.installed
+
+    @property
+    def running_models(self) -> list[RunningModel]:
+        return self.session.running_models
 
     def compose(self) -> Any:
         yield Static("dashboard")
-        yield JobsStrip()
+        yield JobsStrip(self.jobs, self.jobs_changed_signal)
 
     async def on_mount(self) -> None:
         await self.poll()
 
     async def poll(self) -> None:
-        self.installed = await self.client.list_models()
-        self.running_models = await self.client.running()
+        self.session.installed = await self.client.list_models()
+        self.session.running_models = await self.client.running()
         self.polls += 1
 
     def request_refresh(self) -> None:
         self.run_worker(self.poll(), group="poll", exclusive=True, exit_on_error=False)
+
+    def on_refresh_requested(self, message: RefreshRequested) -> None:
+        self.request_refresh()
 
     async def on_unmount(self) -> None:
         await self.jobs.aclose()
@@ -894,7 +918,7 @@ async def test_jobs_view_retry_refused_in_read_only(sim: Simulator) -> None:
     async with app.run_test(size=SIZE) as pilot:
         job = app.jobs.submit_pull(SMALL)
         await wait_for(pilot, lambda: job.state is JobState.FAILED)
-        app.read_only = True
+        app.operations.read_only = True
         app.operations.show_jobs()
         await screen_ready(pilot, app, JobsScreen)
         await wait_for(pilot, lambda: isinstance(app.screen.focused, JobRow))

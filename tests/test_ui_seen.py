@@ -209,7 +209,7 @@ async def test_lost_server_tables_say_not_connected(sim: Simulator) -> None:
         await sim.stop()
         await poll(pilot, app)
         assert app.status.state == "unreachable"
-        app.running_models = []
+        app.session.running_models = []
         dashboard(app).show_models(app.installed, [])  # nothing loaded when it went away
         await settled(pilot)
         running = table_text(app, "running_table")

@@ -15,7 +15,7 @@ import re
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar, TypeVar
+from typing import TYPE_CHECKING, ClassVar, Protocol, TypeVar
 
 from rich.text import Text
 from textual import work
@@ -47,7 +47,26 @@ from ollama_tui.widgets.job_progress import job_numbers
 from ollama_tui.widgets.modelfile_editor import ModelfileEditor, strip_controls
 
 if TYPE_CHECKING:
-    from ollama_tui.operations import Operations
+    from textual.signal import Signal
+
+    from ollama_tui.jobs import JobQueue
+    from ollama_tui.session import ServerSession
+
+
+class CreateOperations(Protocol):
+    """What the editor needs of the operations (``ollama_tui.operations.Operations``), named
+    here so this screen does not import them (they import it)."""
+
+    session: ServerSession
+    jobs: JobQueue
+    jobs_changed: Signal[Job]
+
+    def refused(self, what: str) -> bool: ...
+
+    def installed_names(self) -> list[str]: ...
+
+    async def confirm_replace(self, destination: str, note: str) -> bool: ...
+
 
 QUANTIZE_CHOICES = ("none", "q4_K_M", "q4_K_S", "q8_0", "f16", "bf16", "f32")
 T = TypeVar("T")
@@ -73,7 +92,7 @@ class CreateScreen(ModalScreen[None]):
 
     def __init__(
         self,
-        operations: Operations,
+        operations: CreateOperations,
         *,
         text: str = "",
         name: str = "",
@@ -108,7 +127,7 @@ class CreateScreen(ModalScreen[None]):
         self._rejected: tuple[str, str, str] | None = None  # what the server last refused
 
     def compose(self) -> ComposeResult:
-        installed = [m.name for m in getattr(self.app, "installed", []) or []]
+        installed = self.operations.installed_names()
         with Vertical(id="create-dialog"):
             yield Static("Create a model", classes="dialog-title")
             with Horizontal(classes="create-row"):
@@ -144,7 +163,7 @@ class CreateScreen(ModalScreen[None]):
                 yield Button("Close esc", id="close", compact=True)
 
     def on_mount(self) -> None:
-        self.operations.job_signal.subscribe(self, self.on_job_changed)
+        self.operations.jobs_changed.subscribe(self, self.on_job_changed)
         # After a refresh: widgets nested in containers may not be mounted yet here.
         self.call_after_refresh(self._initial_check)
 
@@ -276,7 +295,7 @@ class CreateScreen(ModalScreen[None]):
                 self._update_create_button(False)
                 return False
             problem, notes = check_parsed(mf, folder, states, self.from_model)
-            installed = [m.name for m in getattr(self.app, "installed", []) or []]
+            installed = self.operations.installed_names()
             warning = not_installed(mf, states, installed)
         valid = name_ok and problem is None
         if self._rejected is not None:
@@ -369,12 +388,13 @@ class CreateScreen(ModalScreen[None]):
 
     def _start(self, name: str) -> None:
         quantize = self.query_one("#create-quantize", Select).value
-        self.job = self.app.jobs.submit_create(  # type: ignore[attr-defined]
+        self.job = self.operations.jobs.submit_create(
             name,
             self.editor.text,
             base_dir=self._folder(),
             quantize=None if quantize in (None, "none", Select.NULL) else str(quantize),
             from_model=self.from_model,
+            server=self.operations.session,
         )
         self.editor.mark_error(None)
         self.on_job_changed(self.job)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
@@ -15,16 +16,27 @@ from textual.widgets import Input
 
 from ollama_tui.api import LocalModel, RunningModel
 from ollama_tui.formatting import human_bytes, safe_line
+from ollama_tui.messages import (
+    DashboardReady,
+    DetailsRequested,
+    PauseRequested,
+    QuitRequested,
+    RefreshRequested,
+)
+from ollama_tui.session import ConnectionStatus, ServerSession
 from ollama_tui.widgets.filter_bar import FilterBar
 from ollama_tui.widgets.footer import Footer
 from ollama_tui.widgets.installed_table import InstalledTable, loaded_key
 from ollama_tui.widgets.job_progress import JobsStrip
 from ollama_tui.widgets.model_table import VirtualTable
 from ollama_tui.widgets.running_table import RunningTable
-from ollama_tui.widgets.status_bar import ConnectionStatus, StatusBar
+from ollama_tui.widgets.status_bar import StatusBar
 
 if TYPE_CHECKING:
-    from ollama_tui.app import OllamaTuiApp
+    from textual.signal import Signal
+
+    from ollama_tui.jobs import Job, JobQueue
+    from ollama_tui.operations import Operations
 
 __all__ = ["DashboardScreen"]
 
@@ -79,22 +91,33 @@ class DashboardScreen(Screen[None]):
         Binding("q", "quit", "Quit", id="quit"),
     ]
 
-    def __init__(self) -> None:
+    def __init__(
+        self,
+        session: ServerSession,
+        operations: Operations,
+        jobs: JobQueue,
+        jobs_changed: Signal[Job],
+        *,
+        clock: Callable[[], datetime],
+        monotonic: Callable[[], float],
+        read_only: bool = False,
+    ) -> None:
         super().__init__(id="dashboard")
-        app = self.tui
-        self.status_bar = StatusBar(app.monotonic, id="status")
-        self.running_table = RunningTable(app.clock, id="running")
-        self.installed_table = InstalledTable(app.clock, id="installed")
+        self.session = session
+        """The server the tables show."""
+        self.operations = operations
+        self.read_only = read_only
+        self._jobs = jobs
+        self._jobs_changed = jobs_changed
+        self.status_bar = StatusBar(monotonic, id="status")
+        self.running_table = RunningTable(clock, id="running")
+        self.installed_table = InstalledTable(clock, id="installed")
         self.filter_bar = FilterBar(id="filter")
         self._active: VirtualTable[Any, Any] = self.installed_table
         self._ticks = 0
         self._totals: tuple[str, str, str, str] = ("", "", "", "")
         self._state_key: tuple[object, ...] | None = None
         self._status = ConnectionStatus()
-
-    @property
-    def tui(self) -> OllamaTuiApp:
-        return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
         yield self.status_bar
@@ -103,14 +126,14 @@ class DashboardScreen(Screen[None]):
         with Vertical(id="installed-box", classes="table-box"):
             yield self.installed_table
         yield self.filter_bar
-        yield JobsStrip()
+        yield JobsStrip(self._jobs, self._jobs_changed)
         yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         self.running_table.styles.height = 2
         self._update_titles()
         self.set_interval(1.0, self._tick, name="dashboard-tick")
-        self.tui.begin_polling()
+        self.post_message(DashboardReady())
 
     def on_resize(self, event: events.Resize) -> None:
         # Below ~18 lines the table borders would eat the rows: drop them.
@@ -227,7 +250,7 @@ class DashboardScreen(Screen[None]):
     def on_virtual_table_selected(self, event: VirtualTable.Selected) -> None:
         item = event.table.items.get(event.key)
         if item is not None:
-            self.tui.show_details(item)
+            self.post_message(DetailsRequested(item, self.session))
 
     # --- filter ---------------------------------------------------------------------------------
 
@@ -269,13 +292,13 @@ class DashboardScreen(Screen[None]):
         self._refresh_bindings_if_needed()
 
     def action_refresh(self) -> None:
-        self.tui.request_refresh()
+        self.post_message(RefreshRequested(self.session))
 
     def action_pause(self) -> None:
-        self.tui.toggle_pause()
+        self.post_message(PauseRequested(self.session))
 
     def action_quit(self) -> None:
-        self.tui.request_quit()
+        self.post_message(QuitRequested())
 
     def _installed_target(self) -> LocalModel | None:
         if self._active is self.installed_table:
@@ -288,7 +311,11 @@ class DashboardScreen(Screen[None]):
         return None
 
     def _ops(self) -> Any:
-        return self.tui.operations_or_notify()
+        """The operations, or None after saying why not (read-only mode)."""
+        if self.read_only:
+            self.app.notify("Read-only mode: the server cannot be changed.", severity="warning")
+            return None
+        return self.operations
 
     def action_pull(self) -> None:
         if ops := self._ops():
@@ -346,7 +373,7 @@ class DashboardScreen(Screen[None]):
 
     def action_jobs(self) -> None:
         # Watching jobs changes nothing on the server: allowed in read-only mode too.
-        self.tui.operations.show_jobs()
+        self.operations.show_jobs()
 
     def on_key(self, event: events.Key) -> None:
         """An operation key that does not apply here is hidden, but pressing it says why."""
@@ -358,8 +385,8 @@ class DashboardScreen(Screen[None]):
             if reason is None:
                 return
             event.stop()
-            if self.tui.read_only:
-                self.tui.operations_or_notify()
+            if self.read_only:
+                self._ops()
             else:
                 self.app.notify(reason, severity="warning", markup=False)
             return
@@ -373,7 +400,7 @@ class DashboardScreen(Screen[None]):
 
     def why_not(self, action: str) -> str | None:
         """Why an operation does nothing at the cursor now (None: it applies)."""
-        if self.tui.read_only:
+        if self.read_only:
             return "Read-only mode: the server cannot be changed."
         verb = _VERBS.get(action, action)
         if not self.connected:

@@ -6,7 +6,8 @@ re-pulled model (new digest) is fetched again. Loading and errors are shown in t
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.console import Group
@@ -33,7 +34,7 @@ from ollama_tui.widgets.footer import Footer
 from ollama_tui.widgets.modelfile_view import ModelfileView
 
 if TYPE_CHECKING:
-    from ollama_tui.app import OllamaTuiApp
+    from ollama_tui.session import ServerSession
 
 __all__ = ["DetailsScreen"]
 
@@ -58,17 +59,22 @@ class DetailsScreen(Screen[None]):
         Binding("5", "tab('license')", "License", show=False, id="details-tab-license"),
     ]
 
-    def __init__(self, model: LocalModel | RunningModel) -> None:
+    def __init__(
+        self,
+        model: LocalModel | RunningModel,
+        session: ServerSession,
+        *,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
         super().__init__(classes="details-screen")
         self.model = model
+        self.session = session
+        """The server the model is on: its client and its cache of /api/show answers."""
+        self.clock: Callable[[], datetime] = clock or (lambda: datetime.now(UTC))
         self.show: ModelShow | None = None
         self.error: str | None = None
         self._retry: Timer | None = None
         self._retry_delay = RETRY_FIRST
-
-    @property
-    def tui(self) -> OllamaTuiApp:
-        return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
         yield Static(self._title(), id="details-title", markup=False)
@@ -96,7 +102,7 @@ class DetailsScreen(Screen[None]):
     def on_mount(self) -> None:
         self.query_one("#details-tabs").display = False
         self.query_one("#details-error").display = False
-        cached = self.tui.show_cache.get(self._cache_key())
+        cached = self.session.show_cache.get(self._cache_key())
         if cached is not None:
             self._show(cached)
         else:
@@ -110,7 +116,7 @@ class DetailsScreen(Screen[None]):
         self._cancel_retry()
         self._set_state("loading")
         try:
-            show = await self.tui.client.show(self.model.name)
+            show = await self.session.client.show(self.model.name)
         except OllamaError as error:
             self._failed(str(error))
             return
@@ -119,7 +125,7 @@ class DetailsScreen(Screen[None]):
             return
         self._retry_delay = RETRY_FIRST
         if self._show(show):
-            self.tui.show_cache[self._cache_key()] = show
+            self.session.show_cache[self._cache_key()] = show
 
     def _show(self, show: ModelShow) -> bool:
         """Fill the tabs; on any failure show it (never an endless spinner). True if shown."""
@@ -196,7 +202,7 @@ class DetailsScreen(Screen[None]):
         if isinstance(model, LocalModel):
             rows.append(("Size", UNKNOWN if model.is_remote else human_bytes(model.size)))
             if model.modified_at is not None:
-                rows.append(("Modified", relative_time(model.modified_at, self.tui.clock())))
+                rows.append(("Modified", relative_time(model.modified_at, self.clock())))
             if model.is_remote:
                 rows.append(("Remote", f"{model.remote_model or ''} @ {model.remote_host or ''}"))
         if details.parent_model:
@@ -236,7 +242,7 @@ class DetailsScreen(Screen[None]):
         self.dismiss()
 
     def action_reload(self) -> None:
-        self.tui.show_cache.pop(self._cache_key(), None)
+        self.session.show_cache.pop(self._cache_key(), None)
         self._fetch()
 
     def action_tab(self, tab: str) -> None:

@@ -1,12 +1,12 @@
 """The jobs view (`J`): every pull / push / create with live progress, cancel and retry.
 
 Rows are added when a job first appears and then updated in place from
-`Operations.job_signal`; the list is never rebuilt per update.
+the app's `jobs_changed_signal`; the list is never rebuilt per update.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, ClassVar, Protocol
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -19,7 +19,25 @@ from ollama_tui.stylesheets import OPERATIONS_CSS
 from ollama_tui.widgets.job_progress import JobRow
 
 if TYPE_CHECKING:
-    from ollama_tui.operations import Operations
+    from textual.signal import Signal
+
+    from ollama_tui.jobs import JobQueue
+
+
+class JobOperations(Protocol):
+    """What the jobs view needs of the operations (``ollama_tui.operations.Operations``),
+    named here so this screen does not import them (they import it)."""
+
+    jobs: JobQueue
+    jobs_changed: Signal[Job]
+    read_only: bool
+
+    def cancel_job(self, job: Job) -> None: ...
+
+    def retry_job(self, job: Job) -> None: ...
+
+    def edit_create_job(self, job: Job) -> None: ...
+
 
 KEYS_HELP = "↑↓ select  enter layers  x cancel  r retry  e edit  C clear ended  esc close"
 
@@ -43,19 +61,18 @@ class JobsScreen(ModalScreen[None]):
         Binding("C", "clear_finished", "Clear ended", id="ops.jobs.clear"),
     ]
 
-    def __init__(self, operations: Operations) -> None:
+    def __init__(self, operations: JobOperations) -> None:
         super().__init__(classes="ops-dialog jobs-screen")
         self.operations = operations
         self._rows: dict[int, JobRow] = {}
 
     def compose(self) -> ComposeResult:
-        queue = getattr(self.app, "jobs", None)
-        jobs: list[Job] = list(getattr(queue, "jobs", []) or [])
+        jobs = list(self.operations.jobs.jobs)
         with Vertical(classes="dialog", id="jobs-dialog"):
             yield Static("Jobs", classes="dialog-title")
             empty = Static(
                 "No jobs yet."
-                if getattr(self.app, "read_only", False)
+                if self.operations.read_only
                 else "No jobs yet — p pulls a model, n creates one.",
                 id="jobs-empty",
                 markup=False,
@@ -73,7 +90,7 @@ class JobsScreen(ModalScreen[None]):
             yield Static(KEYS_HELP, classes="dialog-note", markup=False)
 
     def on_mount(self) -> None:
-        self.operations.job_signal.subscribe(self, self.on_job_changed)
+        self.operations.jobs_changed.subscribe(self, self.on_job_changed)
         self.call_after_refresh(self._focus_initial)
 
     def _focus_initial(self) -> None:
@@ -144,11 +161,8 @@ class JobsScreen(ModalScreen[None]):
 
     def action_clear_finished(self) -> None:
         """Forget ended jobs (done, failed, cancelled) and drop their rows."""
-        queue = getattr(self.app, "jobs", None)
-        clear = getattr(queue, "clear_finished", None)
-        if clear is None:
-            return
-        gone = [row for job in clear() if (row := self._rows.pop(job.id, None)) is not None]
+        ended = self.operations.jobs.clear_finished()
+        gone = [row for job in ended if (row := self._rows.pop(job.id, None)) is not None]
         if not gone:
             return
         # The focus moves first, to a row that stays, and the rows go in one removal: removed

@@ -1,12 +1,13 @@
 """Job progress: text helpers, one job's row for the jobs view, and the dashboard's strip.
 
-Widgets here are updated in place from `Operations.job_signal` (the JobQueue's coalesced
+Widgets here are updated in place from the app's `jobs_changed_signal` (the JobQueue's coalesced
 on_change, ~10 updates a second per job); nothing is rebuilt per update.
 """
 
 from __future__ import annotations
 
 import functools
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -14,7 +15,12 @@ from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
 from ollama_tui.formatting import format_eta, format_rate, human_bytes, safe_line
-from ollama_tui.jobs import Job, JobKind, JobState, LayerProgress
+from ollama_tui.jobs import Job, JobKind, JobState, LayerProgress, explain_job_error
+
+if TYPE_CHECKING:
+    from textual.signal import Signal
+
+    from ollama_tui.jobs import JobQueue
 
 BAR_WIDTH = 24
 
@@ -103,8 +109,6 @@ def layer_status(job: Job, layer: LayerProgress) -> str:
 
 def job_hint(job: Job) -> str:
     """What to do about a failed or cancelled job (keys of the jobs view)."""
-    from ollama_tui.operations import explain_job_error
-
     if job.state is JobState.FAILED:
         extra = explain_job_error(job)
         return (extra + " " if extra else "") + "r: retry"
@@ -257,8 +261,12 @@ class JobsStrip(Vertical):
     MAX_LINES = 3
     LINGER = 3.0
 
-    def __init__(self, *, id: str | None = "jobs-strip") -> None:
+    def __init__(
+        self, jobs: JobQueue, jobs_changed: Signal[Job], *, id: str | None = "jobs-strip"
+    ) -> None:
         super().__init__(id=id)
+        self.jobs = jobs
+        self.jobs_changed = jobs_changed
         self._lines: dict[int, Static] = {}
         self._ended: dict[int, int] = {}  # job id -> which linger its line is in
         self._linger_count = 0
@@ -269,14 +277,11 @@ class JobsStrip(Vertical):
         yield self._more
 
     def _jobs(self) -> list[Job]:
-        return list(getattr(getattr(self.app, "jobs", None), "jobs", []) or [])
+        return self.jobs.jobs
 
     def on_mount(self) -> None:
         self.display = False
-        operations = getattr(self.app, "operations", None)
-        if operations is not None:
-            operations.hook_jobs()
-            operations.job_signal.subscribe(self, self.on_job_changed)
+        self.jobs_changed.subscribe(self, self.on_job_changed)
         for job in self._jobs():
             if job.is_active:
                 self.on_job_changed(job)

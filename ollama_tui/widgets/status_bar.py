@@ -3,37 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
-from typing import Literal
+from dataclasses import replace
 
 from rich.text import Text
 from textual.widget import Widget
 
 from ollama_tui.formatting import age_text, safe_line
+from ollama_tui.session import ConnectionStatus
 
 __all__ = ["ConnectionStatus", "StatusBar"]
-
-State = Literal["connecting", "connected", "not_answering", "unreachable", "error"]
-"""``not_answering``: a poll has waited longer than its interval for an answer (and still
-waits); the other states say how the last poll ended."""
-
-
-@dataclass(frozen=True)
-class ConnectionStatus:
-    """What the poller knows; times are monotonic seconds."""
-
-    host: str = ""
-    version: str | None = None
-    state: State = "connecting"
-    reason: str = ""
-    retry_at: float | None = None
-    asked_at: float | None = None
-    """When the poll that is not answered was sent (state ``not_answering``)."""
-    last_ok: float | None = None
-    rtt: float | None = None
-    paused: bool = False
-    read_only: bool = False
-    demo: bool = False
 
 
 class StatusBar(Widget):

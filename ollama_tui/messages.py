@@ -1,0 +1,64 @@
+"""Messages children send up to the app (children talk to parents by messages).
+
+Defined apart from the app and the screens so both can import them without importing each
+other.
+"""
+
+from __future__ import annotations
+
+from textual.message import Message
+
+from ollama_tui.api import LocalModel, RunningModel
+from ollama_tui.poller import Snapshot
+from ollama_tui.session import ServerSession
+
+__all__ = [
+    "DashboardReady",
+    "DetailsRequested",
+    "PauseRequested",
+    "QuitRequested",
+    "RefreshRequested",
+    "SessionPolled",
+]
+
+
+class SessionPolled(Message):
+    """A poll of ``session`` answered with ``snapshot`` (the app applies it to the session)."""
+
+    def __init__(self, session: ServerSession, snapshot: Snapshot) -> None:
+        super().__init__()
+        self.session = session
+        self.snapshot = snapshot
+
+
+class RefreshRequested(Message):
+    """Poll ``session`` now: something changed it (an operation, a finished job)."""
+
+    def __init__(self, session: ServerSession) -> None:
+        super().__init__()
+        self.session = session
+
+
+class PauseRequested(Message):
+    """Pause (or resume) polling ``session``."""
+
+    def __init__(self, session: ServerSession) -> None:
+        super().__init__()
+        self.session = session
+
+
+class QuitRequested(Message):
+    """Quit (asking first while jobs run)."""
+
+
+class DetailsRequested(Message):
+    """Show the details of ``model``, on ``session``'s server."""
+
+    def __init__(self, model: LocalModel | RunningModel, session: ServerSession) -> None:
+        super().__init__()
+        self.model = model
+        self.session = session
+
+
+class DashboardReady(Message):
+    """The dashboard is mounted: its tables can take the first polls."""

@@ -1,0 +1,219 @@
+"""One Ollama server and everything the app knows about it: a :class:`ServerSession`.
+
+A session holds a server's settings (name, URL, headers, ``insecure``), its client, whether it
+answers (:class:`Reachability`), the polling state and back-off, the :class:`ConnectionStatus`
+the status line shows, the installed and running models, the ``/api/show`` cache and the models
+being loaded. The app keeps an ordered list of sessions; screens and operations are handed the
+session they act on.
+
+No Textual or Rich here: the UI reads a session and tells it what happened (a poll's snapshot or
+error, a pause); the timers that drive polling live in the app, as opaque handles.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Any, Literal, Protocol
+
+from ollama_tui.api import (
+    LocalModel,
+    ModelShow,
+    OllamaClient,
+    OllamaError,
+    RunningModel,
+    ServerUnreachable,
+)
+from ollama_tui.poller import PollTarget, Snapshot
+from ollama_tui.reachability import Reachability
+
+__all__ = [
+    "MAX_BACKOFF",
+    "MIN_NOT_ANSWERING",
+    "ConnectionStatus",
+    "PollResult",
+    "ServerSession",
+    "State",
+    "Stoppable",
+]
+
+log = logging.getLogger(__name__)
+
+MAX_BACKOFF = 30.0
+"""Longest wait between polls of a server that cannot be reached (1, 2, 4 ... 30 s)."""
+MIN_NOT_ANSWERING = 1.0
+"""A poll unanswered for an interval (at least this long, and twice the usual round trip) shows
+the server as "not answering": a slow but working server must not flicker to it every poll."""
+
+State = Literal["connecting", "connected", "not_answering", "unreachable", "error"]
+"""``not_answering``: a poll has waited longer than its interval for an answer (and still
+waits); the other states say how the last poll ended."""
+
+
+@dataclass(frozen=True)
+class ConnectionStatus:
+    """What polling knows about one server; times are monotonic seconds."""
+
+    host: str = ""
+    version: str | None = None
+    state: State = "connecting"
+    reason: str = ""
+    retry_at: float | None = None
+    asked_at: float | None = None
+    """When the poll that is not answered was sent (state ``not_answering``)."""
+    last_ok: float | None = None
+    rtt: float | None = None
+    paused: bool = False
+    read_only: bool = False
+    demo: bool = False
+
+
+class Stoppable(Protocol):
+    """A timer handle the app keeps on the session (a Textual ``Timer``)."""
+
+    def stop(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class PollResult:
+    """What a snapshot changed: whether the model lists are new, and the notes not yet said."""
+
+    changed: bool
+    notes: tuple[str, ...] = ()
+
+
+class ServerSession:
+    """Everything about one server. Call it from the UI's event loop."""
+
+    def __init__(
+        self,
+        name: str | None,
+        url: str | None,
+        headers: Mapping[str, str] | None = None,
+        insecure: bool = False,
+        *,
+        client: OllamaClient | None = None,
+        read_only: bool = False,
+        demo: bool = False,
+    ) -> None:
+        self.name = name
+        self.headers: dict[str, str] = dict(headers or {})
+        self.insecure = insecure
+        self.client = client or OllamaClient(url, headers=self.headers)
+        self.url = self.client.base_url
+        """The server's base URL, as resolved by the client (the configured one may be None:
+        ``OLLAMA_HOST`` or the default)."""
+        # Whether the server answers: the client reports every request to it.
+        self.reachability = Reachability()
+        self.client.observer = self.reachability
+        self.status = ConnectionStatus(host=self.url, read_only=read_only, demo=demo)
+        self.installed: list[LocalModel] = []
+        self.running_models: list[RunningModel] = []
+        self.show_cache: dict[tuple[str, str], ModelShow] = {}
+        """``/api/show`` answers by (model name, digest)."""
+        self.loading: set[str] = set()
+        """Models being loaded now (a second `l` on one says so instead of loading again)."""
+        # -- polling -----------------------------------------------------------------------
+        self.poll_target: PollTarget | None = None
+        """This server on the shared poller (set by the app)."""
+        self.poll_count = 0
+        self.failures = 0
+        """Polls failed in a row: the back-off grows with it."""
+        self.polling = False
+        """A poll is in flight."""
+        self.refresh_pending = False
+        """Poll again as soon as the poll in flight ends."""
+        self.paused = False
+        self.poll_timer: Stoppable | None = None
+        self.not_answering_timer: Stoppable | None = None
+        self.first_fetch: concurrent.futures.Future[Snapshot] | None = None
+        """Sent before the UI existed; shown at mount or awaited by the first poll."""
+        self.poll_notes: tuple[str, ...] = ()
+        """The last poll's notes (models left out), said once, not at every poll."""
+
+    @property
+    def label(self) -> str:
+        """What the user sees for this server: its name, else its URL."""
+        return self.name or self.url
+
+    # -- status ------------------------------------------------------------------------------
+
+    def set_status(self, **changes: Any) -> ConnectionStatus:
+        self.status = replace(self.status, **changes)
+        return self.status
+
+    def patience(self, interval: float) -> float:
+        """How long a poll may go unanswered before the server shows as not answering."""
+        return max(interval, MIN_NOT_ANSWERING, 2 * (self.status.rtt or 0.0))
+
+    # -- polling outcomes --------------------------------------------------------------------
+
+    def polled(self, snapshot: Snapshot, now: float) -> PollResult:
+        """A poll answered: take its lists and version; the back-off ends."""
+        self.failures = 0
+        notes: tuple[str, ...] = ()
+        if snapshot.notes != self.poll_notes:
+            self.poll_notes = notes = snapshot.notes
+        changed = not (
+            snapshot.installed is self.installed and snapshot.running is self.running_models
+        )  # the poller hands back the same lists when nothing changed
+        self.installed = snapshot.installed
+        self.running_models = snapshot.running
+        self.set_status(
+            version=snapshot.version or self.status.version,
+            state="connected",
+            reason="",
+            retry_at=None,
+            asked_at=None,
+            last_ok=now,
+            rtt=snapshot.rtt,
+        )
+        self.reachability.answered()
+        return PollResult(changed, notes)
+
+    def poll_failed(self, error: Exception, now: float) -> float:
+        """A poll failed: the status says why; returns the delay before the next poll."""
+        self.failures += 1
+        delay = min(MAX_BACKOFF, 2.0 ** (self.failures - 1))
+        if isinstance(error, OllamaError):
+            reason = str(error)
+        else:
+            log.error("poll of %s failed", self.url, exc_info=error)
+            reason = f"{type(error).__name__}: {error}"
+        self.set_status(
+            version=None,  # ask again after reconnecting: the server may have been upgraded
+            state="unreachable" if isinstance(error, ServerUnreachable) else "error",
+            reason=reason,
+            retry_at=None if self.paused else now + delay,
+            asked_at=None,
+        )
+        if isinstance(error, ServerUnreachable):
+            self.reachability.lost(reason)
+        return delay
+
+    def answered_elsewhere(self) -> bool:
+        """Another request got an answer (not a poll): the back-off ends at once.
+
+        True when the status changed, so a fresh poll is due now."""
+        if self.status.state not in ("unreachable", "not_answering"):
+            return False  # connected already, or a poll that failed with an answer: its error
+        self.failures = 0
+        self.set_status(state="connected", reason="", retry_at=None, asked_at=None)
+        return True
+
+    def toggle_pause(self) -> bool:
+        """Pause or resume polling; returns whether it is paused now."""
+        self.paused = not self.paused
+        self.set_status(paused=self.paused)
+        return self.paused
+
+    def stop_timers(self) -> None:
+        for timer in (self.poll_timer, self.not_answering_timer):
+            if timer is not None:
+                timer.stop()
+        self.poll_timer = self.not_answering_timer = None
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
