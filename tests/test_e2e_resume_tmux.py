@@ -7,60 +7,15 @@ and started again on the same port, and the pull finishes with no key pressed.
 from __future__ import annotations
 
 import shutil
-import signal
-import socket
 import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from test_e2e_tmux import SCRIPT, Tmux, free_port, wait_until
+from test_e2e_tmux import SCRIPT, SimulatorProcess, Tmux, free_port
 
 pytestmark = [pytest.mark.simulator_only, pytest.mark.slow]
-
-
-class SimulatorProcess:
-    """``python -m ollama_tui.simulator`` on a fixed port, to kill and start again."""
-
-    def __init__(self, port: int) -> None:
-        self.port = port
-        self.process: subprocess.Popen[str] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self, bandwidth: str) -> None:
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "ollama_tui.simulator",
-                "--listen",
-                f"127.0.0.1:{self.port}",
-                "--bandwidth",
-                bandwidth,
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        wait_until(self.listening, what="the simulator to listen")
-
-    def kill(self) -> None:
-        """As a crash would: no goodbye on any connection."""
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGKILL)
-            self.process.wait(timeout=10)
-        self.process = None
-
-    def listening(self) -> bool:
-        try:
-            with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                return True
-        except OSError:
-            return False
 
 
 @pytest.fixture

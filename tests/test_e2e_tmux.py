@@ -172,15 +172,24 @@ class SimulatorProcess:
         except OSError:
             return False
 
-    def start(self) -> None:
+    def start(self, bandwidth: str | None = None) -> None:
+        """Start (again) on the same port; ``bandwidth`` in bytes/s slows its pulls."""
+        command = [
+            sys.executable,
+            "-m",
+            "ollama_tui.simulator",
+            "--listen",
+            f"127.0.0.1:{self.port}",
+        ]
+        if bandwidth is not None:
+            command += ["--bandwidth", bandwidth]
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "ollama_tui.simulator", "--listen", f"127.0.0.1:{self.port}"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
         wait_until(self.listening, what="the simulator to listen")
 
     def kill(self) -> None:
+        """As a crash would (SIGKILL): no goodbye on any connection."""
         if self.process is not None:
             self.process.kill()
             self.process.wait(timeout=10)

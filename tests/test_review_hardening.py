@@ -38,12 +38,20 @@ def test_main_puts_back_the_import_time_ctrl_c_hook() -> None:
         sys.excepthook = sys.__excepthook__
 
 
-def test_choice_dialog_escapes_its_title_and_note() -> None:
+async def test_choice_dialog_escapes_its_title_and_note() -> None:
+    from textual.app import App
+    from textual.widgets import Static
+
     screen = ChoiceScreen(
         "Pull x\x1b]0;owned\x07?", [("r", "Re-pull", "repull")], note="note \x1b[2J"
     )
-    assert "\x1b" not in screen.title_text
-    assert "\x1b" not in screen.note.plain
+    app: App[None] = App()
+    async with app.run_test() as pilot:
+        await app.push_screen(screen)
+        await pilot.pause()
+        shown = [str(static.render()) for static in screen.query(Static)]
+    assert any("owned" in text for text in shown) and any("note" in text for text in shown)
+    assert not any("\x1b" in text or "\x07" in text for text in shown), shown
 
 
 @pytest.mark.simulator_only

@@ -24,6 +24,17 @@ from ollama_tui.formatting import safe_line, safe_text
 from ollama_tui.stylesheets import OPERATIONS_CSS
 
 
+def dialog_text(title: str, items: Sequence[Text], note: Text) -> ComposeResult:
+    """A dialog's title (escaped here, once), its targets one per line, and its note."""
+    yield Static(Text(safe_line(title)), classes="dialog-title", markup=False)
+    if items:
+        with VerticalScroll(classes="dialog-items"):
+            for item in items:
+                yield Static(item, classes="dialog-item", markup=False)
+    if note.plain:
+        yield Static(note, classes="dialog-note", markup=False)
+
+
 class ConfirmScreen(ModalScreen[bool]):
     """Yes/no with a title, the targets (one per line) and a note; Cancel is focused."""
 
@@ -55,13 +66,7 @@ class ConfirmScreen(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Static(Text(safe_line(self.title_text)), classes="dialog-title", markup=False)
-            if self.items:
-                with VerticalScroll(classes="dialog-items"):
-                    for item in self.items:
-                        yield Static(item, classes="dialog-item", markup=False)
-            if self.note.plain:
-                yield Static(self.note, classes="dialog-note", markup=False)
+            yield from dialog_text(self.title_text, self.items, self.note)
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Cancel (n)", id="cancel")
                 yield Button(
@@ -218,20 +223,14 @@ class ChoiceScreen(ModalScreen[str | None]):
         note: Text | str = "",
     ) -> None:
         super().__init__(classes="ops-dialog confirm-dialog")
-        self.title_text = safe_line(title)
+        self.title_text = title
         self.choices = list(choices)
         self.items = [item if isinstance(item, Text) else Text(safe_line(item)) for item in items]
-        self.note = note if isinstance(note, Text) else Text(safe_line(note, multiline=True))
+        self.note = note if isinstance(note, Text) else Text(safe_text(note))
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Static(Text(self.title_text), classes="dialog-title", markup=False)
-            if self.items:
-                with VerticalScroll(classes="dialog-items"):
-                    for item in self.items:
-                        yield Static(item, classes="dialog-item", markup=False)
-            if self.note.plain:
-                yield Static(self.note, classes="dialog-note", markup=False)
+            yield from dialog_text(self.title_text, self.items, self.note)
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Cancel (esc)", id="cancel")
                 for index, (key, label, _value) in enumerate(self.choices):
