@@ -26,14 +26,14 @@ from ollama_tui.api.models import LocalModel, RunningModel, is_embedding_only
 from ollama_tui.api.names import names_equal
 from ollama_tui.config import DEFAULT_LOAD_TIMEOUT
 from ollama_tui.formatting import counted, safe_line
-from ollama_tui.jobs import Job, JobKind, JobQueue, JobState, explain_job_error
+from ollama_tui.jobs import Job, JobKind, JobQueue, JobState
 from ollama_tui.messages import RefreshRequested
 from ollama_tui.session import ServerSession
 
 if TYPE_CHECKING:
     from textual.app import App
 
-__all__ = ["Operations", "deleted_message", "explain_job_error", "is_embedding_only"]
+__all__ = ["Operations", "deleted_message"]
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from ollama_tui.api import ApiError, LocalModel, ModelShow
 from ollama_tui.api.keep_alive import describe_keep_alive, parse_keep_alive
 from ollama_tui.api.models import is_embedding_only
 from ollama_tui.formatting import format_eta, format_rate
-from ollama_tui.jobs import Job, JobKind, JobState
+from ollama_tui.jobs import Job, JobKind, JobState, explain_job_error
 from ollama_tui.modelfile import parse
 from ollama_tui.modelfile_checks import (
     PathState,
@@ -23,7 +23,6 @@ from ollama_tui.modelfile_checks import (
     probe_path,
     resolve_path,
 )
-from ollama_tui.operations import explain_job_error
 from ollama_tui.rename import RenameFailed, rename_model
 from ollama_tui.widgets.job_progress import progress_bar
 from ollama_tui.widgets.modelfile_editor import highlight_lines, strip_controls
