@@ -225,3 +225,26 @@ async def test_help_lists_the_server_keys_only_with_several_servers(fleet: Fleet
         await pilot.pause()
         entries = collect_help(single.get_key_display, single.screen.active_bindings)
         assert not any("server" in description for _s, _k, description, _on in entries)
+
+
+async def test_pausing_shows_in_the_servers_table_for_that_server_only(fleet: Fleet) -> None:
+    app = fleet_app(fleet)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await all_connected(pilot, app)
+        await pilot.press("2", "z")
+        await wait_for(pilot, lambda: row(app, 1)[2] == "paused")
+        assert row(app, 0)[2] == "connected" and row(app, 2)[2] == "connected"
+        assert not app.sessions[0].paused and app.sessions[1].paused
+
+
+async def test_server_text_is_escaped_in_the_servers_table(fleet: Fleet) -> None:
+    servers = (
+        ServerSettings("[bold]x\x1b[31m", fleet.urls[0]),
+        ServerSettings(None, fleet.urls[1]),
+    )
+    app = OllamaTuiApp(Settings(interval=60.0, servers=servers))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: all(s.installed for s in app.sessions))
+        rows = table(app).rows()
+        assert "\x1b" not in rows[0][1] and rows[0][1].startswith("[bold]x")
+        assert rows[1][1] == fleet.urls[1]  # no name: the URL
