@@ -331,21 +331,10 @@ def check_theme(name: str | None, source: str) -> str | None:
 
 
 @contextlib.contextmanager
-def _demo_server() -> Iterator[str]:
-    from ollama_tui.simulator import serve_in_thread
-
-    # A current server version, so the demo shows capabilities; a bandwidth that lets a
-    # person watch a pull progress.
-    with serve_in_thread(version="0.31.0", bandwidth=40e6) as simulator:
-        yield str(simulator.url)
-
-
-@contextlib.contextmanager
 def _demo_fleet(count: int = 3) -> Iterator[tuple[ServerSettings, ...]]:
     """A fleet of simulated servers in-process (the simulator's fleet preset), as servers
-    named after their plans ("workstation", "gpu-box", "laptop"), for ``Settings.servers``.
-
-    Not used by ``--demo`` yet: the app shows one server until the fleet view lands.
+    named after their plans ("workstation", "gpu-box", "laptop"), for ``Settings.servers``:
+    what ``--demo`` shows.
     """
     from ollama_tui.simulator import serve_fleet_in_thread
 
@@ -390,12 +379,16 @@ def _main(argv: Sequence[str] | None) -> int:
         return EXIT_USAGE
     try:
         with contextlib.ExitStack() as stack:
+            demo: tuple[ServerSettings, ...] = ()
             if args.demo:
-                args.host = [stack.enter_context(_demo_server())]
+                demo = stack.enter_context(_demo_fleet())
+                args.host = [server.url for server in demo]
             from ollama_tui.api.headers import HeaderError
 
             try:
                 settings = resolve_settings(args, config)
+                if demo:  # the simulated servers by their names
+                    settings = dataclasses.replace(settings, headers={}, servers=demo)
             except HeaderError as error:  # names the header (or OLLAMA_API_KEY), not the value
                 print(f"ollama-tui: bad header: {error}", file=sys.stderr)
                 return EXIT_USAGE

@@ -43,6 +43,7 @@ from ollama_tui.messages import (
     PauseRequested,
     QuitRequested,
     RefreshRequested,
+    ServerPicked,
     SessionPolled,
 )
 from ollama_tui.notifications import SafeNotifyApp
@@ -92,16 +93,18 @@ class OllamaTuiApp(SafeNotifyApp[None]):
         self.clock: Callable[[], datetime] = clock or (lambda: datetime.now(UTC))
         self.monotonic: Callable[[], float] = monotonic or time.monotonic
         self.read_only = self.settings.read_only
-        # Today one server; the fleet adds one session per configured server.
+        # One session per configured server, in order; the first may use a given client.
         self.sessions: list[ServerSession] = [
             ServerSession(
-                None,
-                self.settings.host,
-                self.settings.headers,
-                client=client,
+                server.name,
+                server.url,
+                server.headers,
+                server.insecure,
+                client=client if index == 0 else None,
                 read_only=self.read_only,
                 demo=self.settings.demo,
             )
+            for index, server in enumerate(self.settings.servers)
         ]
         self._current = 0
         # The entry point may hand over a poller whose first fetch is already under way. One
@@ -121,14 +124,8 @@ class OllamaTuiApp(SafeNotifyApp[None]):
             reconnect_timeout=self.settings.reconnect_timeout,
             probe=self._probe_server,
         )
-        self.operations = Operations(
-            self,
-            self.session,
-            self.jobs,
-            self.jobs_changed_signal,
-            read_only=self.read_only,
-            load_timeout=self.settings.load_timeout,
-        )
+        # One Operations per server: switching servers just picks another.
+        self._operations: dict[int, Operations] = {}
         self.poll_count = 0
         self._saved_theme: str | None = None
         self._focus_before_small: dict[Screen[Any], Widget | None] = {}
@@ -147,6 +144,41 @@ class OllamaTuiApp(SafeNotifyApp[None]):
 
     # The current session's state, for the entry point and tests; screens and operations are
     # handed their session instead.
+    @property
+    def operations(self) -> Operations:
+        """The model operations on the current server."""
+        return self.operations_for(self.session)
+
+    def operations_for(self, session: ServerSession) -> Operations:
+        operations = self._operations.get(id(session))
+        if operations is None:
+            operations = self._operations[id(session)] = Operations(
+                self,
+                session,
+                self.jobs,
+                self.jobs_changed_signal,
+                read_only=self.read_only,
+                load_timeout=self.settings.load_timeout,
+            )
+        return operations
+
+    def switch_server(self, index: int) -> None:
+        """Make server ``index`` (0-based) current: the tables, status line and operations
+        follow it."""
+        if not 0 <= index < len(self.sessions) or index == self._current:
+            return
+        self._current = index
+        session = self.session
+        if self.dashboard is not None:
+            self.dashboard.switch_session(session, self.operations)
+
+    @on(ServerPicked)
+    def _server_picked(self, message: ServerPicked) -> None:
+        if message.index is not None:
+            self.switch_server(message.index)
+        elif len(self.sessions) > 1:
+            self.switch_server((self._current + message.step) % len(self.sessions))
+
     @property
     def client(self) -> OllamaClient:
         return self.session.client
@@ -182,6 +214,7 @@ class OllamaTuiApp(SafeNotifyApp[None]):
             clock=self.clock,
             monotonic=self.monotonic,
             read_only=self.read_only,
+            sessions=self.sessions,
         )
         return self.dashboard
 
@@ -490,8 +523,11 @@ class OllamaTuiApp(SafeNotifyApp[None]):
         self._publish_status(session)
 
     def _publish_status(self, session: ServerSession) -> None:
-        if session is self.session and self.dashboard is not None:
+        if self.dashboard is None:
+            return
+        if session is self.session:
             self.dashboard.set_status(session.status)
+        self.dashboard.server_changed(session)
 
     # --- routing --------------------------------------------------------------------------------
 

@@ -18,6 +18,7 @@ __all__ = [
     "PauseRequested",
     "QuitRequested",
     "RefreshRequested",
+    "ServerPicked",
     "SessionPolled",
 ]
 
@@ -45,6 +46,15 @@ class PauseRequested(Message):
     def __init__(self, session: ServerSession) -> None:
         super().__init__()
         self.session = session
+
+
+class ServerPicked(Message):
+    """Make server ``index`` (0-based) current, or (``index`` None) the one ``step`` away."""
+
+    def __init__(self, index: int | None, step: int = 0) -> None:
+        super().__init__()
+        self.index = index
+        self.step = step
 
 
 class QuitRequested(Message):

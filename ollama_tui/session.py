@@ -57,6 +57,8 @@ class ConnectionStatus:
     """What polling knows about one server; times are monotonic seconds."""
 
     host: str = ""
+    name: str | None = None
+    """The server's configured name (shown before its URL)."""
     version: str | None = None
     state: State = "connecting"
     reason: str = ""
@@ -108,7 +110,7 @@ class ServerSession:
         # Whether the server answers: the client reports every request to it.
         self.reachability = Reachability()
         self.client.observer = self.reachability
-        self.status = ConnectionStatus(host=self.url, read_only=read_only, demo=demo)
+        self.status = ConnectionStatus(host=self.url, name=name, read_only=read_only, demo=demo)
         self.installed: list[LocalModel] = []
         self.running_models: list[RunningModel] = []
         self.show_cache: dict[tuple[str, str], ModelShow] = {}

@@ -22,6 +22,8 @@ sys.path.insert(0, str(HERE))
 from conftest import wait_for  # noqa: E402
 from test_snapshots_dashboard import loaded, make_app, seeded_server  # noqa: E402
 
+from ollama_tui.app import OllamaTuiApp  # noqa: E402
+from ollama_tui.config import ServerSettings, Settings  # noqa: E402
 from ollama_tui.screens.details import DetailsScreen  # noqa: E402
 from ollama_tui.screens.help import HelpScreen  # noqa: E402
 
@@ -71,11 +73,31 @@ async def shoot(url: str, name: str, size: tuple[int, int], step: Step | None) -
     print(OUT / name)
 
 
+FLEET_SHOT = ("fleet-80x24.svg", (80, 24))
+
+
+async def shoot_fleet(servers: tuple[ServerSettings, ...]) -> None:
+    """The demo's three servers (the simulator's fleet preset), the first one current."""
+    name, size = FLEET_SHOT
+    app = OllamaTuiApp(Settings(interval=3600, servers=servers))
+    async with app.run_test(size=size) as pilot:
+        await wait_for(
+            pilot, lambda: all(s.status.state == "connected" and s.installed for s in app.sessions)
+        )
+        await pilot.pause()
+        app.save_screenshot(name, path=str(OUT))
+    print(OUT / name)
+
+
 def main() -> None:
     OUT.mkdir(exist_ok=True)
     with seeded_server() as sim:
         for name, size, step in SHOTS:
             asyncio.run(shoot(sim.url, name, size, step))
+    from ollama_tui.__main__ import _demo_fleet
+
+    with _demo_fleet() as servers:
+        asyncio.run(shoot_fleet(servers))
 
 
 if __name__ == "__main__":

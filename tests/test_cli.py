@@ -351,23 +351,26 @@ def test_a_bad_servers_entry_exits_2_with_its_line(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
-def test_demo_is_the_single_server_even_with_servers_configured(
+def test_demo_is_the_three_server_fleet_even_with_servers_configured(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import ollama_tui.__main__ as cli
 
     config = tmp_path / "c.toml"
     config.write_text(FLEET_CONFIG)
-    seen: list[tuple[str, ...]] = []
+    seen: list[tuple[tuple[str | None, str], ...]] = []
 
     def run_app(settings: object) -> int:
         from ollama_tui.config import Settings
 
         assert isinstance(settings, Settings)
-        seen.append(tuple(s.url for s in settings.servers))
+        seen.append(tuple((s.name, s.url) for s in settings.servers))
+        assert settings.host == settings.servers[0].url
         return 0
 
     monkeypatch.setattr(cli, "_run", run_app)
     monkeypatch.delenv("OLLAMA_HOST", raising=False)
     assert cli.main(["--demo", "--config", str(config)]) == 0
-    assert len(seen) == 1 and len(seen[0]) == 1 and seen[0][0].startswith("http://127.0.0.1:")
+    assert len(seen) == 1 and len(seen[0]) == 3
+    assert [name for name, _ in seen[0]] == ["workstation", "gpu-box", "laptop"]
+    assert all(url.startswith("http://127.0.0.1:") for _, url in seen[0])

@@ -22,6 +22,7 @@ from ollama_tui.messages import (
     PauseRequested,
     QuitRequested,
     RefreshRequested,
+    ServerPicked,
 )
 from ollama_tui.session import ConnectionStatus, ServerSession
 from ollama_tui.widgets.filter_bar import FilterBar
@@ -30,6 +31,7 @@ from ollama_tui.widgets.installed_table import InstalledTable, loaded_key
 from ollama_tui.widgets.job_progress import JobsStrip
 from ollama_tui.widgets.model_table import VirtualTable
 from ollama_tui.widgets.running_table import RunningTable
+from ollama_tui.widgets.servers_table import ServersTable
 from ollama_tui.widgets.status_bar import StatusBar
 
 if TYPE_CHECKING:
@@ -89,7 +91,23 @@ class DashboardScreen(Screen[None]):
         Binding("U", "unload_all", "Unload all", id="unload-all", show=False),
         Binding("J", "jobs", "Jobs", id="jobs", show=False),
         Binding("q", "quit", "Quit", id="quit"),
+        # Only with several servers (see __init__): one server's dashboard has none of them.
+        *(
+            Binding(str(n), f"server({n})", "Show server 1-9", id=f"server-{n}", show=False)
+            for n in range(1, 10)
+        ),
+        Binding(
+            "right_square_bracket", "cycle_server(1)", "Next server", id="next-server", show=False
+        ),
+        Binding(
+            "left_square_bracket",
+            "cycle_server(-1)",
+            "Previous server",
+            id="previous-server",
+            show=False,
+        ),
     ]
+    SERVER_KEYS = (*map(str, range(1, 10)), "right_square_bracket", "left_square_bracket")
 
     def __init__(
         self,
@@ -101,9 +119,21 @@ class DashboardScreen(Screen[None]):
         clock: Callable[[], datetime],
         monotonic: Callable[[], float],
         read_only: bool = False,
+        sessions: Sequence[ServerSession] = (),
     ) -> None:
         super().__init__(id="dashboard")
         self.session = session
+        self.sessions: tuple[ServerSession, ...] = tuple(sessions) or (session,)
+        """Every server; with more than one, the servers table shows them."""
+        self.servers_table: ServersTable | None = (
+            ServersTable(id="servers") if len(self.sessions) > 1 else None
+        )
+        if len(self.sessions) == 1:
+            for key in self.SERVER_KEYS:
+                self._bindings.key_to_bindings.pop(key, None)
+        else:
+            for n in range(len(self.sessions) + 1, 10):  # no key for a server that is not there
+                self._bindings.key_to_bindings.pop(str(n), None)
         """The server the tables show."""
         self.operations = operations
         self.read_only = read_only
@@ -121,6 +151,8 @@ class DashboardScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield self.status_bar
+        if self.servers_table is not None:
+            yield self.servers_table
         with Vertical(id="running-box", classes="table-box"):
             yield self.running_table
         with Vertical(id="installed-box", classes="table-box"):
@@ -131,6 +163,8 @@ class DashboardScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.running_table.styles.height = 2
+        if self.servers_table is not None:
+            self.servers_table.set_sessions(self.sessions, self.session)
         self._update_titles()
         self.set_interval(1.0, self._tick, name="dashboard-tick")
         self.post_message(DashboardReady())
@@ -152,6 +186,23 @@ class DashboardScreen(Screen[None]):
         if running_changed or installed_changed:
             self._update_titles()
             self._refresh_bindings_if_needed()
+
+    def switch_session(self, session: ServerSession, operations: Operations) -> None:
+        """Show another server: its lists and status; operations act on it from now on. The
+        tables keep their filter, sort and (where the model is there too) cursor; marks are
+        dropped (a mark made on one server must never delete or pull on another)."""
+        self.session = session
+        self.operations = operations
+        self.installed_table.clear_marks()
+        if self.servers_table is not None:
+            self.servers_table.set_sessions(self.sessions, session)
+        self.show_models(session.installed, session.running_models)
+        self.set_status(session.status)
+
+    def server_changed(self, session: ServerSession) -> None:
+        """Some server's lists or status changed: its row in the servers table follows."""
+        if self.servers_table is not None:
+            self.servers_table.server_changed()
 
     def set_status(self, status: ConnectionStatus) -> None:
         self._status = status
@@ -299,6 +350,12 @@ class DashboardScreen(Screen[None]):
 
     def action_quit(self) -> None:
         self.post_message(QuitRequested())
+
+    def action_server(self, number: int) -> None:
+        self.post_message(ServerPicked(number - 1))
+
+    def action_cycle_server(self, step: int) -> None:
+        self.post_message(ServerPicked(None, step))
 
     def _installed_target(self) -> LocalModel | None:
         if self._active is self.installed_table:

@@ -94,7 +94,9 @@ def collect_help(
         if binding.id is None and not _is_app(active.node):
             continue
         section = _section(active.node)
-        group_key = (section, binding.action, binding.description)
+        # Actions that differ only by argument and share a description are one entry
+        # ("1, 2, 3  Show server 1-9").
+        group_key = (section, binding.action.split("(")[0], binding.description)
         display = get_display(binding)  # type: ignore[operator]
         keys = grouped.setdefault(group_key, [])
         if display not in keys:

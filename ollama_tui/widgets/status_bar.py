@@ -54,7 +54,11 @@ class StatusBar(Widget):
             text.append(" ◌ ", style="bold yellow")
         else:
             text.append(" ✖ ", style="bold red")
-        text.append(safe_line(status.host), style="bold")
+        if status.name:
+            text.append(safe_line(status.name), style="bold")
+            text.append(f" {safe_line(status.host)}", style="dim")
+        else:
+            text.append(safe_line(status.host), style="bold")
         if status.demo:
             text.append(" (demo)", style="dim")
         if status.version:
