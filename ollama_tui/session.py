@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Literal, Protocol
 
@@ -37,9 +37,27 @@ __all__ = [
     "ServerSession",
     "State",
     "Stoppable",
+    "disk_in_use",
+    "memory_in_use",
 ]
 
 log = logging.getLogger(__name__)
+
+
+def memory_in_use(running: Iterable[RunningModel]) -> tuple[int, int]:
+    """(RAM, VRAM) the loaded models take; unknown sizes count as nothing (each size is at
+    most MAX_INT, so the sums cannot overflow anything)."""
+    ram = vram = 0
+    for model in running:
+        ram += (model.size or 0) - (model.size_vram or 0)
+        vram += model.size_vram or 0
+    return ram, vram
+
+
+def disk_in_use(installed: Iterable[LocalModel]) -> int:
+    """What the installed models take on disk (cloud models take nothing)."""
+    return sum(model.size or 0 for model in installed if not model.is_remote)
+
 
 MAX_BACKOFF = 30.0
 """Longest wait between polls of a server that cannot be reached (1, 2, 4 ... 30 s)."""

@@ -24,7 +24,7 @@ from ollama_tui.messages import (
     RefreshRequested,
     ServerPicked,
 )
-from ollama_tui.session import ConnectionStatus, ServerSession
+from ollama_tui.session import ConnectionStatus, ServerSession, disk_in_use, memory_in_use
 from ollama_tui.widgets.filter_bar import FilterBar
 from ollama_tui.widgets.footer import Footer
 from ollama_tui.widgets.installed_table import InstalledTable, loaded_key
@@ -222,12 +222,8 @@ class DashboardScreen(Screen[None]):
         return self._status.state in ("connected", "error")
 
     def _update_titles(self) -> None:
-        running = self.running_table.items.values()
-        # Unknown sizes (None) count as nothing; a sum cannot overflow (each is at most MAX_INT).
-        ram = sum((m.size or 0) - (m.size_vram or 0) for m in running)
-        vram = sum(m.size_vram or 0 for m in running)
-        installed = self.installed_table.items.values()
-        on_disk = sum(m.size or 0 for m in installed if not m.is_remote)
+        ram, vram = memory_in_use(self.running_table.items.values())
+        on_disk = disk_in_use(self.installed_table.items.values())
         shown_r, total_r = self.running_table.row_count, len(self.running_table.items)
         shown_i, total_i = self.installed_table.row_count, len(self.installed_table.items)
         filtered = bool(self.installed_table.filter_text)

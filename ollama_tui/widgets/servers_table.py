@@ -9,7 +9,7 @@ from rich.text import Text
 from textual.widget import Widget
 
 from ollama_tui.formatting import human_bytes, safe_line
-from ollama_tui.session import ServerSession
+from ollama_tui.session import ServerSession, disk_in_use, memory_in_use
 
 __all__ = ["ServersTable", "server_state"]
 
@@ -100,9 +100,8 @@ def _cells(index: int, session: ServerSession, current: bool) -> tuple[tuple[str
     state, style = server_state(session)
     running = session.running_models
     installed = session.installed
-    ram = sum((m.size or 0) - (m.size_vram or 0) for m in running)
-    vram = sum(m.size_vram or 0 for m in running)
-    disk = sum(m.size or 0 for m in installed if not m.is_remote)
+    ram, vram = memory_in_use(running)
+    disk = disk_in_use(installed)
     rtt = f"{status.rtt * 1000:.0f} ms" if status.rtt is not None else UNKNOWN
     cells = (
         f"{'▶' if current else ' '}{index + 1}",
