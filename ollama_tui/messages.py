@@ -13,6 +13,7 @@ from ollama_tui.poller import Snapshot
 from ollama_tui.session import ServerSession
 
 __all__ = [
+    "CopyToServersRequested",
     "DashboardReady",
     "DetailsRequested",
     "PauseRequested",
@@ -72,3 +73,19 @@ class DetailsRequested(Message):
 
 class DashboardReady(Message):
     """The dashboard is mounted: its tables can take the first polls."""
+
+
+class CopyToServersRequested(Message):
+    """Copy ``model`` from ``session``'s server to other servers: the app opens the copy dialog,
+    with ``targets`` (other sessions) chosen already when given."""
+
+    def __init__(
+        self,
+        model: LocalModel,
+        session: ServerSession,
+        targets: tuple[ServerSession, ...] = (),
+    ) -> None:
+        super().__init__()
+        self.model = model
+        self.session = session
+        self.targets = targets
