@@ -143,9 +143,16 @@ def normalize_model_name(s: str) -> str:
     return parse_model_name(s).display
 
 
+def name_identity(s: str) -> tuple[str, str]:
+    """``(key, display)``: names with equal keys are one model to the server (case-insensitive,
+    default host, namespace and tag filled in). A name the server would not accept (an odd
+    server may still list one) is its own key, case folded, and is shown as given."""
+    parsed = _parse(s)
+    if isinstance(parsed, str):
+        return s.casefold(), s
+    return parsed.full.casefold(), parsed.display
+
+
 def names_equal(a: str, b: str) -> bool:
     """True if both name the same model (case-insensitive, after normalizing)."""
-    pa, pb = _parse(a), _parse(b)
-    if isinstance(pa, str) or isinstance(pb, str):
-        return a.casefold() == b.casefold()
-    return pa.full.casefold() == pb.full.casefold()
+    return name_identity(a)[0] == name_identity(b)[0]
