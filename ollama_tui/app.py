@@ -124,6 +124,7 @@ class OllamaTuiApp(SafeNotifyApp[None]):
             reconnect_timeout=self.settings.reconnect_timeout,
             probe=self._probe_server,
         )
+        self.jobs.show_servers = len(self.sessions) > 1
         # One Operations per server: switching servers just picks another.
         self._operations: dict[int, Operations] = {}
         self.poll_count = 0
@@ -599,6 +600,8 @@ class OllamaTuiApp(SafeNotifyApp[None]):
         server = job.server
         self.request_refresh(server if isinstance(server, ServerSession) else None)
         what = f"{job.kind} {job.model}"  # notify() escapes it
+        if self.jobs.show_servers and isinstance(server, ServerSession):
+            what += f" on {server.label}"
         if job.state is JobState.DONE:
             self.notify(f"{what}: done", markup=False)
         elif job.state is JobState.FAILED:

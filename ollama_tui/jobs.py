@@ -224,6 +224,11 @@ class JobServer(Protocol):
     @property
     def reachability(self) -> Reachability: ...
 
+    @property
+    def label(self) -> str:
+        """What the user calls the server (its name, else its URL)."""
+        ...
+
 
 @dataclass(frozen=True)
 class JobParams:
@@ -516,6 +521,8 @@ class JobQueue:
         probe: Callable[[Job], Awaitable[object]] | None = None,
         probe_interval: float = 5.0,
     ) -> None:
+        self.show_servers = False
+        """Jobs run on more than one server: the views name each job's server."""
         self._default_server: Callable[[], JobServer] | None
         if server is None or callable(server):
             self._default_server = server

@@ -16,7 +16,7 @@ from textual.widgets import Static
 
 from ollama_tui.jobs import Job, JobKind
 from ollama_tui.stylesheets import OPERATIONS_CSS
-from ollama_tui.widgets.job_progress import JobRow
+from ollama_tui.widgets.job_progress import JobRow, job_server
 
 if TYPE_CHECKING:
     from textual.signal import Signal
@@ -84,7 +84,7 @@ class JobsScreen(ModalScreen[None]):
             with VerticalScroll(id="jobs-list") as scroll:
                 scroll.can_focus = False
                 for job in jobs:
-                    row = JobRow(job)
+                    row = JobRow(job, job_server(job, self.operations.jobs))
                     self._rows[job.id] = row
                     yield row
             yield Static(KEYS_HELP, classes="dialog-note", markup=False)
@@ -101,7 +101,7 @@ class JobsScreen(ModalScreen[None]):
             (active or rows)[-1].focus()
 
     def _add_row(self, job: Job) -> JobRow:
-        row = JobRow(job)
+        row = JobRow(job, job_server(job, self.operations.jobs))
         self._rows[job.id] = row
         self.query_one("#jobs-list", VerticalScroll).mount(row)
         return row

@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 from typing import TYPE_CHECKING
 
+from rich.cells import cell_len, set_cell_size
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
@@ -54,13 +55,31 @@ def job_fraction(job: Job) -> float | None:
     return job.fraction if job.total > 0 else None
 
 
-def job_title(job: Job) -> Text:
-    """`#3 pull llama3.2:3b` — the model name is user/server text, kept literal."""
+# The strip's room for a server's name (the jobs view shows it whole).
+STRIP_SERVER_CELLS = 12
+STRIP_BAR_WIDTH = 16
+# With a server named, the strip's bar gives way so a line still fits 80 columns.
+STRIP_BAR_WIDTH_WITH_SERVER = 6
+
+
+def job_server(job: Job, jobs: JobQueue) -> str:
+    """The label of the job's server, made safe; "" with one server (nothing to tell apart)."""
+    if not jobs.show_servers or job.server is None:
+        return ""
+    return safe_line(job.server.label)
+
+
+def job_title(job: Job, server: str = "") -> Text:
+    """`#3 pull llama3.2:3b`, with several servers `#3 pull llama3.2:3b @gpu-box` — the model
+    and server names are user/server text, kept literal (``server`` is already safe)."""
     text = Text()
     text.append(f"#{job.id} ", style="dim")
     text.append(str(job.kind), style="bold")
     text.append(" ")
     text.append(safe_line(job.model), style="bold")
+    if server:
+        text.append(" @", style="dim")
+        text.append(server, style="cyan")
     return text
 
 
@@ -126,9 +145,11 @@ UNSELECTED_MARK = "  "
 class JobRow(Vertical, can_focus=True):
     """One job in the jobs view; `expanded` shows a row per layer like `ollama pull`."""
 
-    def __init__(self, job: Job) -> None:
+    def __init__(self, job: Job, server: str = "") -> None:
         super().__init__(id=f"job-{job.id}", classes="job-row")
         self.job = job
+        self.server = server
+        """The job's server as shown (safe text; "" with one server)."""
         self.expanded = False
         self._layer_keys: set[str] = set()
         # What each layer row shows now: cells that did not change are not touched (a job can
@@ -196,7 +217,7 @@ class JobRow(Vertical, can_focus=True):
         # The screen's focus, not has_focus: that is set after this class's on_focus/on_blur.
         selected = self.is_attached and self.screen.focused is self
         title = Text(SELECTED_MARK if selected else UNSELECTED_MARK, style="bold")
-        title.append_text(job_title(self.job))
+        title.append_text(job_title(self.job, self.server))
         title.append("  ")
         title.append_text(job_status(self.job))
         self.query_one("#job-title", Static).update(title)
@@ -295,9 +316,9 @@ class JobsStrip(Vertical):
                 line = self._take_line(job.id)
             if line is not None:
                 # A line is one row of fixed size: a progress tick never re-lays out the screen.
-                line.update(self._compact(job), layout=False)
+                line.update(self._compact(job, self._server(job)), layout=False)
         elif line is not None and job.id not in self._ended:
-            line.update(self._ended_text(job), layout=False)
+            line.update(self._ended_text(job, self._server(job)), layout=False)
             self._linger_count += 1
             self._ended[job.id] = self._linger_count
             self.set_timer(
@@ -349,9 +370,16 @@ class JobsStrip(Vertical):
             self._more.display = False
         self.display = bool(self._lines)
 
+    def _server(self, job: Job) -> str:
+        """The job's server, cut to the strip's room ("" with one server)."""
+        label = job_server(job, self.jobs)
+        if cell_len(label) > STRIP_SERVER_CELLS:
+            label = set_cell_size(label, STRIP_SERVER_CELLS - 1) + "…"
+        return label
+
     @staticmethod
-    def _ended_text(job: Job) -> Text:
-        text = job_title(job)
+    def _ended_text(job: Job, server: str = "") -> Text:
+        text = job_title(job, server)
         text.append(" ")
         if job.state is JobState.DONE:
             text.append("✓ done", style=STATE_STYLES[JobState.DONE])
@@ -363,14 +391,15 @@ class JobsStrip(Vertical):
         return text
 
     @staticmethod
-    def _compact(job: Job) -> Text:
-        text = job_title(job)
+    def _compact(job: Job, server: str = "") -> Text:
+        text = job_title(job, server)
         text.append(" ")
         if job.state is JobState.QUEUED:
             # Said in words: an empty bar alone reads as "stuck" (and without colour as nothing).
             text.append("queued", style=STATE_STYLES[JobState.QUEUED])
             return text
-        text.append_text(progress_bar(job_fraction(job), 16))
+        bar = STRIP_BAR_WIDTH_WITH_SERVER if server else STRIP_BAR_WIDTH
+        text.append_text(progress_bar(job_fraction(job), bar))
         text.append(" ")
         text.append_text(job_numbers(job))
         if job.state is JobState.WAITING:
