@@ -45,6 +45,7 @@ from ollama_tui.messages import (
     RefreshRequested,
     ServerPicked,
     SessionPolled,
+    WhereRequested,
 )
 from ollama_tui.notifications import SafeNotifyApp
 from ollama_tui.operations import Operations
@@ -52,6 +53,7 @@ from ollama_tui.poller import Poller, Snapshot
 from ollama_tui.reachability import Reachability
 from ollama_tui.screens.dashboard import DashboardScreen
 from ollama_tui.screens.help import BindingCommands, HelpScreen, collect_help
+from ollama_tui.screens.where import WhereScreen
 from ollama_tui.session import MAX_BACKOFF, ConnectionStatus, ServerSession
 from ollama_tui.stylesheets import stylesheet_path
 
@@ -114,6 +116,8 @@ class OllamaTuiApp(SafeNotifyApp[None]):
         for session in self.sessions:
             session.poll_target = self.poller.add(session.url, session.headers)
             session.reachability.subscribe(functools.partial(self._reachability_changed, session))
+        self.sessions_changed_signal: Signal[ServerSession] = Signal(self, "sessions-changed")
+        """A poll changed a server's lists (installed or running): views of the fleet listen."""
         self.jobs_changed_signal: Signal[Job] = Signal(self, "jobs-changed")
         """Every change of a job (state or progress): the jobs view, strip and editor listen."""
         self.jobs = JobQueue(
@@ -493,6 +497,7 @@ class OllamaTuiApp(SafeNotifyApp[None]):
         for note in result.notes:
             self.notify(note, title="Too many models", severity="warning", markup=False)
         if result.changed:
+            self.sessions_changed_signal.publish(session)
             if session is self.session and self.dashboard is not None:
                 self.dashboard.show_models(session.installed, session.running_models)
             if first and session.installed and not self._resume_gc:  # else end_startup()
@@ -531,6 +536,13 @@ class OllamaTuiApp(SafeNotifyApp[None]):
         self.dashboard.server_changed(session)
 
     # --- routing --------------------------------------------------------------------------------
+
+    @on(WhereRequested)
+    def _where_requested(self) -> None:
+        if not isinstance(self.screen, WhereScreen):
+            self.push_screen(
+                WhereScreen(self.sessions, self.sessions_changed_signal, read_only=self.read_only)
+            )
 
     @on(DetailsRequested)
     def _details_requested(self, message: DetailsRequested) -> None:

@@ -19,7 +19,7 @@ from enum import Enum
 from ollama_tui.api.models import LocalModel
 from ollama_tui.api.names import name_identity
 
-__all__ = ["Presence", "MatrixRow", "fleet_matrix", "name_key"]
+__all__ = ["MatrixRow", "Presence", "fleet_matrix", "name_key"]
 
 
 class Presence(Enum):
@@ -57,9 +57,7 @@ class MatrixRow:
     def lacking(self) -> tuple[int, ...]:
         """Servers without the reference copy: absent or diverged (not the unknown ones)."""
         return tuple(
-            i
-            for i, cell in enumerate(self.cells)
-            if cell in (Presence.ABSENT, Presence.DIFFERENT)
+            i for i, cell in enumerate(self.cells) if cell in (Presence.ABSENT, Presence.DIFFERENT)
         )
 
     @property

@@ -21,6 +21,7 @@ __all__ = [
     "RefreshRequested",
     "ServerPicked",
     "SessionPolled",
+    "WhereRequested",
 ]
 
 
@@ -89,3 +90,7 @@ class CopyToServersRequested(Message):
         self.model = model
         self.session = session
         self.targets = targets
+
+
+class WhereRequested(Message):
+    """Show where each model is across the servers (the matrix view)."""

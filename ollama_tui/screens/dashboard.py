@@ -23,6 +23,7 @@ from ollama_tui.messages import (
     QuitRequested,
     RefreshRequested,
     ServerPicked,
+    WhereRequested,
 )
 from ollama_tui.session import ConnectionStatus, ServerSession, disk_in_use, memory_in_use
 from ollama_tui.widgets.filter_bar import FilterBar
@@ -90,6 +91,8 @@ class DashboardScreen(Screen[None]):
         Binding("u", "unload", "Unload", id="unload"),
         Binding("U", "unload_all", "Unload all", id="unload-all", show=False),
         Binding("J", "jobs", "Jobs", id="jobs", show=False),
+        # Only with several servers (see __init__).
+        Binding("w", "where", "Where is each model", id="where", show=False),
         Binding("q", "quit", "Quit", id="quit"),
         # Only with several servers (see __init__): one server's dashboard has none of them.
         *(
@@ -107,7 +110,7 @@ class DashboardScreen(Screen[None]):
             show=False,
         ),
     ]
-    SERVER_KEYS = (*map(str, range(1, 10)), "right_square_bracket", "left_square_bracket")
+    SERVER_KEYS = (*map(str, range(1, 10)), "right_square_bracket", "left_square_bracket", "w")
 
     def __init__(
         self,
@@ -424,6 +427,9 @@ class DashboardScreen(Screen[None]):
         if ops := self._ops():
             ops.unload_all()
 
+    def action_where(self) -> None:
+        self.post_message(WhereRequested())
+
     def action_jobs(self) -> None:
         # Watching jobs changes nothing on the server: allowed in read-only mode too.
         self.operations.show_jobs()
@@ -447,6 +453,8 @@ class DashboardScreen(Screen[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in OPERATION_ACTIONS:
             return self.why_not(action) is None
+        if action == "where":
+            return len(self.sessions) > 1
         if action == "clear_filter":
             return bool(self.installed_table.filter_text or self.installed_table.marked)
         return True
