@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from rich.cells import cell_len, set_cell_size
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.screen import Screen
+from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
 from ollama_tui.fleet_matrix import MatrixRow, Presence, fleet_matrix
@@ -112,8 +112,8 @@ class MatrixTable(VirtualTable[MatrixRow, str]):
         return _CELL_STYLES.get(text)
 
 
-class WhereScreen(Screen[None]):
-    """The fleet's models by server; stays current while open."""
+class WhereScreen(ModalScreen[None]):
+    """The fleet's models by server, over the whole dashboard; stays current while open."""
 
     HELP_SECTION = "Where is each model"
     AUTO_FOCUS = "#where-table"
@@ -121,6 +121,7 @@ class WhereScreen(Screen[None]):
     DEFAULT_CSS = """
     WhereScreen {
         layout: vertical;
+        background: $surface;
         & #where-title { height: 1; text-style: bold; padding: 0 1; background: $panel; }
         & #where-table { height: 1fr; }
         & .where-note { color: $text-muted; padding: 0 1; }
