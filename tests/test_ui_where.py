@@ -151,6 +151,16 @@ async def test_the_matrix_follows_the_polls(fleet: Fleet) -> None:
             what=lambda: f"mistral on all three, {cells(screen, 'mistral:7b')}",
         )
         assert cells(screen, "brand-new:latest") == ("✓", "", "")
+        # A real pull on the laptop: its job ends, the app polls the laptop, the row appears.
+        assert all(r.name != SMALL for r in screen.table.items.values())
+        job = app.jobs.submit_pull(SMALL, server=app.sessions[2])
+        await wait_for(pilot, lambda: job.state is JobState.DONE, timeout=20)
+        await wait_for(
+            pilot,
+            lambda: any(r.name == SMALL for r in screen.table.items.values()),
+            what="the pulled model in the matrix",
+        )
+        assert cells(screen, SMALL) == ("", "", "✓")
         # A removal too: the row goes when no server has the name any more.
         fleet.simulators[2].remove_model("phi3:mini")
         app.request_refresh(app.sessions[2])
