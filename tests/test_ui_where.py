@@ -17,7 +17,7 @@ from ollama_tui.config import ServerSettings, Settings
 from ollama_tui.jobs import JobState
 from ollama_tui.messages import CopyToServersRequested
 from ollama_tui.screens.jobs import JobsScreen
-from ollama_tui.screens.where import WhereScreen
+from ollama_tui.screens.where import WhereScreen, server_column_cells, server_headers
 from ollama_tui.simulator import Fleet, Simulator
 from ollama_tui.widgets.job_progress import JobRow, JobsStrip
 
@@ -233,12 +233,13 @@ async def test_ten_servers_keep_every_column_usable() -> None:
             screen = await open_where(pilot, app)
             columns = shown_columns(screen)
             assert len(columns) == 11  # no server's column dropped
-            assert all(label.endswith("…") and cell_len(label) <= 3 for label in columns[1:])
+            # The names share their start: cut short they would all read "a-…"; numbered.
+            assert columns[1:] == [str(n) for n in range(1, 11)]
             # Fits, or scrolls sideways: never wider than one screen and a half.
             assert screen.table._total_width <= 80 * 1.5
             assert cell_len(next(iter(screen.table.items.values())).name) > 0
             note = str(screen.query_one("#where-servers").render())
-            assert names[0] in note and names[-1] in note
+            assert f"1:{names[0]}" in note and f"10:{names[-1]}" in note
             assert screen.table.region.height >= 5
     finally:
         await fleet.stop()
@@ -314,3 +315,22 @@ async def test_one_server_jobs_name_no_server(sim: Simulator) -> None:
         await pilot.press("J")
         screen = await screen_ready(pilot, app, JobsScreen)
         assert "@" not in str(screen.query_one(JobRow).query_one("#job-title").render())
+
+
+def test_server_headers_whole_cut_or_numbered() -> None:
+    assert server_headers(["workstation", "gpu-box", "laptop"]) == (
+        ["workstation", "gpu-box", "laptop"],
+        False,
+    )
+    # Five long names: cut, still readable and apart.
+    headers, note = server_headers(
+        [f"{word}-machine" for word in ["alpha", "beta", "gamma", "delta", "eps"]]
+    )
+    assert note and all(h.endswith("…") for h in headers) and len(set(headers)) == 5
+    assert all(cell_len(h) <= server_column_cells(5) for h in headers)
+    # Cut names that would look alike are numbered instead.
+    headers, note = server_headers([f"build-host-{n}" for n in range(4)])
+    assert (headers, note) == (["1", "2", "3", "4"], True)
+    # Hostile names are escaped before they are measured or cut.
+    headers, _ = server_headers(["a\x1b", "b\x1b"])
+    assert all("\x1b" not in h for h in headers)

@@ -28,11 +28,11 @@ from ollama_tui.widgets.model_table import Column, VirtualTable
 if TYPE_CHECKING:
     from textual.signal import Signal
 
-__all__ = ["MatrixTable", "WhereScreen", "server_column_cells"]
+__all__ = ["MatrixTable", "WhereScreen", "server_column_cells", "server_headers"]
 
 LEGEND = (
-    "✓ the reference copy: the digest most servers have (a tie: the leftmost server's)   "
-    "≠ another digest (the copies diverged)   blank: not there   ? not heard from yet"
+    "✓ the reference copy: the digest most servers have (a tie: the leftmost one's)  "
+    "≠ another digest (diverged)  blank: not there  ? not heard from yet"
 )
 KEYS_HELP = "/ filter  C copy to the servers without it  s sort  ←→ scroll  esc close"
 # How wide a server's column may be: its name is cut with "…" to fit.
@@ -52,10 +52,30 @@ def server_column_cells(servers: int) -> int:
     return max(MIN_SERVER_CELLS, min(MAX_SERVER_CELLS, SERVER_CELLS_BUDGET // max(servers, 1)))
 
 
+# Names cut shorter than this say little: the columns are numbered instead.
+MIN_READABLE_CELLS = 6
+
+
 def _cut(text: str, cells: int) -> str:
     if cell_len(text) <= cells:
         return text
     return set_cell_size(text, cells - 1) + "…"
+
+
+def server_headers(labels: Sequence[str]) -> tuple[list[str], bool]:
+    """The server columns' headers (safe text) and whether they need the legend of names.
+
+    Names that fit are shown whole; else cut with "…" while that leaves them readable and
+    apart; else the columns are numbered 1, 2, … (the dashboard's keys for the servers).
+    """
+    cells = server_column_cells(len(labels))
+    safe = [safe_line(label) for label in labels]
+    if all(cell_len(label) <= cells for label in safe):
+        return safe, False
+    cut = [_cut(label, cells) for label in safe]
+    if cells >= MIN_READABLE_CELLS and len(set(cut)) == len(cut):
+        return cut, True
+    return [str(number) for number in range(1, len(labels) + 1)], True
 
 
 def _server_cell(index: int) -> Any:
@@ -76,8 +96,7 @@ class MatrixTable(VirtualTable[MatrixRow, str]):
         Binding("enter", "select", "Copy to the others", id="where.select", show=False),
     ]
 
-    def __init__(self, labels: Sequence[str], *, id: str | None = None) -> None:
-        cells = server_column_cells(len(labels))
+    def __init__(self, headers: Sequence[str], *, id: str | None = None) -> None:
         columns: list[Column[MatrixRow]] = [
             Column(
                 "name",
@@ -93,12 +112,12 @@ class MatrixTable(VirtualTable[MatrixRow, str]):
         columns += [
             Column(
                 f"server-{index}",
-                _cut(safe_line(label), cells),
+                header,
                 _server_cell(index),
                 width=1,
                 priority=100,
             )
-            for index, label in enumerate(labels)
+            for index, header in enumerate(headers)
         ]
         super().__init__(
             columns,
@@ -146,16 +165,16 @@ class WhereScreen(ModalScreen[None]):
         self.read_only = read_only
         self._sessions_changed = sessions_changed
         labels = [session.label for session in self.sessions]
-        self.table = MatrixTable(labels, id="where-table")
+        headers, cut = server_headers(labels)
+        self.table = MatrixTable(headers, id="where-table")
         self.filter_bar = FilterBar(id="where-filter")
         self.filter_bar.placeholder = "filter: model name (enter: keep, esc: clear)"
         self._rebuild_pending = False
         self.rebuild_count = 0
-        cells = server_column_cells(len(labels))
-        cut = any(cell_len(safe_line(label)) > cells for label in labels)
-        # Cut names in the header: the whole names, in column order, under the legend.
+        # Names cut or numbered in the header: the whole names, in column order, below.
         self._servers_note = (
-            "Servers, left to right: " + "  ".join(safe_line(label) for label in labels)
+            "Servers: "
+            + "  ".join(f"{n}:{safe_line(label)}" for n, label in enumerate(labels, start=1))
             if cut
             else ""
         )
