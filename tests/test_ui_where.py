@@ -334,3 +334,45 @@ def test_server_headers_whole_cut_or_numbered() -> None:
     # Hostile names are escaped before they are measured or cut.
     headers, _ = server_headers(["a\x1b", "b\x1b"])
     assert all("\x1b" not in h for h in headers)
+
+
+async def test_thousands_of_names_scroll_and_unchanged_polls_rebuild_nothing() -> None:
+    fleet = Fleet(3, models=1500)
+    await fleet.start("127.0.0.1", 0)
+    try:
+        app = fleet_app(fleet)
+        async with app.run_test(size=(80, 24)) as pilot:
+            screen = await open_where(pilot, app)
+            await wait_for(pilot, lambda: screen.table.row_count > 1500, timeout=10)
+            total = screen.table.row_count
+            await pilot.press("end")
+            await wait_for(pilot, lambda: screen.table.cursor_row == total - 1)
+            assert screen.table.scroll_y > 0
+            # A poll that changes nothing: no rebuild, nothing re-rendered.
+            rebuilds, rendered = screen.rebuild_count, screen.table.render_count
+            polls = app.poll_count
+            for session in app.sessions:
+                app.request_refresh(session)
+            await wait_for(pilot, lambda: app.poll_count >= polls + 3)
+            await pilot.pause()
+            assert screen.rebuild_count == rebuilds
+            assert screen.table.render_count == rendered
+            # Filtering thousands of rows as you type.
+            await pilot.press("slash", *"llama")
+            await wait_for(pilot, lambda: 0 < screen.table.row_count < total)
+    finally:
+        await fleet.stop()
+
+
+async def test_help_lists_the_where_keys(fleet: Fleet) -> None:
+    from ollama_tui.screens.help import HelpScreen
+
+    app = fleet_app(fleet)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_where(pilot, app)
+        await pilot.press("question_mark")
+        help_screen = await screen_ready(pilot, app, HelpScreen)
+        text = " ".join(entry[2] for entry in help_screen.entries)
+        assert "Copy to the servers without it" in text and "Filter" in text
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, WhereScreen))

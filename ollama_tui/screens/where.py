@@ -151,6 +151,8 @@ class WhereScreen(ModalScreen[None]):
         Binding("escape,w", "close", "Close", id="where.close"),
         Binding("slash", "filter", "Filter", id="where.filter"),
         Binding("C", "copy", "Copy to the servers without it", id="where.copy"),
+        # A modal screen does not pass keys on to the app's bindings: its own way to help.
+        Binding("question_mark", "app.help", "Help", id="where.help", show=False),
     ]
 
     def __init__(
