@@ -35,7 +35,6 @@ class FrozenQueue:
 
     jobs: list[Job] = field(default_factory=list)
     on_change: Callable[[Job], None] | None = None
-    show_servers: bool = False
 
 
 class SnapHost(App[None]):
