@@ -64,7 +64,7 @@ STRIP_BAR_WIDTH_WITH_SERVER = 6
 
 def job_server(job: Job, jobs: JobQueue) -> str:
     """The label of the job's server, made safe; "" with one server (nothing to tell apart)."""
-    if not jobs.show_servers or job.server is None:
+    if job.server is None or not jobs.show_servers:
         return ""
     return safe_line(job.server.label)
 
