@@ -376,3 +376,14 @@ async def test_help_lists_the_where_keys(fleet: Fleet) -> None:
         assert "Copy to the servers without it" in text and "Filter" in text
         await pilot.press("escape")
         await wait_for(pilot, lambda: isinstance(app.screen, WhereScreen))
+
+
+async def test_small_and_resized_terminals(fleet: Fleet) -> None:
+    app = fleet_app(fleet)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_where(pilot, app)
+        for size in ((50, 12), (30, 8), (120, 40), (80, 24)):
+            await pilot.resize_terminal(*size)
+            await pilot.pause()
+        assert app.screen is screen and screen.table.row_count == 9
+        assert screen.table.region.height >= 8
