@@ -416,7 +416,9 @@ def build_app(settings: Settings) -> OllamaTuiApp:
     try:
         from ollama_tui.poller import Poller
 
-        poller = Poller(settings.host, headers=settings.headers)
+        poller = Poller(
+            settings.host, headers=settings.headers, insecure=settings.servers[0].insecure
+        )
         poller.prefetch()
         from ollama_tui.app import OllamaTuiApp
 
