@@ -71,8 +71,8 @@ async def test_the_token_flow_is_followed_and_a_refused_token_is_unknown() -> No
         async with RegistryChecker(registry_urls={"registry.ollama.ai": registry.url}) as checker:
             result = await checker.check("tiny", local)
         assert result.state is Freshness.UP_TO_DATE
-        assert any(path.startswith("/token?") for _, path in registry.requests)
-        token_request = next(path for _, path in registry.requests if path.startswith("/token"))
+        assert any(path.startswith("/v2/token?") for _, path in registry.requests)
+        token_request = next(path for _, path in registry.requests if path.startswith("/v2/token"))
         assert "scope=repository%3Alibrary%2Ftiny%3Apull" in token_request
         registry.refuse_tokens = True
         async with RegistryChecker(registry_urls={"registry.ollama.ai": registry.url}) as checker:
@@ -132,20 +132,17 @@ async def test_at_most_four_requests_are_in_flight_per_registry() -> None:
         }
         original = registry._manifest
 
-        async def slow_manifest(request):  # type: ignore[no-untyped-def]
+        async def slow_manifest(*args):  # type: ignore[no-untyped-def]
             nonlocal in_flight, peak
             in_flight += 1
             peak = max(peak, in_flight)
             try:
                 await asyncio.sleep(0.05)
-                return await original(request)
+                return await original(*args)
             finally:
                 in_flight -= 1
 
         registry._manifest = slow_manifest  # type: ignore[method-assign]
-        # The route was bound at start: restart so the slow handler serves.
-        await registry.stop()
-        await registry.start()
         async with RegistryChecker(registry_urls={"registry.ollama.ai": registry.url}) as checker:
             results = await checker.check_many(digests.items())
     assert [r.state for r in results] == [Freshness.UP_TO_DATE] * 12
@@ -184,3 +181,47 @@ async def test_a_bad_name_is_unknown_without_a_request(name: str) -> None:
     async with RegistryChecker(registry_urls={"registry.ollama.ai": "http://127.0.0.1:9"}) as c:
         result = await c.check(name, "00" * 32)
     assert result.state is Freshness.UNKNOWN
+
+
+async def test_the_simulator_is_its_own_registry_and_models_change_upstream(sim: object) -> None:
+    """Pulled models match the simulator's registry; a change upstream makes exactly that
+    model outdated, and pulling it again brings it up to date."""
+    from ollama_tui.api import OllamaClient
+
+    simulator = sim  # type: ignore[assignment]
+    url = str(simulator.url)  # type: ignore[attr-defined]
+    urls = {"registry.ollama.ai": url}
+    async with OllamaClient(url) as client:
+        async for _ in client.pull("qwen2.5:0.5b"):
+            pass
+        installed = {m.name: m.digest for m in await client.list_models()}
+        async with RegistryChecker(registry_urls=urls) as checker:
+            before = {r.model: r.state for r in await checker.check_many(installed.items())}
+        assert before["qwen2.5:0.5b"] is Freshness.UP_TO_DATE
+        assert Freshness.OUTDATED not in before.values()
+        new_digest = simulator.change_upstream("qwen2.5:0.5b")  # type: ignore[attr-defined]
+        async with RegistryChecker(registry_urls=urls) as checker:
+            after = {r.model: r for r in await checker.check_many(installed.items())}
+        assert [n for n, r in after.items() if r.state is Freshness.OUTDATED] == ["qwen2.5:0.5b"]
+        assert after["qwen2.5:0.5b"].remote_digest == new_digest
+        async for _ in client.pull("qwen2.5:0.5b"):
+            pass
+        pulled = {m.name: m.digest for m in await client.list_models()}["qwen2.5:0.5b"]
+        assert "sha256:" + pulled == new_digest
+        async with RegistryChecker(registry_urls=urls) as checker:
+            again = await checker.check("qwen2.5:0.5b", pulled)
+        assert again.state is Freshness.UP_TO_DATE
+
+
+async def test_a_created_model_ends_with_a_newline_and_is_local(sim: object) -> None:
+    from ollama_tui.api import OllamaClient
+
+    url = str(sim.url)  # type: ignore[attr-defined]
+    async with OllamaClient(url) as client:
+        base = (await client.list_models())[0].name
+        async for _ in client.create("mine:latest", f"FROM {base}\nSYSTEM hi\n", from_model=base):
+            pass
+        digest = {m.name: m.digest for m in await client.list_models()}["mine:latest"]
+        async with RegistryChecker(registry_urls={"registry.ollama.ai": url}) as checker:
+            result = await checker.check("mine:latest", digest)
+        assert result.state is Freshness.LOCAL

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from aiohttp import web
@@ -53,6 +54,9 @@ class OciRegistry:
     """Answer this many of the next manifest requests with 429."""
     manifests: dict[tuple[str, str], dict[str, bytes]] = field(default_factory=dict)
     blobs: dict[str, bytes] = field(default_factory=dict)
+    lookup: Callable[[str, str], bytes | None] | None = None
+    """Manifests not stored here: (repository, tag) -> manifest bytes (the simulator's
+    catalogue)."""
     requests: list[tuple[str, str]] = field(default_factory=list)
     """(method, path) of every request, in order."""
     url: str = ""
@@ -80,11 +84,9 @@ class OciRegistry:
     # -- serving ---------------------------------------------------------------------------
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
+        """Serve on its own port (the simulator serves it on the Ollama port instead)."""
         app = web.Application()
-        app.router.add_get("/token", self._token)
-        app.router.add_route("*", "/v2/", self._base)
-        app.router.add_route("*", "/v2/{namespace}/{model}/manifests/{reference}", self._manifest)
-        app.router.add_route("*", "/v2/{namespace}/{model}/blobs/{digest}", self._blob)
+        app.router.add_route("*", "/{tail:.*}", self.handle)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port)
@@ -107,8 +109,25 @@ class OciRegistry:
     async def __aexit__(self, *exc: object) -> None:
         await self.stop()
 
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        """Any registry request: ``/v2/``, ``/v2/token``, manifests and blobs."""
+        path = request.path
+        if path == "/v2/token":
+            return await self._token(request)
+        if path in ("/v2", "/v2/"):
+            return await self._base(request)
+        parts = path.removeprefix("/v2/").split("/")
+        # <namespace>/<model>/(manifests|blobs)/<reference>
+        if len(parts) == 4 and parts[2] in ("manifests", "blobs") and all(parts):
+            namespace, model, kind, reference = parts
+            if kind == "manifests":
+                return await self._manifest(request, namespace, model, reference)
+            return await self._blob(request, namespace, model, reference)
+        self.requests.append((request.method, path))
+        return web.json_response({"errors": [{"code": "NAME_UNKNOWN"}]}, status=404)
+
     def _challenge(self, scope: str) -> web.Response:
-        realm = f"{self.url}/token"
+        realm = f"{self.url}/v2/token"
         return web.json_response(
             {"errors": [{"code": "UNAUTHORIZED", "message": "authentication required"}]},
             status=401,
@@ -138,10 +157,11 @@ class OciRegistry:
             return self._challenge("")
         return web.json_response({})
 
-    async def _manifest(self, request: web.Request) -> web.StreamResponse:
+    async def _manifest(
+        self, request: web.Request, namespace: str, model: str, reference: str
+    ) -> web.StreamResponse:
         self.requests.append((request.method, request.path))
-        info = request.match_info
-        repository = f"{info['namespace']}/{info['model']}"
+        repository = f"{namespace}/{model}"
         if self.rate_limited > 0:
             self.rate_limited -= 1
             return web.json_response(
@@ -153,11 +173,12 @@ class OciRegistry:
             return self._challenge(f"repository:{repository}:pull")
         if request.method not in ("GET", "HEAD"):
             return web.Response(status=405)
-        tags = self.manifests.get((info["namespace"], info["model"]), {})
-        reference = info["reference"]
+        tags = self.manifests.get((namespace, model), {})
         body = tags.get(reference)
         if body is None and reference.startswith("sha256:"):
             body = next((b for b in tags.values() if _sha(b) == reference), None)
+        if body is None and self.lookup is not None:
+            body = self.lookup(repository, reference)
         if body is None:
             return web.json_response(
                 {"errors": [{"code": "MANIFEST_UNKNOWN", "message": "manifest unknown"}]},
@@ -171,12 +192,13 @@ class OciRegistry:
             return web.Response(status=200, headers=headers)
         return web.Response(body=body, content_type=MANIFEST_MEDIA_TYPE, headers=headers)
 
-    async def _blob(self, request: web.Request) -> web.StreamResponse:
+    async def _blob(
+        self, request: web.Request, namespace: str, model: str, digest: str
+    ) -> web.StreamResponse:
         self.requests.append((request.method, request.path))
         if not self._authorized(request):
-            info = request.match_info
-            return self._challenge(f"repository:{info['namespace']}/{info['model']}:pull")
-        data = self.blobs.get(request.match_info["digest"])
+            return self._challenge(f"repository:{namespace}/{model}:pull")
+        data = self.blobs.get(digest)
         if data is None:
             return web.json_response({"errors": [{"code": "BLOB_UNKNOWN"}]}, status=404)
         headers = {"Docker-Content-Digest": _sha(data)}
