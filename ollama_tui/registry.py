@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import hashlib
 import json
+import os
 import re
 import ssl
 import time
@@ -44,6 +45,7 @@ __all__ = [
     "Freshness",
     "ManifestRef",
     "RegistryChecker",
+    "default_cache_path",
     "manifest_ref",
 ]
 
@@ -117,6 +119,14 @@ def normalize_digest(digest: str) -> str | None:
     """``sha256:<hex>`` from either form, None for anything else."""
     match = _DIGEST.match(digest.strip().lower())
     return f"sha256:{match.group(1)}" if match else None
+
+
+def default_cache_path(environ: Mapping[str, str] | None = None) -> Path:
+    """``$XDG_CACHE_HOME/ollama-tui/registry.json``, else ``~/.cache/ollama-tui/...``."""
+    env = os.environ if environ is None else environ
+    base = env.get("XDG_CACHE_HOME", "").strip()
+    folder = Path(base) if base and Path(base).is_absolute() else Path.home() / ".cache"
+    return folder / "ollama-tui" / "registry.json"
 
 
 class _Unknown(Exception):
@@ -202,7 +212,7 @@ class RegistryChecker:
         insecure_registries: Collection[str] = (),
         timeout: float = CHECK_TIMEOUT,
         cache: CheckCache | None = None,
-        max_age: float = 6 * 3600.0,
+        max_age: float = 0.0,
         transport: httpx.AsyncBaseTransport | None = None,
         clock: Callable[[], float] = time.time,
         registry_urls: Mapping[str, str] | None = None,
@@ -210,6 +220,8 @@ class RegistryChecker:
         self.insecure_registries = tuple(insecure_registries)
         self.cache = cache or CheckCache(None)
         self.max_age = max_age
+        """Cached answers younger than this are used instead of asking (0: always ask, as a
+        "check now" must; the cache then only remembers answers for showing at start-up)."""
         self._clock = clock
         # For tests and the demo: a registry host served from another base URL.
         self._registry_urls = {k.lower(): v.rstrip("/") for k, v in (registry_urls or {}).items()}
@@ -239,6 +251,15 @@ class RegistryChecker:
             return ref.url
         return f"{base}/v2/{ref.repository}/manifests/{ref.tag}"
 
+    def cached(self, name: str, local_digest: str, max_age: float) -> CheckResult | None:
+        """A remembered answer for the model, if one younger than ``max_age`` is cached."""
+        local = normalize_digest(local_digest) or local_digest
+        try:
+            ref = manifest_ref(name, self.insecure_registries)
+        except InvalidInput:
+            return None
+        return self.cache.get(CheckCache.key(ref, name, local), max_age, self._clock())
+
     async def check_many(self, models: Iterable[tuple[str, str]]) -> list[CheckResult]:
         """Check (name, local digest) pairs, concurrently but bounded per registry."""
         try:
@@ -255,7 +276,7 @@ class RegistryChecker:
         except InvalidInput as error:
             return CheckResult(name, Freshness.UNKNOWN, str(error), local, None, now)
         key = CheckCache.key(ref, name, local)
-        cached = self.cache.get(key, self.max_age, now)
+        cached = self.cache.get(key, self.max_age, now) if self.max_age > 0 else None
         if cached is not None:
             return cached
         slot = self._slots.setdefault(ref.registry, asyncio.Semaphore(PER_REGISTRY))

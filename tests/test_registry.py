@@ -158,7 +158,10 @@ async def test_results_are_cached_by_registry_name_and_local_digest(tmp_path: Pa
             await checker.check_many([("tiny", local)])
         asked = len(registry.requests)
         assert path.stat().st_mode & 0o777 == 0o600
-        async with RegistryChecker(registry_urls=urls, cache=CheckCache(path)) as checker:
+        async with RegistryChecker(
+            registry_urls=urls, cache=CheckCache(path), max_age=3600
+        ) as checker:
+            assert checker.cached("tiny", local, 3600) is not None
             again = await checker.check("tiny", local)
             other = await checker.check("tiny", "11" * 32)  # a re-pull: a new key
         assert again.state is Freshness.UP_TO_DATE
