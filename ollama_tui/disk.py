@@ -14,14 +14,27 @@ lower bound, to be worded "at least". No Textual or Rich here.
 
 from __future__ import annotations
 
+import asyncio
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 
-from ollama_tui.api.models import LocalModel
+from ollama_tui.api.errors import OllamaError
+from ollama_tui.api.models import LocalModel, ModelShow
 from ollama_tui.api.names import normalize_model_name
 
-__all__ = ["DiskUsage", "Freed", "disk_usage", "freed_by_deleting", "weights_digest"]
+__all__ = [
+    "SHOW_CONCURRENCY",
+    "DiskUsage",
+    "Freed",
+    "WeightsIndex",
+    "disk_usage",
+    "freed_by_deleting",
+    "weights_digest",
+]
+
+SHOW_CONCURRENCY = 4
+"""Background ``/api/show`` requests in flight to one server at most."""
 
 _FROM_BLOB = re.compile(r"^\s*FROM\s+\S*blobs[/\\]sha256[-:]([0-9a-fA-F]{64})\s*$", re.MULTILINE)
 
@@ -111,3 +124,82 @@ def freed_by_deleting(
         if any(id(m) in gone for m in members):
             kept_by += [m.name for m in members if id(m) not in gone]
     return Freed(max(0, before - after), tuple(kept_by))
+
+
+class WeightsIndex:
+    """Which weights blob each manifest digest uses, learnt from ``/api/show`` in the
+    background: at most ``concurrency`` requests in flight, each digest asked once (a copy
+    shares its source's digest, so it costs nothing more), failures asked again later.
+
+    ``show`` is the session client's ``show`` (any coroutine function from a model name to a
+    ``ModelShow``); ``changed`` is called after each answer that taught something.
+    """
+
+    def __init__(
+        self,
+        show: Callable[[str], Awaitable[ModelShow]],
+        *,
+        concurrency: int = SHOW_CONCURRENCY,
+        changed: Callable[[], None] | None = None,
+    ) -> None:
+        self.weights: dict[str, str] = {}
+        """Manifest digest -> weights blob (64 hex)."""
+        self._show = show
+        self._concurrency = concurrency
+        self._changed = changed
+        self._no_blob: set[str] = set()
+        """Digests whose Modelfile names no blob (cloud stubs, odd servers): not asked again."""
+        self.in_flight = 0
+        self.peak_in_flight = 0
+
+    def missing(self, installed: Iterable[LocalModel]) -> list[LocalModel]:
+        """One model per digest whose weights are not known yet (cloud stubs skipped)."""
+        seen: set[str] = set()
+        out: list[LocalModel] = []
+        for model in installed:
+            digest = model.digest
+            if (
+                model.is_remote
+                or digest in self.weights
+                or digest in self._no_blob
+                or digest in seen
+            ):
+                continue
+            seen.add(digest)
+            out.append(model)
+        return out
+
+    async def learn(self, installed: Iterable[LocalModel]) -> None:
+        """Ask for every missing digest (bounded concurrency); returns when all answered or
+        failed. Cancelling it stops at once; what was learnt stays."""
+        queue = self.missing(installed)
+        if not queue:
+            return
+        pending = iter(queue)
+
+        async def worker() -> None:
+            for model in pending:
+                self.in_flight += 1
+                self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+                try:
+                    show = await self._show(model.name)
+                except OllamaError:
+                    continue  # gone, renamed or unreachable: asked again at the next poll
+                finally:
+                    self.in_flight -= 1
+                found = weights_digest(show.modelfile)
+                if found is None:
+                    self._no_blob.add(model.digest)
+                    continue
+                self.weights[model.digest] = found
+                if self._changed is not None:
+                    self._changed()
+
+        await asyncio.gather(*(worker() for _ in range(min(self._concurrency, len(queue)))))
+
+    def forget_gone(self, installed: Iterable[LocalModel]) -> None:
+        """Drop digests no longer installed (bounded by what the server lists)."""
+        present = {model.digest for model in installed}
+        for digest in [d for d in self.weights if d not in present]:
+            del self.weights[digest]
+        self._no_blob &= present

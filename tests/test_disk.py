@@ -94,3 +94,44 @@ async def test_the_simulator_names_shared_weights_in_show(sim: object) -> None:
             weights,
         ).total
         assert with_copies - without <= models["derived:latest"].size - base.size + 4096
+
+
+async def test_the_weights_index_asks_each_digest_once_four_at_a_time(sim: object) -> None:
+    import asyncio
+
+    from ollama_tui.disk import WeightsIndex
+
+    url = str(sim.url)  # type: ignore[attr-defined]
+    for i in range(30):
+        sim.add_model(f"bulk{i}:latest", like="qwen2.5:0.5b", digest=f"{i:064x}")  # type: ignore[attr-defined]
+    async with OllamaClient(url) as client:
+        base = (await client.list_models())[0]
+        await client.copy(base.name, "same-digest:latest")
+        installed = await client.list_models()
+        asked: list[str] = []
+
+        async def show(name: str):  # type: ignore[no-untyped-def]
+            asked.append(name)
+            await asyncio.sleep(0.01)
+            return await client.show(name)
+
+        changes = 0
+
+        def changed() -> None:
+            nonlocal changes
+            changes += 1
+
+        index = WeightsIndex(show, changed=changed)
+        await index.learn(installed)
+        digests = {m.digest for m in installed if not m.is_remote}
+        assert len(asked) == len(digests)  # the copy shares its source's digest: not asked
+        assert index.peak_in_flight == 4
+        assert changes == len(index.weights) > 30
+        usage = disk_usage(installed, index.weights)
+        assert usage.complete
+        assert "same-digest:latest" in usage.sharing[base.name]
+        asked.clear()
+        await index.learn(installed)
+        assert asked == []
+        index.forget_gone([m for m in installed if m.name != "bulk0:latest"])
+        assert len(index.weights) == changes - 1
