@@ -416,8 +416,13 @@ def _main(argv: Sequence[str] | None) -> int:
 
             try:
                 settings = resolve_settings(args, config)
-                if demo:  # the simulated servers by their names
-                    settings = dataclasses.replace(settings, headers={}, servers=demo)
+                if demo:  # the simulated servers by their names; the first is the registry
+                    settings = dataclasses.replace(
+                        settings,
+                        headers={},
+                        servers=demo,
+                        registry_urls={"registry.ollama.ai": demo[0].url},
+                    )
             except HeaderError as error:  # names the header (or OLLAMA_API_KEY), not the value
                 print(f"ollama-tui: bad header: {error}", file=sys.stderr)
                 return EXIT_USAGE
