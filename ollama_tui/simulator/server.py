@@ -1045,7 +1045,7 @@ class Simulator:
             out["template"] = record.template
         if record.system is not None:
             out["system"] = record.system
-        out["details"] = record.details(show=True)
+        out["details"] = record.details(with_parent=True)
         if record.messages:
             out["messages"] = [dict(m) for m in record.messages]
         if self._at_least("0.1.45"):

@@ -169,10 +169,10 @@ class ModelRecord:
         """A cloud/remote stub."""
         return bool(self.remote_host)
 
-    def details(self, *, show: bool = False, new_fields: bool = False) -> dict[str, Any]:
-        """The ``details`` object (tags / ps / show)."""
+    def details(self, *, with_parent: bool = False, new_fields: bool = False) -> dict[str, Any]:
+        """The ``details`` object (tags / ps / show); ``/api/ps`` always says no parent."""
         out: dict[str, Any] = {
-            "parent_model": self.parent_model if show else "",
+            "parent_model": self.parent_model if with_parent else "",
             "format": self.format,
             "family": self.family,
             "families": list(self.families) if self.families is not None else None,
@@ -195,7 +195,8 @@ class ModelRecord:
             "modified_at": format_time(self.modified_at),
             "size": self.size,
             "digest": self.digest,
-            "details": self.details(new_fields=new_fields),
+            # A created model names its base here too (§18, seen on a real 0.33 server).
+            "details": self.details(with_parent=True, new_fields=new_fields),
         }
         if self.remote_model:
             item["remote_model"] = self.remote_model
