@@ -38,6 +38,7 @@ from ollama_tui.config import Settings, save_theme
 from ollama_tui.formatting import counted
 from ollama_tui.jobs import Job, JobQueue, JobState, explain_job_error
 from ollama_tui.messages import (
+    CopyToServersRequested,
     DashboardReady,
     DetailsRequested,
     PauseRequested,
@@ -530,6 +531,16 @@ class OllamaTuiApp(SafeNotifyApp[None]):
         self.dashboard.server_changed(session)
 
     # --- routing --------------------------------------------------------------------------------
+
+    @on(CopyToServersRequested)
+    def _copy_to_servers_requested(self, message: CopyToServersRequested) -> None:
+        """The copy dialog, from the dashboard's `C` or another view (targets chosen)."""
+        targets = [s for s in self.sessions if s is not message.session]
+        if not targets:
+            self.notify("There is no other server to copy to.", severity="warning")
+            return
+        operations = self.operations_for(message.session)
+        operations.copy_to_servers(message.model, targets, message.targets)
 
     @on(DetailsRequested)
     def _details_requested(self, message: DetailsRequested) -> None:

@@ -327,6 +327,41 @@ class Operations:
 
         self._run(flow, "Copy", group="ops-dialog")
 
+    def copy_to_servers(
+        self,
+        model: LocalModel,
+        targets: Sequence[ServerSession],
+        checked: Sequence[ServerSession] = (),
+    ) -> None:
+        """`C`: copy a model to other servers (pull there, or re-create from its base), as jobs
+        on each target; the dialog says per server what it does or why it cannot."""
+        if self.refused("copy to other servers") or self._dialog_open():
+            return
+        from ollama_tui.fleet_copy import plan_for_server, read_source, submit_plan
+        from ollama_tui.screens.copy_servers import CopyToServersScreen
+
+        async def flow() -> None:
+            source = await read_source(self.session.client, model, self.session.installed)
+            label = self.session.label
+            rows = [(t.label, plan_for_server(source, t, label)) for t in targets]
+            chosen = await self.app.push_screen_wait(
+                CopyToServersScreen(
+                    model.name,
+                    label,
+                    rows,
+                    [i for i, t in enumerate(targets) if any(t is c for c in checked)],
+                )
+            )
+            if not chosen:
+                return
+            names = []
+            for index in chosen:
+                submit_plan(self.jobs, rows[index][1], targets[index], label)
+                names.append(targets[index].label)
+            self._notify(f"Copying {model.name} to {', '.join(names)} — J shows the jobs.")
+
+        self._run(flow, "Copy to servers", group="ops-dialog")
+
     def rename(self, model: LocalModel) -> None:
         """`R`: copy, verify the copy, then delete the source (never loses the source)."""
         if self.refused("rename") or self._dialog_open():

@@ -1,0 +1,279 @@
+"""Copying a model from one server to others: what can be copied how, and the jobs that do it.
+
+The Ollama API moves models only between a server and a registry: a server pulls from a
+registry and pushes to one, and `/api/blobs` takes bytes that the *client* uploads from its
+own disk. No request tells a server to fetch a model (or a blob) from another Ollama server,
+and no request downloads a blob from a server. So, per target server:
+
+- a model with a registry name (pulled, not made here) is pulled by that name on the target;
+- a model created here `FROM` a base (plus SYSTEM, PARAMETER, TEMPLATE, MESSAGE...) is
+  re-created on the target with `/api/create` from the same base, pulled there first as its
+  own job when the target lacks it;
+- weights that exist only on the source's disk (a model made from a local GGUF, an adapter,
+  weights quantized here) cannot be copied: this app could only upload blobs it has on its
+  own disk, and the source's blob is not one of them;
+- the same name with the same digest on the target: nothing to do.
+
+The API does not record where a model came from: a model without a base (``parent_model``)
+is taken to be a registry model. If it was in fact made here from a local file, the pull on
+the target fails with the registry's words and the job says what that means.
+
+UI-free: the planner is a pure function; :func:`submit_plan` queues the jobs.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Protocol
+
+from ollama_tui.api.errors import OllamaError
+from ollama_tui.api.models import LocalModel, ModelShow
+from ollama_tui.api.names import names_equal
+from ollama_tui.jobs import Job, JobQueue, JobServer
+from ollama_tui.modelfile import Message, Modelfile, render
+from ollama_tui.session import ServerSession
+
+__all__ = [
+    "CopyKind",
+    "CopyPlan",
+    "SourceModel",
+    "plan_copy",
+    "plan_for_server",
+    "read_source",
+    "submit_plan",
+    "weights_digest",
+]
+
+_BLOB_RE = re.compile(r"sha256[-:]([0-9a-fA-F]{64})")
+
+WHY_NOT_BLOBS = (
+    "the API has no request that makes one server fetch a blob from another, "
+    "and /api/blobs only takes files this app has on its own disk"
+)
+
+
+class CopyKind(StrEnum):
+    PULL = "pull"
+    RECREATE = "recreate"
+    PRESENT = "present"
+    CANNOT = "cannot"
+
+
+@dataclass(frozen=True)
+class SourceModel:
+    """The model to copy, as its server describes it.
+
+    ``base_model``/``base_show``: its base on the source server (None: the source lacks it).
+    """
+
+    model: LocalModel
+    show: ModelShow
+    base_model: LocalModel | None = None
+    base_show: ModelShow | None = None
+
+    @property
+    def name(self) -> str:
+        return self.model.name
+
+    @property
+    def parent(self) -> str:
+        return self.model.details.parent_model or self.show.details.parent_model
+
+
+@dataclass(frozen=True)
+class CopyPlan:
+    """What copying to one target does: a pull, a re-create (after pulling its base), nothing,
+    or nothing because it cannot be done (``reason`` says why)."""
+
+    kind: CopyKind
+    model: str
+    base: str = ""
+    pull_base: bool = False
+    modelfile: str = ""
+    reason: str = ""
+    note: str = ""
+
+    @property
+    def text(self) -> str:
+        """The plan in words, for the dialog."""
+        if self.kind is CopyKind.PULL:
+            out = f"pull {self.model}"
+        elif self.kind is CopyKind.RECREATE:
+            out = f"re-create from {self.base}"
+            if self.pull_base:
+                out += " (pull the base first)"
+        elif self.kind is CopyKind.PRESENT:
+            return "already there (same digest)"
+        else:
+            return f"cannot copy: {self.reason}"
+        return f"{out}; {self.note}" if self.note else out
+
+    @property
+    def actionable(self) -> bool:
+        return self.kind in (CopyKind.PULL, CopyKind.RECREATE)
+
+
+def weights_digest(show: ModelShow) -> str | None:
+    """The weights blob of a model: the digest in its generated Modelfile's FROM line."""
+    for line in show.modelfile.splitlines():
+        if line[:5].upper() == "FROM ":
+            match = _BLOB_RE.search(line)
+            return match.group(1).lower() if match else None
+    return None
+
+
+def _has_adapter(show: ModelShow) -> bool:
+    return any(line[:8].upper() == "ADAPTER " for line in show.modelfile.splitlines())
+
+
+def _find(models: Sequence[LocalModel], name: str) -> LocalModel | None:
+    return next((m for m in models if names_equal(m.name, name)), None)
+
+
+def recreate_modelfile(source: SourceModel) -> str:
+    """The Modelfile that re-creates ``source`` from its base; ValueError if it cannot say
+    everything the model has (e.g. a system prompt with a control character)."""
+    show, base_show = source.show, source.base_show
+    license_: tuple[str, ...] = ()
+    if base_show is not None and show.license and show.license != base_show.license:
+        license_ = (show.license,)
+    mf = Modelfile(
+        from_=source.parent,
+        template=show.template or None,
+        system=show.system or None,
+        license=license_,
+        # All of them, also those inherited: create merges them over the base's, so the
+        # result is exact even where the target's base has other defaults.
+        parameters=tuple(show.parameters_dict.items()),
+        messages=tuple(Message(m.role, m.content) for m in show.messages),
+    )
+    return render(mf)
+
+
+def plan_copy(
+    source: SourceModel,
+    target_installed: Sequence[LocalModel],
+    source_label: str = "the source server",
+) -> CopyPlan:
+    """The plan for copying ``source`` to a server whose installed models are
+    ``target_installed`` (its last poll)."""
+    name = source.name
+    there = _find(target_installed, name)
+    if there is not None and there.digest and there.digest == source.model.digest:
+        return CopyPlan(CopyKind.PRESENT, name)
+    note = "replaces the different copy there" if there is not None else ""
+    disk = f"{source_label}'s disk"
+    if _has_adapter(source.show):
+        return CopyPlan(
+            CopyKind.CANNOT,
+            name,
+            reason=f"its adapter is a file on {disk}; {WHY_NOT_BLOBS}",
+        )
+    parent = source.parent
+    if not parent or source.model.is_remote:
+        return CopyPlan(CopyKind.PULL, name, note=note)
+    base_here = source.base_model
+    if base_here is not None and base_here.details.parent_model:
+        base_there = _find(target_installed, parent)
+        if base_there is None or base_there.digest != base_here.digest:
+            return CopyPlan(
+                CopyKind.CANNOT,
+                name,
+                reason=(
+                    f"its base {parent} was itself made on {source_label}; copy {parent} "
+                    "first, then this model"
+                ),
+            )
+    if source.base_show is not None:
+        mine, theirs = weights_digest(source.show), weights_digest(source.base_show)
+        if mine is not None and theirs is not None and mine != theirs:
+            return CopyPlan(
+                CopyKind.CANNOT,
+                name,
+                reason=(
+                    f"its weights are not those of its base {parent} (quantized or built "
+                    f"from a file on {disk}); {WHY_NOT_BLOBS}"
+                ),
+            )
+    try:
+        modelfile = recreate_modelfile(source)
+    except ValueError as error:
+        return CopyPlan(CopyKind.CANNOT, name, reason=f"its Modelfile cannot be rebuilt: {error}")
+    base_there = _find(target_installed, parent)
+    if (
+        base_there is not None
+        and base_here is not None
+        and base_there.digest
+        and base_there.digest != base_here.digest
+    ):
+        differs = f"{parent} there differs from the one on {source_label}"
+        note = f"{note}; {differs}" if note else differs
+    return CopyPlan(
+        CopyKind.RECREATE,
+        name,
+        base=parent,
+        pull_base=base_there is None,
+        modelfile=modelfile,
+        note=note,
+    )
+
+
+def submit_plan(
+    jobs: JobQueue, plan: CopyPlan, target: JobServer, source_label: str = ""
+) -> list[Job]:
+    """Queue the jobs of ``plan`` on ``target``: a pull, or a re-create that waits for the pull
+    of its base (and does not run if that fails). Nothing for the other kinds."""
+    if plan.kind is CopyKind.PULL:
+        return [jobs.submit_pull(plan.model, server=target, copied_from=source_label)]
+    if plan.kind is not CopyKind.RECREATE:
+        return []
+    out: list[Job] = []
+    after = None
+    if plan.pull_base:
+        after = jobs.submit_pull(plan.base, server=target, copied_from=source_label)
+        out.append(after)
+    out.append(
+        jobs.submit_create(
+            plan.model, plan.modelfile, from_model=plan.base, server=target, after=after
+        )
+    )
+    return out
+
+
+class ShowClient(Protocol):
+    async def show(self, name: str) -> ModelShow: ...
+
+
+async def read_source(
+    client: ShowClient, model: LocalModel, installed: Sequence[LocalModel]
+) -> SourceModel:
+    """Ask the source server about ``model`` and, when it has it, its base (raises OllamaError
+    when the model itself cannot be read; the base is optional)."""
+    show = await client.show(model.name)
+    source = SourceModel(model, show)
+    parent = source.parent
+    base = _find(installed, parent) if parent else None
+    if base is None:
+        return source
+    try:
+        base_show = await client.show(base.name)
+    except OllamaError:
+        base_show = None  # deleted since the last poll: planned as a registry base
+    return SourceModel(model, show, base, base_show)
+
+
+def plan_for_server(source: SourceModel, target: ServerSession, source_label: str) -> CopyPlan:
+    """:func:`plan_copy` for a session, from its last poll; a server that does not answer gets
+    no plan (its list of models is not known)."""
+    status = target.status
+    if status.state != "connected" or target.paused:
+        why = "its polling is paused" if target.paused else "it does not answer"
+        if status.reason and not target.paused:
+            why += f" ({status.reason})"
+        return CopyPlan(
+            CopyKind.CANNOT, source.name, reason=f"{why}, so what it has is not known"
+        )
+    return plan_copy(source, target.installed, source_label)
