@@ -273,7 +273,5 @@ def plan_for_server(source: SourceModel, target: ServerSession, source_label: st
         why = "its polling is paused" if target.paused else "it does not answer"
         if status.reason and not target.paused:
             why += f" ({status.reason})"
-        return CopyPlan(
-            CopyKind.CANNOT, source.name, reason=f"{why}, so what it has is not known"
-        )
+        return CopyPlan(CopyKind.CANNOT, source.name, reason=f"{why}, so what it has is not known")
     return plan_copy(source, target.installed, source_label)

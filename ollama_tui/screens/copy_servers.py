@@ -43,7 +43,9 @@ class CopyToServersScreen(ModalScreen[tuple[int, ...] | None]):
         self.model = model
         self.source = source
         self.rows = list(rows)
-        self.checked = {i for i in checked if 0 <= i < len(self.rows) and self.rows[i][1].actionable}
+        self.checked = {
+            i for i in checked if 0 <= i < len(self.rows) and self.rows[i][1].actionable
+        }
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
@@ -64,10 +66,9 @@ class CopyToServersScreen(ModalScreen[tuple[int, ...] | None]):
 
     def _prompt(self, index: int) -> Text:
         label, plan = self.rows[index]
+        box = "[x] " if index in self.checked else "[ ] "
         if not plan.actionable:
-            box = "[-] "
-        else:
-            box = "[x] " if index in self.checked else "[ ] "
+            box = "[-] "  # nothing to do there: cannot be checked
         text = Text(box)
         text.append(safe_line(label), style="bold")
         text.append(" — ")
