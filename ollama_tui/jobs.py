@@ -264,7 +264,7 @@ class Job:
     """1 for the first run; retry increments it."""
     server: JobServer | None = None
     """The server the job runs on (None: the queue's own client)."""
-    after: Job | None = None
+    after: Job | None = field(default=None, repr=False)
     """A job that must finish first (e.g. the pull of a base before a create from it): this
     one stays queued until it is DONE, and fails without running if it fails or is cancelled."""
     bytes_this_run: int = 0
@@ -674,6 +674,12 @@ class JobQueue:
         if not job.can_retry:
             raise ValueError(f"job {job_id} is {job.state}; only failed or cancelled jobs retry")
         self._ensure_open()
+        before = job.after
+        if before is not None and before.can_retry:
+            if self._jobs.get(before.id) is before:
+                self.retry(before.id)  # the job it needs failed: that one runs again first
+            else:
+                job.after = None  # forgotten: the create pulls a missing base by itself
         job._reset_for_run()
         job.attempt += 1
         job.submitted_at = self._clock()

@@ -171,13 +171,19 @@ async def test_a_failing_base_pull_stops_the_recreate(sessions: tuple[Any, ...])
     async for _ in a.client.create(DERIVED, DERIVED_MODELFILE, from_model=BASE):
         pass
     b_sim.faults.add("/api/pull", "error_line", count=1, after_lines=1, message="registry down")
-    _plan, (pull, create), _ = await copy(a, b, DERIVED)
+    _plan, (pull, create), jobs = await copy(a, b, DERIVED)
     assert pull.state is JobState.FAILED and pull.error == "registry down"
     assert create.state is JobState.FAILED
     assert create.error == f"not run: the pull of {BASE} it needs failed: registry down"
     assert create.started_at is None
     assert b_sim.request_count("/api/create") == 0
     assert DERIVED not in {m.name for m in await b.client.list_models()}
+    # Retrying the re-create retries the pull it needs first.
+    jobs.retry(create.id)
+    assert pull.state is not JobState.FAILED
+    await jobs.wait_idle()
+    assert pull.state is JobState.DONE and create.state is JobState.DONE, create.error
+    assert (await b.client.show(DERIVED)).system == "You are a pirate.\nAnswer like one."
 
 
 async def test_weights_only_on_the_source_disk_are_explained_and_nothing_is_sent(
@@ -408,3 +414,40 @@ async def test_copy_request_message_opens_the_dialog_with_targets_checked(
         await pilot.press("enter")
         await wait_for(pilot, lambda: app.jobs.jobs and not app.jobs.has_active)
         assert [j.server for j in app.jobs.jobs] == [app.sessions[1]]
+
+
+async def test_a_job_after_another_waits_queued_and_says_for_what() -> None:
+    import asyncio
+
+    from ollama_tui.reachability import Reachability
+
+    release = asyncio.Event()
+
+    class Client:
+        async def pull(self, name: str, *, insecure: bool = False) -> AsyncIterator[Any]:
+            await release.wait()
+            if False:  # an async generator that yields nothing
+                yield None
+
+        def push(self, name: str, *, insecure: bool = False) -> AsyncIterator[Any]:
+            raise NotImplementedError
+
+        async def create(self, name: str, modelfile: str, **kwargs: Any) -> AsyncIterator[Any]:
+            if False:
+                yield None
+
+    class Server:
+        client = Client()
+        reachability = Reachability()
+
+    jobs = JobQueue()
+    server: Any = Server()
+    pull = jobs.submit_pull(BASE, server=server)
+    create = jobs.submit_create(DERIVED, f"FROM {BASE}\n", server=server, after=pull)
+    await asyncio.sleep(0.01)
+    assert pull.state is JobState.RUNNING and create.state is JobState.QUEUED
+    assert create.state_text == f"queued — after the pull of {BASE}"
+    release.set()
+    await jobs.wait_idle()
+    assert pull.state is JobState.DONE and create.state is JobState.DONE
+    assert create.state_text == "done"
