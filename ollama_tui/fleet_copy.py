@@ -40,6 +40,7 @@ __all__ = [
     "CopyKind",
     "CopyPlan",
     "SourceModel",
+    "check_copy",
     "plan_copy",
     "plan_for_server",
     "read_source",
@@ -247,6 +248,10 @@ class ShowClient(Protocol):
     async def show(self, name: str) -> ModelShow: ...
 
 
+class CheckClient(ShowClient, Protocol):
+    async def list_models(self) -> list[LocalModel]: ...
+
+
 async def read_source(
     client: ShowClient, model: LocalModel, installed: Sequence[LocalModel]
 ) -> SourceModel:
@@ -275,3 +280,42 @@ def plan_for_server(source: SourceModel, target: ServerSession, source_label: st
             why += f" ({status.reason})"
         return CopyPlan(CopyKind.CANNOT, source.name, reason=f"{why}, so what it has is not known")
     return plan_copy(source, target.installed, source_label)
+
+
+async def check_copy(
+    plan: CopyPlan, source: SourceModel, target: CheckClient, source_label: str, target_label: str
+) -> str:
+    """After the jobs of ``plan`` succeeded: "" when the model on the target is the source's,
+    else what differs, in words. A pull must give the same digest (else the registry's copy
+    has changed since the source pulled it); a re-create must give the same system prompt,
+    template, parameters and messages (its digest may differ with the server's version).
+    Raises OllamaError when the target cannot be asked."""
+    name = source.name
+    if plan.kind is CopyKind.PULL:
+        models = await target.list_models()
+        there = _find(models, name)
+        if there is None:
+            return f"{name} is not on {target_label} after the pull"
+        if there.digest != source.model.digest:
+            return (
+                f"{name} on {target_label} is not the one on {source_label} "
+                f"({there.digest[:12]} vs {source.model.digest[:12]}): the registry's copy has "
+                f"changed since {source_label} pulled it"
+            )
+        return ""
+    if plan.kind is not CopyKind.RECREATE:
+        return ""
+    mine, theirs = source.show, await target.show(name)
+    parts = [
+        what
+        for what, a, b in (
+            ("system prompt", mine.system, theirs.system),
+            ("template", mine.template, theirs.template),
+            ("parameters", dict(mine.parameters_dict), dict(theirs.parameters_dict)),
+            ("messages", mine.messages, theirs.messages),
+        )
+        if a != b
+    ]
+    if not parts:
+        return ""
+    return f"{name} on {target_label} differs from {source_label} in its " + ", ".join(parts)

@@ -553,6 +553,7 @@ class JobQueue:
         self._closing = False
         self._idle = asyncio.Event()
         self._idle.set()
+        self._ended: dict[int, asyncio.Event] = {}  # for wait_ended, per job waited on
 
     # -- inspection -----------------------------------------------------------------------
 
@@ -693,6 +694,15 @@ class JobQueue:
         for job in gone:
             del self._jobs[job.id]
         return gone
+
+    async def wait_ended(self, job: Job) -> JobState:
+        """Return once ``job`` is done, failed or cancelled (at once if it is), with that
+        state. A retry later is a new run: wait again for it."""
+        if job.state.is_final:
+            return job.state
+        event = self._ended.setdefault(job.id, asyncio.Event())
+        await event.wait()
+        return job.state
 
     async def wait_idle(self) -> None:
         """Return once no job is queued or running."""
@@ -932,6 +942,9 @@ class JobQueue:
         job.state = state
         job.error = error
         job.finished_at = self._clock()
+        ended = self._ended.pop(job.id, None)
+        if ended is not None:
+            ended.set()
         self._emit(job)
         if not self._closing:
             self._call(self.on_finished, job)

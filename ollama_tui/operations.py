@@ -13,6 +13,7 @@ app; they ask the app for a fresh poll with a :class:`RefreshRequested` message.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -32,6 +33,8 @@ from ollama_tui.session import ServerSession
 
 if TYPE_CHECKING:
     from textual.app import App
+
+    from ollama_tui.fleet_copy import CopyPlan, SourceModel
 
 __all__ = ["Operations", "deleted_message"]
 
@@ -335,10 +338,15 @@ class Operations:
     ) -> None:
         """`C`: copy a model to other servers (pull there, or re-create from its base), as jobs
         on each target; the dialog says per server what it does or why it cannot."""
-        if self.refused("copy to other servers") or self._dialog_open():
-            return
         from ollama_tui.fleet_copy import plan_for_server, read_source, submit_plan
         from ollama_tui.screens.copy_servers import CopyToServersScreen
+
+        # Not _dialog_open(): another view (a modal one too) may ask for this dialog on purpose;
+        # only a second copy dialog must not stack.
+        if self.refused("copy to other servers") or isinstance(
+            self.app.screen, CopyToServersScreen
+        ):
+            return
 
         async def flow() -> None:
             source = await read_source(self.session.client, model, self.session.installed)
@@ -356,11 +364,30 @@ class Operations:
                 return
             names = []
             for index in chosen:
-                submit_plan(self.jobs, rows[index][1], targets[index], label)
-                names.append(targets[index].label)
+                target, plan = targets[index], rows[index][1]
+                submitted = submit_plan(self.jobs, plan, target, label)
+                names.append(target.label)
+                if submitted:
+                    self._run(
+                        functools.partial(self._check_copy, target, plan, submitted[-1], source),
+                        f"Copy {model.name} to {target.label}",
+                        group="ops-copy-check",
+                    )
             self._notify(f"Copying {model.name} to {', '.join(names)} — J shows the jobs.")
 
         self._run(flow, "Copy to servers", group="ops-dialog")
+
+    async def _check_copy(
+        self, target: ServerSession, plan: CopyPlan, last: Job, source: SourceModel
+    ) -> None:
+        """Once the copy's last job is done: warn when the target's model is not the source's."""
+        from ollama_tui.fleet_copy import check_copy
+
+        if await self.jobs.wait_ended(last) is not JobState.DONE:
+            return  # the job's own notification says what went wrong
+        problem = await check_copy(plan, source, target.client, self.session.label, target.label)
+        if problem:
+            self.app.notify(problem, title="Copy to servers", severity="warning", markup=False)
 
     def rename(self, model: LocalModel) -> None:
         """`R`: copy, verify the copy, then delete the source (never loses the source)."""

@@ -18,6 +18,7 @@ from ollama_tui.fleet_copy import (
     CopyKind,
     CopyPlan,
     SourceModel,
+    check_copy,
     plan_copy,
     read_source,
     submit_plan,
@@ -149,6 +150,7 @@ async def test_derived_model_is_recreated_after_its_base_is_pulled(
     models_a, models_b = await a.client.list_models(), await b.client.list_models()
     assert digest_of(models_b, DERIVED) == digest_of(models_a, DERIVED)
     assert digest_of(models_b, BASE) == digest_of(models_a, BASE)
+    assert await check_copy(plan, await source_of(a, DERIVED), b.client, "A", "B") == ""
 
 
 async def test_derived_model_with_the_base_on_the_target_is_recreated_without_a_pull(
@@ -214,6 +216,26 @@ async def test_a_model_the_registry_lacks_fails_with_an_explanation(
     advice = explain_job_error(pull)
     assert "exist only on A's disk" in advice and "cannot copy" in advice
     assert "my-own-gguf:latest" not in {m.name for m in await b.client.list_models()}
+
+
+async def test_a_pull_that_gives_another_digest_is_reported() -> None:
+    """The registry's tag moved since A pulled it: B gets other weights, and is told."""
+    a = fast(SeedModel("llama3.2:3b", BASE, timedelta(days=40), diverged=True))
+    b = fast()
+    await a.start("127.0.0.1", 0)
+    await b.start("127.0.0.1", 0)
+    sa, sb = ServerSession("A", a.url), ServerSession("B", b.url)
+    try:
+        plan, (pull,), _ = await copy(sa, sb, BASE)
+        assert pull.state is JobState.DONE
+        problem = await check_copy(plan, await source_of(sa, BASE), sb.client, "A", "B")
+        assert problem.startswith(f"{BASE} on B is not the one on A (")
+        assert problem.endswith("the registry's copy has changed since A pulled it")
+    finally:
+        await sa.aclose()
+        await sb.aclose()
+        await a.stop()
+        await b.stop()
 
 
 # -- plans ------------------------------------------------------------------------------------
@@ -451,3 +473,29 @@ async def test_a_job_after_another_waits_queued_and_says_for_what() -> None:
     await jobs.wait_idle()
     assert pull.state is JobState.DONE and create.state is JobState.DONE
     assert create.state_text == "done"
+
+
+async def test_copy_dialog_warns_when_the_pulled_copy_differs() -> None:
+    a = fast(SeedModel("llama3.2:3b", BASE, timedelta(days=40), diverged=True))
+    b = fast(SeedModel("qwen2.5:0.5b", "qwen2.5:0.5b", timedelta(days=3)))
+    await a.start("127.0.0.1", 0)
+    await b.start("127.0.0.1", 0)
+    try:
+        app = two_server_app(a, b)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await connected(pilot, app)
+            cursor_to(app, BASE)
+            await pilot.press("C")
+            await wait_for(pilot, lambda: isinstance(app.screen, CopyToServersScreen))
+            await pilot.press("space", "enter")
+
+            def warned() -> bool:
+                return any(
+                    "the registry's copy has changed since alpha pulled it" in str(n.message)
+                    for n in app._notifications
+                )
+
+            await wait_for(pilot, warned, what="the warning that the copies differ")
+    finally:
+        await a.stop()
+        await b.stop()
