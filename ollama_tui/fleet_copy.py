@@ -288,7 +288,8 @@ async def check_copy(
     """After the jobs of ``plan`` succeeded: "" when the model on the target is the source's,
     else what differs, in words. A pull must give the same digest (else the registry's copy
     has changed since the source pulled it); a re-create must give the same system prompt,
-    template, parameters and messages (its digest may differ with the server's version).
+    template, parameters and messages (its digest may differ with the server's version), on
+    a base with the source's digest.
     Raises OllamaError when the target cannot be asked."""
     name = source.name
     if plan.kind is CopyKind.PULL:
@@ -316,6 +317,16 @@ async def check_copy(
         )
         if a != b
     ]
-    if not parts:
-        return ""
-    return f"{name} on {target_label} differs from {source_label} in its " + ", ".join(parts)
+    out = ""
+    if parts:
+        out = f"{name} on {target_label} differs from {source_label} in its " + ", ".join(parts)
+    base_here = source.base_model
+    if base_here is not None and base_here.digest:
+        base_there = _find(await target.list_models(), source.parent)
+        if base_there is not None and base_there.digest != base_here.digest:
+            weights = (
+                f"its base {source.parent} on {target_label} is not the one on {source_label}, "
+                "so its weights differ"
+            )
+            out = f"{out}; {weights}" if out else f"{name}: {weights}"
+    return out

@@ -218,6 +218,28 @@ async def test_a_model_the_registry_lacks_fails_with_an_explanation(
     assert "my-own-gguf:latest" not in {m.name for m in await b.client.list_models()}
 
 
+async def test_a_recreate_on_a_base_that_differs_is_reported() -> None:
+    a = fast(SeedModel("llama3.2:3b", BASE, timedelta(days=40), diverged=True))
+    b = fast()
+    await a.start("127.0.0.1", 0)
+    await b.start("127.0.0.1", 0)
+    sa, sb = ServerSession("A", a.url), ServerSession("B", b.url)
+    try:
+        async for _ in sa.client.create(DERIVED, DERIVED_MODELFILE, from_model=BASE):
+            pass
+        plan, (pull, create), _ = await copy(sa, sb, DERIVED)
+        assert pull.state is JobState.DONE and create.state is JobState.DONE
+        problem = await check_copy(plan, await source_of(sa, DERIVED), sb.client, "A", "B")
+        assert problem == (
+            f"{DERIVED}: its base {BASE} on B is not the one on A, so its weights differ"
+        )
+    finally:
+        await sa.aclose()
+        await sb.aclose()
+        await a.stop()
+        await b.stop()
+
+
 async def test_a_pull_that_gives_another_digest_is_reported() -> None:
     """The registry's tag moved since A pulled it: B gets other weights, and is told."""
     a = fast(SeedModel("llama3.2:3b", BASE, timedelta(days=40), diverged=True))
@@ -499,3 +521,27 @@ async def test_copy_dialog_warns_when_the_pulled_copy_differs() -> None:
     finally:
         await a.stop()
         await b.stop()
+
+
+def test_plan_pull_for_a_cloud_stub_even_with_a_parent() -> None:
+    stub = LocalModel.from_json(
+        {
+            "name": "gpt-oss:20b-cloud",
+            "digest": "c" * 64,
+            "remote_model": "gpt-oss:20b",
+            "remote_host": "https://ollama.com:443",
+            "details": {"parent_model": "gpt-oss:20b"},
+        }
+    )
+    plan = plan_copy(SourceModel(stub, show("FROM gpt-oss:20b\n")), [])
+    assert plan.kind is CopyKind.PULL and plan.model == "gpt-oss:20b-cloud"
+
+
+def test_dialog_rows_show_untrusted_names_as_plain_text() -> None:
+    plan = CopyPlan(CopyKind.PULL, "[bold]x\x1b[31m:latest")
+    screen = CopyToServersScreen("m", "a", [("[red]evil\u200b", plan)], checked=[0])
+    prompt = screen._prompt(0)
+    assert prompt.plain == "[x] [red]evil\\u200b — pull [bold]x\\x1b[31m:latest"
+    assert all(span.style in ("bold", "") for span in prompt.spans)
+    cannot = CopyToServersScreen("m", "a", [("b", CopyPlan(CopyKind.CANNOT, "m", reason="r"))])
+    assert cannot._prompt(0).plain == "[-] b — cannot copy: r" and cannot.checked == set()
