@@ -415,7 +415,15 @@ async def test_copy_dialog_escape_cancels_and_sends_nothing(
         cursor_to(app, BASE)
         await pilot.press("C")
         await wait_for(pilot, lambda: isinstance(app.screen, CopyToServersScreen))
-        await pilot.press("space", "escape")
+        screen = app.screen
+        assert isinstance(screen, CopyToServersScreen)
+        # A click on a row toggles it (it does not copy).
+        option_list = screen.query_one(OptionList)
+        top = option_list.content_region.y - option_list.region.y
+        await pilot.click(OptionList, offset=(4, top))
+        await pilot.pause()
+        assert screen.checked == {0} and app.screen is screen
+        await pilot.press("escape")
         await wait_for(pilot, lambda: not isinstance(app.screen, CopyToServersScreen))
         await pilot.pause()
         assert app.jobs.jobs == []

@@ -28,6 +28,8 @@ class CopyToServersScreen(ModalScreen[tuple[int, ...] | None]):
     CSS_PATH = OPERATIONS_CSS
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("space", "toggle", "Toggle server", id="ops.copy-servers.toggle"),
+        # Priority: the list's own enter would "select" the row; here enter confirms.
+        Binding("enter", "confirm", "Copy", id="ops.copy-servers.confirm", priority=True),
         Binding("escape", "cancel", "Cancel", id="ops.copy-servers.cancel"),
     ]
     AUTO_FOCUS = "#copy-servers-list"
@@ -82,10 +84,12 @@ class CopyToServersScreen(ModalScreen[tuple[int, ...] | None]):
         return self.query_one("#copy-servers-list", OptionList)
 
     def action_toggle(self) -> None:
+        index = self._list().highlighted
+        if index is not None:
+            self._toggle(index)
+
+    def _toggle(self, index: int) -> None:
         option_list = self._list()
-        index = option_list.highlighted
-        if index is None:
-            return
         if not self.rows[index][1].actionable:
             self.notify("Nothing to copy to that server.", severity="warning", markup=False)
             return
@@ -93,10 +97,11 @@ class CopyToServersScreen(ModalScreen[tuple[int, ...] | None]):
         option_list.replace_option_prompt_at_index(index, self._prompt(index))
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        # Only a click gets here (enter is the screen's): it toggles that row, like space.
         event.stop()
-        self._confirm()
+        self._toggle(event.option_index)
 
-    def _confirm(self) -> None:
+    def action_confirm(self) -> None:
         if not self.checked:
             self.notify(
                 "No server is checked: space checks the highlighted one.",
