@@ -52,7 +52,8 @@ _BLOB_RE = re.compile(r"sha256[-:]([0-9a-fA-F]{64})")
 
 WHY_NOT_BLOBS = (
     "the API has no request that makes one server fetch a blob from another, "
-    "and /api/blobs only takes files this app has on its own disk"
+    "and /api/blobs only takes files this app has on its own disk (with the file here, "
+    "n on that server creates the model from it)"
 )
 
 

@@ -351,7 +351,8 @@ class Job:
     def state_text(self) -> str:
         """The state as a user reads it, e.g. "cancelled — pull again to resume"."""
         if self.state is JobState.QUEUED and self.after is not None and self.after.is_active:
-            return f"queued — after the {self.after.kind} of {self.after.model}"
+            # No model name here: callers show this text as it is (names are untrusted).
+            return f"queued — after job #{self.after.id} ({self.after.kind})"
         if self.state is JobState.CANCELLED and self.kind is JobKind.PULL:
             return "cancelled — pull again to resume"
         if self.state is JobState.WAITING:

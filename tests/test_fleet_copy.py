@@ -498,7 +498,7 @@ async def test_a_job_after_another_waits_queued_and_says_for_what() -> None:
     create = jobs.submit_create(DERIVED, f"FROM {BASE}\n", server=server, after=pull)
     await asyncio.sleep(0.01)
     assert pull.state is JobState.RUNNING and create.state is JobState.QUEUED
-    assert create.state_text == f"queued — after the pull of {BASE}"
+    assert create.state_text == f"queued — after job #{pull.id} (pull)"
     release.set()
     await jobs.wait_idle()
     assert pull.state is JobState.DONE and create.state is JobState.DONE
