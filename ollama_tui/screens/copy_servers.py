@@ -91,7 +91,7 @@ class CopyToServersScreen(ModalScreen[tuple[int, ...] | None]):
     def _toggle(self, index: int) -> None:
         option_list = self._list()
         if not self.rows[index][1].actionable:
-            self.notify("Nothing to copy to that server.", severity="warning", markup=False)
+            self.app.notify("Nothing to copy to that server.", severity="warning", markup=False)
             return
         self.checked ^= {index}
         option_list.replace_option_prompt_at_index(index, self._prompt(index))
@@ -103,7 +103,7 @@ class CopyToServersScreen(ModalScreen[tuple[int, ...] | None]):
 
     def action_confirm(self) -> None:
         if not self.checked:
-            self.notify(
+            self.app.notify(
                 "No server is checked: space checks the highlighted one.",
                 severity="warning",
                 markup=False,
