@@ -111,9 +111,11 @@ class OllamaTuiApp(SafeNotifyApp[None]):
         # The entry point may hand over a poller whose first fetch is already under way. One
         # poller (one thread) serves every session.
         first = self.sessions[0]
-        self.poller = poller or Poller(first.url, headers=first.headers, monotonic=self.monotonic)
+        self.poller = poller or Poller(
+            first.url, headers=first.headers, insecure=first.insecure, monotonic=self.monotonic
+        )
         for session in self.sessions:
-            session.poll_target = self.poller.add(session.url, session.headers)
+            session.poll_target = self.poller.add(session.url, session.headers, session.insecure)
             session.reachability.subscribe(functools.partial(self._reachability_changed, session))
         self.jobs_changed_signal: Signal[Job] = Signal(self, "jobs-changed")
         """Every change of a job (state or progress): the jobs view, strip and editor listen."""
