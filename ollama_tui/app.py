@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import PurePath
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
 from textual import events, on
@@ -57,6 +57,9 @@ from ollama_tui.session import MAX_BACKOFF, ConnectionStatus, ServerSession
 from ollama_tui.stylesheets import stylesheet_path
 
 __all__ = ["MAX_BACKOFF", "OllamaTuiApp", "release_dead_styles_caches"]
+
+if TYPE_CHECKING:
+    from ollama_tui.registry import RegistryChecker
 
 log = logging.getLogger(__name__)
 
@@ -162,8 +165,19 @@ class OllamaTuiApp(SafeNotifyApp[None]):
                 self.jobs_changed_signal,
                 read_only=self.read_only,
                 load_timeout=self.settings.load_timeout,
+                registry=self._registry_checker,
             )
         return operations
+
+    def _registry_checker(self) -> RegistryChecker:
+        """A checker of models against their registries, as the settings say to reach them."""
+        # Imported on first use: start-up does not need it.
+        from ollama_tui.registry import RegistryChecker
+
+        return RegistryChecker(
+            insecure_registries=self.settings.insecure_registries,
+            registry_urls=self.settings.registry_urls,
+        )
 
     def switch_server(self, index: int) -> None:
         """Make server ``index`` (0-based) current: the tables, status line and operations

@@ -15,8 +15,9 @@ and no request downloads a blob from a server. So, per target server:
 - the same name with the same digest on the target: nothing to do.
 
 The API does not record where a model came from: a model without a base (``parent_model``)
-is taken to be a registry model. If it was in fact made here from a local file, the pull on
-the target fails with the registry's words and the job says what that means.
+is a registry model unless its registry says it has no such name (``registry.py``; asked
+from this machine). When the registry cannot be asked, it is planned as a pull; if it was in
+fact made here from a local file, that pull fails and the job says what that means.
 
 UI-free: the planner is a pure function; :func:`submit_plan` queues the jobs.
 """
@@ -34,6 +35,7 @@ from ollama_tui.api.models import LocalModel, ModelShow
 from ollama_tui.api.names import names_equal
 from ollama_tui.jobs import Job, JobQueue, JobServer
 from ollama_tui.modelfile import Message, Modelfile, render
+from ollama_tui.registry import CheckResult, Freshness
 from ollama_tui.session import ServerSession
 
 __all__ = [
@@ -66,7 +68,7 @@ class CopyKind(StrEnum):
 
 @dataclass(frozen=True)
 class SourceModel:
-    """The model to copy, as its server describes it.
+    """The model to copy, as its server (and its registry) describe it.
 
     ``base_model``/``base_show``: its base on the source server (None: the source lacks it).
     """
@@ -75,6 +77,11 @@ class SourceModel:
     show: ModelShow
     base_model: LocalModel | None = None
     base_show: ModelShow | None = None
+    registry: Freshness | None = None
+    """What the model's registry says of it (None: not asked; only for a model without a
+    base): ``local`` means it has no such name, so the model was made on the source."""
+    base_registry: Freshness | None = None
+    """The same for the base, when the target may have to pull it."""
 
     @property
     def name(self) -> str:
@@ -176,6 +183,19 @@ def plan_copy(
         )
     parent = source.parent
     if not parent or source.model.is_remote:
+        if source.registry is Freshness.LOCAL and not source.model.is_remote:
+            return CopyPlan(
+                CopyKind.CANNOT,
+                name,
+                reason=(
+                    f"its registry has no {name}: it was made on {source_label} (from a "
+                    f"local file, e.g. a GGUF), so its weights exist only on {disk}; "
+                    f"{WHY_NOT_BLOBS}"
+                ),
+            )
+        if source.registry is Freshness.OUTDATED:
+            newer = f"the registry's {name} is not the one on {source_label}"
+            note = f"{note}; {newer}" if note else newer
         return CopyPlan(CopyKind.PULL, name, note=note)
     base_here = source.base_model
     if base_here is not None and base_here.details.parent_model:
@@ -205,6 +225,18 @@ def plan_copy(
     except ValueError as error:
         return CopyPlan(CopyKind.CANNOT, name, reason=f"its Modelfile cannot be rebuilt: {error}")
     base_there = _find(target_installed, parent)
+    if base_there is None and source.base_registry is Freshness.LOCAL:
+        return CopyPlan(
+            CopyKind.CANNOT,
+            name,
+            reason=(
+                f"its base {parent} is not in its registry: it exists only on {disk}; "
+                f"{WHY_NOT_BLOBS}"
+            ),
+        )
+    if base_there is None and source.base_registry is Freshness.OUTDATED:
+        newer = f"the registry's {parent} is not the one on {source_label}"
+        note = f"{note}; {newer}" if note else newer
     if (
         base_there is not None
         and base_here is not None
@@ -253,22 +285,44 @@ class CheckClient(ShowClient, Protocol):
     async def list_models(self) -> list[LocalModel]: ...
 
 
+class RegistryCheck(Protocol):
+    """``RegistryChecker.check``: never raises for what a registry or the network does."""
+
+    async def check(self, name: str, local_digest: str) -> CheckResult: ...
+
+
 async def read_source(
-    client: ShowClient, model: LocalModel, installed: Sequence[LocalModel]
+    client: ShowClient,
+    model: LocalModel,
+    installed: Sequence[LocalModel],
+    registry: RegistryCheck | None = None,
 ) -> SourceModel:
     """Ask the source server about ``model`` and, when it has it, its base (raises OllamaError
-    when the model itself cannot be read; the base is optional)."""
+    when the model itself cannot be read; the base is optional); with ``registry``, ask the
+    registry whether it has the model (no base) or the base (by their digests here)."""
     show = await client.show(model.name)
     source = SourceModel(model, show)
     parent = source.parent
-    base = _find(installed, parent) if parent else None
-    if base is None:
-        return source
-    try:
-        base_show = await client.show(base.name)
-    except OllamaError:
-        base_show = None  # deleted since the last poll: planned as a registry base
-    return SourceModel(model, show, base, base_show)
+    if not parent or model.is_remote:
+        if registry is None or model.is_remote:
+            return source
+        answer = await registry.check(model.name, model.digest)
+        return SourceModel(model, show, registry=answer.state)
+    base = _find(installed, parent)
+    base_show = None
+    if base is not None:
+        try:
+            base_show = await client.show(base.name)
+        except OllamaError:
+            base = None  # deleted since the last poll: planned as a registry base
+    base_registry = None
+    if registry is not None and base is None:
+        # Not here to compare digests with: only whether the registry has the name at all.
+        if (await registry.check(parent, "")).state is Freshness.LOCAL:
+            base_registry = Freshness.LOCAL
+    elif registry is not None and base is not None and not base.details.parent_model:
+        base_registry = (await registry.check(base.name, base.digest)).state
+    return SourceModel(model, show, base, base_show, base_registry=base_registry)
 
 
 def plan_for_server(source: SourceModel, target: ServerSession, source_label: str) -> CopyPlan:

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from textual.app import App
 
     from ollama_tui.fleet_copy import CopyPlan, SourceModel
+    from ollama_tui.registry import RegistryChecker
 
 __all__ = ["Operations", "deleted_message"]
 
@@ -63,6 +64,7 @@ class Operations:
         *,
         read_only: bool = False,
         load_timeout: float = DEFAULT_LOAD_TIMEOUT,
+        registry: Callable[[], RegistryChecker] | None = None,
     ) -> None:
         self.app = app
         self.session = session
@@ -71,6 +73,8 @@ class Operations:
         """The app's signal of job changes: views subscribe to it."""
         self.read_only = read_only
         self.load_timeout = load_timeout
+        self.registry = registry
+        """Makes a registry checker (closed after use); None: registries are not asked."""
 
     def refused(self, what: str) -> bool:
         """In read-only mode: say so and return True (the caller then does nothing)."""
@@ -349,7 +353,18 @@ class Operations:
             return
 
         async def flow() -> None:
-            source = await read_source(self.session.client, model, self.session.installed)
+            # Feedback when the server or the registry is slow (a quick answer shows no toast).
+            timer = self.app.set_timer(0.3, lambda: self._notify(f"Reading {model.name}…"))
+            try:
+                if self.registry is None:
+                    source = await read_source(self.session.client, model, self.session.installed)
+                else:
+                    async with self.registry() as checker:
+                        source = await read_source(
+                            self.session.client, model, self.session.installed, checker
+                        )
+            finally:
+                timer.stop()
             label = self.session.label
             rows = [(t.label, plan_for_server(source, t, label)) for t in targets]
             chosen = await self.app.push_screen_wait(

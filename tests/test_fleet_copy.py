@@ -24,6 +24,7 @@ from ollama_tui.fleet_copy import (
     submit_plan,
 )
 from ollama_tui.jobs import JobKind, JobQueue, JobState, explain_job_error
+from ollama_tui.registry import Freshness, RegistryChecker
 from ollama_tui.screens.copy_servers import CopyToServersScreen
 from ollama_tui.session import ServerSession
 from ollama_tui.simulator import Simulator
@@ -70,9 +71,17 @@ async def source_of(session: ServerSession, name: str) -> SourceModel:
 
 
 async def copy(
-    a: ServerSession, b: ServerSession, name: str
+    a: ServerSession, b: ServerSession, name: str, registry: Simulator | None = None
 ) -> tuple[CopyPlan, list[Any], JobQueue]:
-    source = await source_of(a, name)
+    """Plan and run a copy of ``name`` from a to b; with ``registry``, that simulator's
+    catalogue is asked whether it has the model (or its base)."""
+    if registry is None:
+        source = await source_of(a, name)
+    else:
+        async with RegistryChecker(registry_urls={"registry.ollama.ai": registry.url}) as check:
+            installed = await a.client.list_models()
+            model = next(m for m in installed if m.name == name)
+            source = await read_source(a.client, model, installed, check)
     plan = plan_copy(source, await b.client.list_models(), a.label)
     jobs = JobQueue()
     submitted = submit_plan(jobs, plan, b, a.label)
@@ -248,7 +257,8 @@ async def test_a_pull_that_gives_another_digest_is_reported() -> None:
     await b.start("127.0.0.1", 0)
     sa, sb = ServerSession("A", a.url), ServerSession("B", b.url)
     try:
-        plan, (pull,), _ = await copy(sa, sb, BASE)
+        plan, (pull,), _ = await copy(sa, sb, BASE, registry=a)
+        assert plan.text == f"pull {BASE}; the registry's {BASE} is not the one on A"
         assert pull.state is JobState.DONE
         problem = await check_copy(plan, await source_of(sa, BASE), sb.client, "A", "B")
         assert problem.startswith(f"{BASE} on B is not the one on A (")
@@ -258,6 +268,41 @@ async def test_a_pull_that_gives_another_digest_is_reported() -> None:
         await sb.aclose()
         await a.stop()
         await b.stop()
+
+
+async def test_a_model_its_registry_lacks_is_explained_and_nothing_is_sent(
+    sessions: tuple[Any, ...],
+) -> None:
+    """Made on A from a local GGUF (no base, and the registry has no such name): said before
+    anything is sent."""
+    a_sim, b_sim, a, b = sessions
+    a_sim.add_model("my-own-gguf:latest")
+    before = len(b_sim.requests)
+    plan, jobs, _ = await copy(a, b, "my-own-gguf:latest", registry=a_sim)
+    assert plan.kind is CopyKind.CANNOT and jobs == []
+    assert plan.reason.startswith(
+        "its registry has no my-own-gguf:latest: it was made on A (from a local file, e.g. a "
+        "GGUF), so its weights exist only on A's disk; the API has no request"
+    )
+    assert [r.path for r in b_sim.requests[before:]] == ["/api/tags"]
+    # A registry model: the registry has it with A's digest, so a plain pull.
+    plan, _, _ = await copy(a, b, BASE, registry=a_sim)
+    assert plan.kind is CopyKind.PULL and plan.text == f"pull {BASE}"
+
+
+async def test_a_derived_model_whose_base_the_registry_lacks_is_explained(
+    sessions: tuple[Any, ...],
+) -> None:
+    a_sim, b_sim, a, b = sessions
+    a_sim.add_model("my-base:latest")
+    async for _ in a.client.create(
+        DERIVED, "FROM my-base:latest\nSYSTEM hi\n", from_model="my-base:latest"
+    ):
+        pass
+    plan, jobs, _ = await copy(a, b, DERIVED, registry=a_sim)
+    assert plan.kind is CopyKind.CANNOT and jobs == []
+    assert plan.reason.startswith("its base my-base:latest is not in its registry")
+    assert b_sim.request_count("/api/pull") == b_sim.request_count("/api/create") == 0
 
 
 # -- plans ------------------------------------------------------------------------------------
@@ -319,6 +364,22 @@ def test_plan_recreate_carries_system_parameters_template() -> None:
     assert differs.text == f"re-create from {BASE}; {BASE} there differs from the one on A"
 
 
+def test_plan_uses_what_the_registry_says() -> None:
+    source = SourceModel(local(BASE, "1" * 64), BASE_SHOW, registry=Freshness.LOCAL)
+    assert plan_copy(source, [], "A").kind is CopyKind.CANNOT
+    for state in (Freshness.UP_TO_DATE, Freshness.UNKNOWN, None):
+        unsure = SourceModel(local(BASE, "1" * 64), BASE_SHOW, registry=state)
+        assert plan_copy(unsure, [], "A").text == f"pull {BASE}"
+    lacking = derived_source(base_registry=Freshness.LOCAL)
+    assert plan_copy(lacking, [], "A").kind is CopyKind.CANNOT
+    # ... unless the target has that base already.
+    assert plan_copy(lacking, [local(BASE, "1" * 64)], "A").kind is CopyKind.RECREATE
+    moved = plan_copy(derived_source(base_registry=Freshness.OUTDATED), [], "A")
+    assert moved.text == (
+        f"re-create from {BASE} (pull the base first); the registry's {BASE} is not the one on A"
+    )
+
+
 def test_plan_base_unknown_on_the_source_is_pulled_by_name() -> None:
     plan = plan_copy(derived_source(base_model=None, base_show=None), [])
     assert plan.kind is CopyKind.RECREATE and plan.pull_base
@@ -351,7 +412,9 @@ def test_plan_cannot_write_a_system_prompt_a_modelfile_cannot_carry() -> None:
 
 
 def two_server_app(a: Simulator, b: Simulator, **settings: Any) -> OllamaTuiApp:
+    """alpha and beta; the registry the copy asks is alpha's catalogue (never the network)."""
     servers = (ServerSettings("alpha", a.url), ServerSettings("beta", b.url))
+    settings.setdefault("registry_urls", {"registry.ollama.ai": a.url})
     return OllamaTuiApp(Settings(interval=60.0, servers=servers, **settings))
 
 
