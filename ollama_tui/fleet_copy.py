@@ -175,12 +175,6 @@ def plan_copy(
         return CopyPlan(CopyKind.PRESENT, name)
     note = "replaces the different copy there" if there is not None else ""
     disk = f"{source_label}'s disk"
-    if _has_adapter(source.show):
-        return CopyPlan(
-            CopyKind.CANNOT,
-            name,
-            reason=f"its adapter is a file on {disk}; {WHY_NOT_BLOBS}",
-        )
     parent = source.parent
     if not parent or source.model.is_remote:
         if source.registry is Freshness.LOCAL and not source.model.is_remote:
@@ -197,6 +191,13 @@ def plan_copy(
             newer = f"the registry's {name} is not the one on {source_label}"
             note = f"{note}; {newer}" if note else newer
         return CopyPlan(CopyKind.PULL, name, note=note)
+    if _has_adapter(source.show):
+        # A pulled model's adapter comes with it; one added here is a file on the source.
+        return CopyPlan(
+            CopyKind.CANNOT,
+            name,
+            reason=f"its adapter is a file on {disk}; {WHY_NOT_BLOBS}",
+        )
     base_here = source.base_model
     if base_here is not None and base_here.details.parent_model:
         base_there = _find(target_installed, parent)

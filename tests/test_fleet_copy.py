@@ -390,6 +390,8 @@ def test_plan_cannot_copy_an_adapter_or_own_weights_or_a_local_base() -> None:
     plan = plan_copy(derived_source(show=adapter), [], "A")
     assert plan.kind is CopyKind.CANNOT
     assert plan.text.startswith("cannot copy: its adapter is a file on A's disk")
+    pulled = SourceModel(local("lora:latest", "5" * 64), adapter)  # no base: from a registry
+    assert plan_copy(pulled, [], "A").text == "pull lora:latest"
     own = plan_copy(derived_source(show=show(f"FROM /m/blobs/sha256-{W2}\n")), [], "A")
     assert own.kind is CopyKind.CANNOT and "not those of its base" in own.reason
     local_base = derived_source(base_model=local(BASE, "1" * 64, parent="other:latest"))
