@@ -618,3 +618,37 @@ def test_dialog_rows_show_untrusted_names_as_plain_text() -> None:
     assert all(span.style in ("bold", "") for span in prompt.spans)
     cannot = CopyToServersScreen("m", "a", [("b", CopyPlan(CopyKind.CANNOT, "m", reason="r"))])
     assert cannot._prompt(0).plain == "[-] b — cannot copy: r" and cannot.checked == set()
+
+
+async def test_copy_dialog_recreates_a_derived_model_on_the_other_server(
+    pair: tuple[Simulator, Simulator],
+) -> None:
+    """The acceptance check through the UI: FROM base + SYSTEM + PARAMETER temperature, copied
+    from alpha to beta (which lacks the base), has the same system and parameters there."""
+    a, b = pair
+    source = ServerSession("A", a.url)
+    target = ServerSession("B", b.url)
+    try:
+        async for _ in source.client.create(DERIVED, DERIVED_MODELFILE, from_model=BASE):
+            pass
+        app = two_server_app(a, b)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await connected(pilot, app)
+            cursor_to(app, DERIVED)
+            await pilot.press("C")
+            await wait_for(pilot, lambda: isinstance(app.screen, CopyToServersScreen))
+            prompt = app.screen.query_one(OptionList).get_option_at_index(0).prompt
+            assert isinstance(prompt, Text)
+            assert prompt.plain == f"[ ] beta — re-create from {BASE} (pull the base first)"
+            await pilot.press("space", "enter")
+            await wait_for(pilot, lambda: len(app.jobs.jobs) == 2 and not app.jobs.has_active)
+            assert [(j.kind, j.model, j.state) for j in app.jobs.jobs] == [
+                (JobKind.PULL, BASE, JobState.DONE),
+                (JobKind.CREATE, DERIVED, JobState.DONE),
+            ]
+        shown_a, shown_b = await source.client.show(DERIVED), await target.client.show(DERIVED)
+        assert shown_b.system == shown_a.system and shown_b.parameters == shown_a.parameters
+        assert shown_b.parameters_dict["temperature"] == 0.3
+    finally:
+        await source.aclose()
+        await target.aclose()
