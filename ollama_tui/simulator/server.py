@@ -1405,7 +1405,9 @@ class Simulator:
             license_ = (lic_raw,) if isinstance(lic_raw, str) else tuple(str(x) for x in lic_raw)
         params = dict(base.parameters_dict()) if base else {}
         params.update(body.get("parameters") or {})
-        param_pairs = _param_pairs(params)
+        # The server marshals a Go map: the params layer has its keys sorted, so the same
+        # parameters give the same layer (and digest) whatever order they were sent in.
+        param_pairs = _param_pairs(dict(sorted(params.items())))
         messages_raw = body.get("messages") or []
         messages = (
             tuple(dict(m) for m in messages_raw)
