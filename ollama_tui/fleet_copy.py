@@ -24,7 +24,6 @@ UI-free: the planner is a pure function; :func:`submit_plan` queues the jobs.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -33,6 +32,7 @@ from typing import Protocol
 from ollama_tui.api.errors import OllamaError
 from ollama_tui.api.models import LocalModel, ModelShow
 from ollama_tui.api.names import names_equal
+from ollama_tui.disk import weights_digest
 from ollama_tui.jobs import Job, JobQueue, JobServer
 from ollama_tui.modelfile import Message, Modelfile, render
 from ollama_tui.registry import CheckResult, Freshness
@@ -47,10 +47,7 @@ __all__ = [
     "plan_for_server",
     "read_source",
     "submit_plan",
-    "weights_digest",
 ]
-
-_BLOB_RE = re.compile(r"sha256[-:]([0-9a-fA-F]{64})")
 
 WHY_NOT_BLOBS = (
     "the API has no request that makes one server fetch a blob from another, "
@@ -123,15 +120,6 @@ class CopyPlan:
     @property
     def actionable(self) -> bool:
         return self.kind in (CopyKind.PULL, CopyKind.RECREATE)
-
-
-def weights_digest(show: ModelShow) -> str | None:
-    """The weights blob of a model: the digest in its generated Modelfile's FROM line."""
-    for line in show.modelfile.splitlines():
-        if line[:5].upper() == "FROM ":
-            match = _BLOB_RE.search(line)
-            return match.group(1).lower() if match else None
-    return None
 
 
 def _has_adapter(show: ModelShow) -> bool:
@@ -211,7 +199,8 @@ def plan_copy(
                 ),
             )
     if source.base_show is not None:
-        mine, theirs = weights_digest(source.show), weights_digest(source.base_show)
+        mine = weights_digest(source.show.modelfile)
+        theirs = weights_digest(source.base_show.modelfile)
         if mine is not None and theirs is not None and mine != theirs:
             return CopyPlan(
                 CopyKind.CANNOT,
