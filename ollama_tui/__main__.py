@@ -150,6 +150,9 @@ def resolve_settings(
         max_transfers=config.max_transfers or DEFAULT_MAX_TRANSFERS,
         load_timeout=config.load_timeout or DEFAULT_LOAD_TIMEOUT,
         reconnect_timeout=config.reconnect_timeout or DEFAULT_RECONNECT_TIMEOUT,
+        check_interval=config.check_interval,
+        insecure_registries=config.insecure_registries,
+        registry_urls=dict(config.registry_urls),
         keymap=dict(config.keymap),
         headers=dict(first.headers),
         config_path=config.path,
@@ -358,9 +361,35 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERRUPTED
 
 
+def build_outdated_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ollama-tui outdated",
+        description=(
+            "List the installed models whose registry has another version (one HEAD request "
+            "per model, sent from this machine; nothing is pulled)."
+        ),
+        epilog=(
+            "Exit code: 0 nothing outdated, 1 something outdated, 2 usage or config error, "
+            "3 a server could not be listed. Registries in insecure_registries (config) are "
+            "reached over http."
+        ),
+    )
+    parser.add_argument(
+        "--host", metavar="URL", action="append", help="Ollama server; repeat for several"
+    )
+    parser.add_argument("--config", metavar="PATH", type=Path, help="config file to use")
+    parser.add_argument("--json", action="store_true", help="print a JSON list instead")
+    parser.set_defaults(demo=False, interval=None, read_only=None, theme=None)
+    return parser
+
+
 def _main(argv: Sequence[str] | None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    command = arguments[0] if arguments and arguments[0] == "outdated" else None
+    if command == "outdated":
+        args = build_outdated_parser().parse_args(arguments[1:])
+    else:
+        args = build_parser().parse_args(arguments)
     explicit = args.config is not None
     path: Path = args.config if explicit else default_config_path()
     try:
@@ -387,14 +416,23 @@ def _main(argv: Sequence[str] | None) -> int:
 
             try:
                 settings = resolve_settings(args, config)
-                if demo:  # the simulated servers by their names
-                    settings = dataclasses.replace(settings, headers={}, servers=demo)
+                if demo:  # the simulated servers by their names; the first is the registry
+                    settings = dataclasses.replace(
+                        settings,
+                        headers={},
+                        servers=demo,
+                        registry_urls={"registry.ollama.ai": demo[0].url},
+                    )
             except HeaderError as error:  # names the header (or OLLAMA_API_KEY), not the value
                 print(f"ollama-tui: bad header: {error}", file=sys.stderr)
                 return EXIT_USAGE
             except ValueError as error:
                 print(f"ollama-tui: bad host: {error}", file=sys.stderr)
                 return EXIT_USAGE
+            if command == "outdated":
+                from ollama_tui.outdated import run as run_outdated
+
+                return run_outdated(settings, as_json=args.json)
             return _run(settings)
     except OSError as error:  # e.g. the demo server could not listen
         print(f"ollama-tui: {error}", file=sys.stderr)
@@ -416,7 +454,9 @@ def build_app(settings: Settings) -> OllamaTuiApp:
     try:
         from ollama_tui.poller import Poller
 
-        poller = Poller(settings.host, headers=settings.headers)
+        poller = Poller(
+            settings.host, headers=settings.headers, insecure=settings.servers[0].insecure
+        )
         poller.prefetch()
         from ollama_tui.app import OllamaTuiApp
 

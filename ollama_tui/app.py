@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import PurePath
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
 from textual import events, on
@@ -38,6 +38,7 @@ from ollama_tui.config import Settings, save_theme
 from ollama_tui.formatting import counted
 from ollama_tui.jobs import Job, JobQueue, JobState, explain_job_error
 from ollama_tui.messages import (
+    CopyToServersRequested,
     DashboardReady,
     DetailsRequested,
     PauseRequested,
@@ -58,6 +59,9 @@ from ollama_tui.session import MAX_BACKOFF, ConnectionStatus, ServerSession
 from ollama_tui.stylesheets import stylesheet_path
 
 __all__ = ["MAX_BACKOFF", "OllamaTuiApp", "release_dead_styles_caches"]
+
+if TYPE_CHECKING:
+    from ollama_tui.registry import RegistryChecker
 
 log = logging.getLogger(__name__)
 
@@ -112,9 +116,11 @@ class OllamaTuiApp(SafeNotifyApp[None]):
         # The entry point may hand over a poller whose first fetch is already under way. One
         # poller (one thread) serves every session.
         first = self.sessions[0]
-        self.poller = poller or Poller(first.url, headers=first.headers, monotonic=self.monotonic)
+        self.poller = poller or Poller(
+            first.url, headers=first.headers, insecure=first.insecure, monotonic=self.monotonic
+        )
         for session in self.sessions:
-            session.poll_target = self.poller.add(session.url, session.headers)
+            session.poll_target = self.poller.add(session.url, session.headers, session.insecure)
             session.reachability.subscribe(functools.partial(self._reachability_changed, session))
         self.sessions_changed_signal: Signal[ServerSession] = Signal(self, "sessions-changed")
         """A poll changed a server's lists (installed or running): views of the fleet listen."""
@@ -164,8 +170,19 @@ class OllamaTuiApp(SafeNotifyApp[None]):
                 self.jobs_changed_signal,
                 read_only=self.read_only,
                 load_timeout=self.settings.load_timeout,
+                registry=self._registry_checker,
             )
         return operations
+
+    def _registry_checker(self) -> RegistryChecker:
+        """A checker of models against their registries, as the settings say to reach them."""
+        # Imported on first use: start-up does not need it.
+        from ollama_tui.registry import RegistryChecker
+
+        return RegistryChecker(
+            insecure_registries=self.settings.insecure_registries,
+            registry_urls=self.settings.registry_urls,
+        )
 
     def switch_server(self, index: int) -> None:
         """Make server ``index`` (0-based) current: the tables, status line and operations
@@ -543,6 +560,16 @@ class OllamaTuiApp(SafeNotifyApp[None]):
             self.push_screen(
                 WhereScreen(self.sessions, self.sessions_changed_signal, read_only=self.read_only)
             )
+
+    @on(CopyToServersRequested)
+    def _copy_to_servers_requested(self, message: CopyToServersRequested) -> None:
+        """The copy dialog, from the dashboard's `C` or another view (targets chosen)."""
+        targets = [s for s in self.sessions if s is not message.session]
+        if not targets:
+            self.notify("There is no other server to copy to.", severity="warning")
+            return
+        operations = self.operations_for(message.session)
+        operations.copy_to_servers(message.model, targets, message.targets)
 
     @on(DetailsRequested)
     def _details_requested(self, message: DetailsRequested) -> None:

@@ -8,6 +8,11 @@ theme = "nord"
 max_transfers = 2       # pulls/pushes at once (the rest wait); creates start at once
 load_timeout = 300      # seconds a model load may take before it is given up
 reconnect_timeout = 600 # seconds a pull/push cut by a lost server waits for it to come back
+check_interval = 24     # hours between background "outdated" checks (not set: never)
+insecure_registries = ["registry.lan:5000"]   # reached over http, not https
+
+[registry_urls]         # check a registry's models at another address (a mirror)
+"registry.ollama.ai" = "http://mirror.lan:5000"
 
 [keymap]                # binding id = keys (comma separated)
 pull = "p,ctrl+l"
@@ -56,6 +61,8 @@ DEFAULT_LOAD_TIMEOUT = 300.0
 # A pull or push cut by a lost server waits this long for it before failing.
 DEFAULT_RECONNECT_TIMEOUT = 600.0
 MIN_INTERVAL = 0.2
+# A registry as model names and Ollama's insecure flag name it: a host, maybe with a port.
+_REGISTRY_HOST = r"[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252}[A-Za-z0-9])?(?::[0-9]{1,5})?"
 
 _TOP_KEYS = (
     "host",
@@ -65,6 +72,9 @@ _TOP_KEYS = (
     "max_transfers",
     "load_timeout",
     "reconnect_timeout",
+    "check_interval",
+    "insecure_registries",
+    "registry_urls",
     "keymap",
     "hosts",
     "servers",
@@ -119,6 +129,9 @@ class ConfigFile:
     max_transfers: int | None = None
     load_timeout: float | None = None
     reconnect_timeout: float | None = None
+    check_interval: float | None = None
+    insecure_registries: tuple[str, ...] = ()
+    registry_urls: Mapping[str, str] = field(default_factory=dict)
     keymap: Mapping[str, str] = field(default_factory=dict)
     # Header values are secrets: kept out of repr (Textual's crash report prints locals).
     hosts: Mapping[str, Mapping[str, str]] = field(default_factory=dict, repr=False)
@@ -164,6 +177,12 @@ class Settings:
     max_transfers: int = DEFAULT_MAX_TRANSFERS
     load_timeout: float = DEFAULT_LOAD_TIMEOUT
     reconnect_timeout: float = DEFAULT_RECONNECT_TIMEOUT
+    check_interval: float | None = None
+    """Hours between background outdated checks (None: only when asked)."""
+    insecure_registries: tuple[str, ...] = ()
+    """Registries (``host[:port]``) reached over http."""
+    registry_urls: Mapping[str, str] = field(default_factory=dict)
+    """Registry host -> the base URL its manifests are checked at (a mirror, the demo)."""
     keymap: Mapping[str, str] = field(default_factory=dict)
     headers: Mapping[str, str] = field(default_factory=dict, repr=False)  # secrets
     config_path: Path | None = None
@@ -281,6 +300,42 @@ def _check(path: Path, text: str, data: dict[str, Any]) -> ConfigFile:
 
     load_timeout = _seconds(data, "load_timeout", fail)
     reconnect_timeout = _seconds(data, "reconnect_timeout", fail)
+    check_interval = data.get("check_interval")
+    if check_interval is not None:
+        if isinstance(check_interval, bool) or not isinstance(check_interval, int | float):
+            raise fail(
+                f"must be a number of hours, not {_type_name(check_interval)}", "check_interval"
+            )
+        if not check_interval > 0 or not math.isfinite(check_interval):
+            raise fail("must be a finite number of hours above 0", "check_interval")
+        check_interval = float(check_interval)
+    insecure_raw = data.get("insecure_registries", [])
+    if not isinstance(insecure_raw, list):
+        raise fail(
+            f'must be an array of "host:port", not {_type_name(insecure_raw)}',
+            "insecure_registries",
+        )
+    insecure_registries: list[str] = []
+    for entry in insecure_raw:
+        if not isinstance(entry, str) or not re.fullmatch(_REGISTRY_HOST, entry):
+            shown = _type_name(entry) if not isinstance(entry, str) else repr(entry)
+            raise fail(
+                f'each entry must be "host" or "host:port" (no scheme), not {shown}',
+                "insecure_registries",
+            )
+        insecure_registries.append(entry.lower())
+    urls_raw = data.get("registry_urls", {})
+    if not isinstance(urls_raw, dict):
+        raise fail(
+            f"must be a table ([registry_urls]), not {_type_name(urls_raw)}", "registry_urls"
+        )
+    registry_urls: dict[str, str] = {}
+    for registry, url in urls_raw.items():
+        if not re.fullmatch(_REGISTRY_HOST, registry):
+            raise fail('must be a registry "host" or "host:port"', "registry_urls", registry)
+        if not isinstance(url, str) or not re.fullmatch(r"https?://[^\s/@]+(/\S*)?", url):
+            raise fail("must be an http:// or https:// URL", "registry_urls", registry)
+        registry_urls[registry.lower()] = url
 
     keymap_raw = data.get("keymap", {})
     if not isinstance(keymap_raw, dict):
@@ -351,6 +406,9 @@ def _check(path: Path, text: str, data: dict[str, Any]) -> ConfigFile:
         max_transfers=max_transfers,
         load_timeout=load_timeout,
         reconnect_timeout=reconnect_timeout,
+        check_interval=check_interval,
+        insecure_registries=tuple(insecure_registries),
+        registry_urls=registry_urls,
         keymap=keymap,
         hosts=hosts,
         servers=servers,

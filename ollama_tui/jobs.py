@@ -240,6 +240,8 @@ class JobParams:
     quantize: str | None = None
     # A FROM equal to this names that server model, never a local file (see client.create).
     from_model: str | None = None
+    # A pull that copies a model from this server (its label) to the job's server.
+    copied_from: str = ""
 
 
 @dataclass(eq=False)
@@ -267,6 +269,9 @@ class Job:
     """1 for the first run; retry increments it."""
     server: JobServer | None = None
     """The server the job runs on (None: the queue's own client)."""
+    after: Job | None = field(default=None, repr=False)
+    """A job that must finish first (e.g. the pull of a base before a create from it): this
+    one stays queued until it is DONE, and fails without running if it fails or is cancelled."""
     bytes_this_run: int = 0
     """Bytes transferred while we watched this run (resumed head starts excluded)."""
     _clock: Callable[[], float] = field(default=time.monotonic, repr=False)
@@ -350,6 +355,9 @@ class Job:
     @property
     def state_text(self) -> str:
         """The state as a user reads it, e.g. "cancelled — pull again to resume"."""
+        if self.state is JobState.QUEUED and self.after is not None and self.after.is_active:
+            # No model name here: callers show this text as it is (names are untrusted).
+            return f"queued — after job #{self.after.id} ({self.after.kind})"
         if self.state is JobState.CANCELLED and self.kind is JobKind.PULL:
             return "cancelled — pull again to resume"
         if self.state is JobState.WAITING:
@@ -553,6 +561,7 @@ class JobQueue:
         self._closing = False
         self._idle = asyncio.Event()
         self._idle.set()
+        self._ended: dict[int, asyncio.Event] = {}  # for wait_ended, per job waited on
 
     # -- inspection -----------------------------------------------------------------------
 
@@ -595,14 +604,21 @@ class JobQueue:
     # -- commands -------------------------------------------------------------------------
 
     def submit_pull(
-        self, name: str, *, insecure: bool = False, server: JobServer | None = None
+        self,
+        name: str,
+        *,
+        insecure: bool = False,
+        server: JobServer | None = None,
+        copied_from: str = "",
     ) -> Job:
-        """Queue a pull; it starts at once if a slot is free.
+        """Queue a pull; it starts at once if a slot is free. ``copied_from``: the server
+        (label) this pull copies the model from, for the advice when it fails.
 
         Like every submit, this calls ``on_change`` before returning (QUEUED, then RUNNING when
         it starts). Name problems surface as a FAILED job, not as an exception here.
         """
-        return self._submit(JobKind.PULL, name, JobParams(insecure=insecure), server)
+        params = JobParams(insecure=insecure, copied_from=copied_from)
+        return self._submit(JobKind.PULL, name, params, server)
 
     def submit_push(
         self, name: str, *, insecure: bool = False, server: JobServer | None = None
@@ -619,16 +635,18 @@ class JobQueue:
         quantize: str | None = None,
         from_model: str | None = None,
         server: JobServer | None = None,
+        after: Job | None = None,
     ) -> Job:
         """Queue a create; the client uploads local FROM/ADAPTER files (relative to base_dir)
-        except a FROM equal to ``from_model``, a model taken from the server."""
+        except a FROM equal to ``from_model``, a model taken from the server. With ``after``,
+        it starts once that job is DONE and fails unrun if that job fails or is cancelled."""
         params = JobParams(
             modelfile=modelfile,
             base_dir=str(base_dir),
             quantize=quantize or None,
             from_model=from_model,
         )
-        return self._submit(JobKind.CREATE, name, params, server)
+        return self._submit(JobKind.CREATE, name, params, server, after)
 
     def cancel(self, job_id: int) -> bool:
         """Cancel a queued or running job; False if it had already ended.
@@ -665,6 +683,12 @@ class JobQueue:
         if not job.can_retry:
             raise ValueError(f"job {job_id} is {job.state}; only failed or cancelled jobs retry")
         self._ensure_open()
+        before = job.after
+        if before is not None and before.can_retry:
+            if self._jobs.get(before.id) is before:
+                self.retry(before.id)  # the job it needs failed: that one runs again first
+            else:
+                job.after = None  # forgotten: the create pulls a missing base by itself
         job._reset_for_run()
         job.attempt += 1
         job.submitted_at = self._clock()
@@ -678,6 +702,15 @@ class JobQueue:
         for job in gone:
             del self._jobs[job.id]
         return gone
+
+    async def wait_ended(self, job: Job) -> JobState:
+        """Return once ``job`` is done, failed or cancelled (at once if it is), with that
+        state. A retry later is a new run: wait again for it."""
+        if job.state.is_final:
+            return job.state
+        event = self._ended.setdefault(job.id, asyncio.Event())
+        await event.wait()
+        return job.state
 
     async def wait_idle(self) -> None:
         """Return once no job is queued or running."""
@@ -722,7 +755,12 @@ class JobQueue:
         return job.server.reachability if job.server is not None else self.reachability
 
     def _submit(
-        self, kind: JobKind, name: str, params: JobParams, server: JobServer | None = None
+        self,
+        kind: JobKind,
+        name: str,
+        params: JobParams,
+        server: JobServer | None = None,
+        after: Job | None = None,
     ) -> Job:
         self._ensure_open()
         if server is None and self._default_server is not None:
@@ -734,6 +772,7 @@ class JobQueue:
             params=params,
             submitted_at=self._clock(),
             server=server,
+            after=after,
             _clock=self._clock,
         )
         client = self._client_of(job)
@@ -759,6 +798,21 @@ class JobQueue:
         for job in list(self._waiting):
             if self._closing:
                 break
+            if job not in self._waiting:
+                continue  # started or failed by a nested call (see _finish below)
+            before = job.after
+            if before is not None and not before.state.is_final:
+                continue
+            if before is not None and before.state is not JobState.DONE:
+                self._waiting.remove(job)
+                why = f": {before.error}" if before.error else ""
+                self._finish(
+                    job,
+                    JobState.FAILED,
+                    f"not run: the {before.kind} of {before.model} it needs "
+                    f"{'was cancelled' if before.state is JobState.CANCELLED else 'failed'}{why}",
+                )
+                continue
             if job.kind in _TRANSFER_KINDS and self._transfers_running() >= self._max_transfers:
                 continue
             self._waiting.remove(job)
@@ -896,6 +950,9 @@ class JobQueue:
         job.state = state
         job.error = error
         job.finished_at = self._clock()
+        ended = self._ended.pop(job.id, None)
+        if ended is not None:
+            ended.set()
         self._emit(job)
         if not self._closing:
             self._call(self.on_finished, job)
@@ -957,6 +1014,9 @@ def _loop_time() -> float:
 _UNAUTHORIZED = re.compile(r"unauthori[sz]ed|access denied|permission", re.IGNORECASE)
 
 
+_NOT_IN_REGISTRY = re.compile(r"file does not exist|not found|manifest unknown", re.IGNORECASE)
+
+
 def explain_job_error(job: Job) -> str:
     """Advice for a failed job beyond the server's words ("" if none)."""
     error = job.error or ""
@@ -965,5 +1025,12 @@ def explain_job_error(job: Job) -> str:
         return (
             "The namespace must belong to the ollama.com account this server is signed in "
             f"with: copy the model to <user>/{model} first (c), then push that."
+        )
+    source = job.params.copied_from
+    if job.kind is JobKind.PULL and source and _NOT_IN_REGISTRY.search(error):
+        return (
+            f"The registry has no {job.model}: it was probably made on {source} from a local "
+            f"file, so its weights exist only on {source}'s disk. The API cannot copy them "
+            "from one server to another; nothing was changed."
         )
     return ""

@@ -13,6 +13,7 @@ app; they ask the app for a fresh poll with a :class:`RefreshRequested` message.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -32,6 +33,9 @@ from ollama_tui.session import ServerSession
 
 if TYPE_CHECKING:
     from textual.app import App
+
+    from ollama_tui.fleet_copy import CopyPlan, SourceModel
+    from ollama_tui.registry import RegistryChecker
 
 __all__ = ["Operations", "deleted_message"]
 
@@ -60,6 +64,7 @@ class Operations:
         *,
         read_only: bool = False,
         load_timeout: float = DEFAULT_LOAD_TIMEOUT,
+        registry: Callable[[], RegistryChecker] | None = None,
     ) -> None:
         self.app = app
         self.session = session
@@ -68,6 +73,8 @@ class Operations:
         """The app's signal of job changes: views subscribe to it."""
         self.read_only = read_only
         self.load_timeout = load_timeout
+        self.registry = registry
+        """Makes a registry checker (closed after use); None: registries are not asked."""
 
     def refused(self, what: str) -> bool:
         """In read-only mode: say so and return True (the caller then does nothing)."""
@@ -326,6 +333,76 @@ class Operations:
             self._refresh()
 
         self._run(flow, "Copy", group="ops-dialog")
+
+    def copy_to_servers(
+        self,
+        model: LocalModel,
+        targets: Sequence[ServerSession],
+        checked: Sequence[ServerSession] = (),
+    ) -> None:
+        """`C`: copy a model to other servers (pull there, or re-create from its base), as jobs
+        on each target; the dialog says per server what it does or why it cannot."""
+        from ollama_tui.fleet_copy import plan_for_server, read_source, submit_plan
+        from ollama_tui.screens.copy_servers import CopyToServersScreen
+
+        # Not _dialog_open(): another view (a modal one too) may ask for this dialog on purpose;
+        # only a second copy dialog must not stack.
+        if self.refused("copy to other servers") or isinstance(
+            self.app.screen, CopyToServersScreen
+        ):
+            return
+
+        async def flow() -> None:
+            # Feedback when the server or the registry is slow (a quick answer shows no toast).
+            timer = self.app.set_timer(0.3, lambda: self._notify(f"Reading {model.name}…"))
+            try:
+                if self.registry is None:
+                    source = await read_source(self.session.client, model, self.session.installed)
+                else:
+                    async with self.registry() as checker:
+                        source = await read_source(
+                            self.session.client, model, self.session.installed, checker
+                        )
+            finally:
+                timer.stop()
+            label = self.session.label
+            rows = [(t.label, plan_for_server(source, t, label)) for t in targets]
+            chosen = await self.app.push_screen_wait(
+                CopyToServersScreen(
+                    model.name,
+                    label,
+                    rows,
+                    [i for i, t in enumerate(targets) if any(t is c for c in checked)],
+                )
+            )
+            if not chosen:
+                return
+            names = []
+            for index in chosen:
+                target, plan = targets[index], rows[index][1]
+                submitted = submit_plan(self.jobs, plan, target, label)
+                names.append(target.label)
+                if submitted:
+                    self._run(
+                        functools.partial(self._check_copy, target, plan, submitted[-1], source),
+                        f"Copy {model.name} to {target.label}",
+                        group="ops-copy-check",
+                    )
+            self._notify(f"Copying {model.name} to {', '.join(names)} — J shows the jobs.")
+
+        self._run(flow, "Copy to servers", group="ops-dialog")
+
+    async def _check_copy(
+        self, target: ServerSession, plan: CopyPlan, last: Job, source: SourceModel
+    ) -> None:
+        """Once the copy's last job is done: warn when the target's model is not the source's."""
+        from ollama_tui.fleet_copy import check_copy
+
+        if await self.jobs.wait_ended(last) is not JobState.DONE:
+            return  # the job's own notification says what went wrong
+        problem = await check_copy(plan, source, target.client, self.session.label, target.label)
+        if problem:
+            self.app.notify(problem, title="Copy to servers", severity="warning", markup=False)
 
     def rename(self, model: LocalModel) -> None:
         """`R`: copy, verify the copy, then delete the source (never loses the source)."""

@@ -60,15 +60,18 @@ def _notes(*lists: list[Any]) -> tuple[str, ...]:
 class PollTarget:
     """One server on the poller: its client (used only on the poller's loop) and last lists."""
 
-    def __init__(self, host: str | None, headers: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self, host: str | None, headers: Mapping[str, str] | None = None, insecure: bool = False
+    ) -> None:
         self.host = host
         self.headers = dict(headers or {})
+        self.insecure = insecure
         self.base_url = resolve_host(host)  # a bad host fails here, in the caller's thread
         self.client: OllamaClient | None = None
         self.client_error: Exception | None = None
         try:
             # Cheap: the client makes its httpx pool on first use, on the poller's loop.
-            self.client = OllamaClient(host, headers=self.headers)
+            self.client = OllamaClient(host, headers=self.headers, insecure=insecure)
         except Exception as error:  # every fetch reports it (as a poll error)
             self.client_error = error
         self.installed: list[LocalModel] = []
@@ -88,10 +91,12 @@ class Poller:
         host: str | None,
         *,
         headers: Mapping[str, str] | None = None,
+        insecure: bool = False,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._host = host
         self._headers = dict(headers or {})
+        self._insecure = insecure
         self._monotonic = monotonic
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -103,15 +108,17 @@ class Poller:
         """The first server's start-up fetch (for tests and the entry point)."""
         return self.targets[0].prefetched if self.targets else None
 
-    def add(self, host: str | None, headers: Mapping[str, str] | None = None) -> PollTarget:
-        """The target for this server: the existing one for the same URL and headers, else a
-        new one. Raises ``InvalidInput`` for an unusable host."""
+    def add(
+        self, host: str | None, headers: Mapping[str, str] | None = None, insecure: bool = False
+    ) -> PollTarget:
+        """The target for this server: the existing one for the same URL, headers and TLS
+        check, else a new one. Raises ``InvalidInput`` for an unusable host."""
         url = resolve_host(host)
         wanted = dict(headers or {})
         for target in self.targets:
-            if target.base_url == url and target.headers == wanted:
+            if target.base_url == url and target.headers == wanted and target.insecure == insecure:
                 return target
-        target = PollTarget(host, wanted)
+        target = PollTarget(host, wanted, insecure)
         self.targets.append(target)
         return target
 
@@ -119,7 +126,7 @@ class Poller:
         if target is not None:
             return target
         if not self.targets:
-            self.add(self._host, self._headers)
+            self.add(self._host, self._headers, self._insecure)
         return self.targets[0]
 
     def start(self) -> None:

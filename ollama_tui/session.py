@@ -121,7 +121,7 @@ class ServerSession:
         self.name = name
         self.headers: dict[str, str] = dict(headers or {})
         self.insecure = insecure
-        self.client = client or OllamaClient(url, headers=self.headers)
+        self.client = client or OllamaClient(url, headers=self.headers, insecure=insecure)
         self.url = self.client.base_url
         """The server's base URL, as resolved by the client (the configured one may be None:
         ``OLLAMA_HOST`` or the default)."""

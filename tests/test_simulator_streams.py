@@ -569,3 +569,20 @@ async def test_repull_over_created_model_removes_unused_layers(
     events = lines_of(await client.post("/api/pull", json={"model": "gemma3:1b"}))
     statuses = [e["status"] for e in events]
     assert statuses[-2:] == ["removing unused layers", "success"]
+
+
+async def test_tags_name_a_created_models_parent_and_ps_does_not(sim: object) -> None:
+    """§18: ``details.parent_model`` names the base in /api/tags (a real 0.33 server)."""
+    import httpx
+
+    url = str(sim.url)  # type: ignore[attr-defined]
+    async with httpx.AsyncClient(base_url=url) as http:
+        body = {"model": "tutor:latest", "from": "llama3.2:latest", "system": "Be kind."}
+        await http.post("/api/create", json=body)
+        tags = (await http.get("/api/tags")).json()["models"]
+        await http.post("/api/generate", json={"model": "tutor:latest"})
+        ps = (await http.get("/api/ps")).json()["models"]
+    details = {m["name"]: m["details"]["parent_model"] for m in tags}
+    assert details["tutor:latest"] == "llama3.2:latest"
+    assert details["llama3.2:latest"] == ""
+    assert ps and all(m["details"]["parent_model"] == "" for m in ps)

@@ -272,8 +272,11 @@ class OllamaClient:
         environ: Mapping[str, str] | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         stream_read_timeout: float | None = None,
+        insecure: bool = False,
     ) -> None:
         env = os.environ if environ is None else environ
+        self.insecure = insecure
+        """Do not verify the server's TLS certificate (a self-signed one behind a proxy)."""
         self.base_url: str = resolve_host(host, env)
         self.timeout = timeout
         # The one header builder: the start-up fetch (http.client) and httpx send this dict.
@@ -318,7 +321,7 @@ class OllamaClient:
                 trust_env=not is_loopback(self.base_url),
                 # Plain http never uses TLS (redirects are not followed): skip loading the CA
                 # bundle, which costs tens of milliseconds.
-                verify=self.base_url.startswith("https://"),
+                verify=self.base_url.startswith("https://") and not self.insecure,
                 transport=self._transport,
             )
         return http

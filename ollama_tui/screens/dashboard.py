@@ -17,6 +17,7 @@ from textual.widgets import Input
 from ollama_tui.api import LocalModel, RunningModel
 from ollama_tui.formatting import human_bytes, safe_line
 from ollama_tui.messages import (
+    CopyToServersRequested,
     DashboardReady,
     DetailsRequested,
     PauseRequested,
@@ -45,7 +46,18 @@ __all__ = ["DashboardScreen"]
 
 RUNNING_MAX_ROWS = 6
 OPERATION_ACTIONS = frozenset(
-    {"pull", "push", "new", "copy", "rename", "delete", "load", "unload", "unload_all"}
+    {
+        "pull",
+        "push",
+        "new",
+        "copy",
+        "copy_to_servers",
+        "rename",
+        "delete",
+        "load",
+        "unload",
+        "unload_all",
+    }
 )
 # The actions whose availability the footer shows; it is rebuilt when one of them flips.
 STATEFUL_ACTIONS = tuple(sorted(OPERATION_ACTIONS | {"clear_filter"}))
@@ -55,6 +67,7 @@ _VERBS = {
     "push": "Push",
     "new": "Creating a model",
     "copy": "Copy",
+    "copy_to_servers": "Copy to other servers",
     "rename": "Rename",
     "delete": "Delete",
     "load": "Load",
@@ -86,6 +99,8 @@ class DashboardScreen(Screen[None]):
         Binding("n", "new", "New model", id="new", show=False),
         Binding("c", "copy", "Copy", id="copy", show=False),
         Binding("R", "rename", "Rename", id="rename", show=False),
+        # Only with several servers (see __init__).
+        Binding("C", "copy_to_servers", "Copy to server(s)…", id="copy-to-servers", show=False),
         Binding("d", "delete", "Delete", id="delete"),
         Binding("l", "load", "Load", id="load"),
         Binding("u", "unload", "Unload", id="unload"),
@@ -110,7 +125,13 @@ class DashboardScreen(Screen[None]):
             show=False,
         ),
     ]
-    SERVER_KEYS = (*map(str, range(1, 10)), "right_square_bracket", "left_square_bracket", "w")
+    SERVER_KEYS = (
+        *map(str, range(1, 10)),
+        "right_square_bracket",
+        "left_square_bracket",
+        "C",
+        "w",
+    )
 
     def __init__(
         self,
@@ -391,6 +412,11 @@ class DashboardScreen(Screen[None]):
         if model is not None and (ops := self._ops()):
             ops.copy(model)
 
+    def action_copy_to_servers(self) -> None:
+        model = self._installed_target()
+        if model is not None and self._ops():
+            self.post_message(CopyToServersRequested(model, self.session))
+
     def action_rename(self) -> None:
         model = self._installed_target()
         if model is not None and (ops := self._ops()):
@@ -469,13 +495,16 @@ class DashboardScreen(Screen[None]):
         on_running = self._active is self.running_table
         item = self._active.cursor_item
         name = str(getattr(item, "name", ""))  # app.notify escapes it, once
-        if action in ("push", "copy", "rename", "delete") and on_running:
+        if action in ("push", "copy", "copy_to_servers", "rename", "delete") and on_running:
             return f"{verb} works on the installed models: tab switches to that table."
         if action == "delete":
             if item is None and not self.installed_table.marked:
                 return "Nothing to delete: no model under the cursor or marked."
             return None
-        if action in ("push", "copy", "rename", "load", "unload") and item is None:
+        if (
+            action in ("push", "copy", "copy_to_servers", "rename", "load", "unload")
+            and item is None
+        ):
             return f"{verb}: no model under the cursor."
         if action == "load" and getattr(item, "is_remote", False):
             return f"{name} is a cloud model: it runs on its remote host, not loaded here."

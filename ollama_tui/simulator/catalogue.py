@@ -561,6 +561,13 @@ class Catalogue:
         for alias in aliases:
             self._by_key[name_key(alias)] = entry
 
+    def replace(self, old: CatalogueEntry, new: CatalogueEntry) -> None:
+        """Put ``new`` wherever ``old`` was (its name and aliases): a change upstream."""
+        for key, entry in list(self._by_key.items()):
+            if entry is old:
+                self._by_key[key] = new
+        self.entries = tuple(new if entry is old else entry for entry in self.entries)
+
     @property
     def names(self) -> list[str]:
         """Every pullable name, aliases included."""

@@ -57,6 +57,7 @@ from .catalogue import (
 from .decoding import HttpError, decode_body, keep_alive_seconds
 from .faults import KINDS, Fault, FaultSet
 from .legacy import DIGEST_RE, legacy_to_structured
+from .registry import OciRegistry
 from .state import (
     BLOBS_DIR,
     FILE_TYPES,
@@ -67,6 +68,7 @@ from .state import (
     SeedModel,
     gguf_model_info,
     human_number,
+    manifest_bytes,
     parse_gguf_head,
     record_from_entry,
 )
@@ -303,6 +305,9 @@ class Simulator:
         self._locks: dict[str, asyncio.Lock] = {}
         self._prepared: dict[str, tuple[CatalogueEntry, bytes, int]] = {}
         self._tags_cache: bytes | None = None
+        self.registry = OciRegistry(lookup=self._registry_manifest)
+        """The OCI registry its pulls come from, served under ``/v2/`` (``require_token``,
+        ``rate_limited`` on demand; :meth:`change_upstream` changes a model there)."""
         self._tasks: set[asyncio.Task[Any]] = set()
         self._runner: web.AppRunner | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -328,6 +333,7 @@ class Simulator:
         actual = sockets[0].getsockname()[1] if sockets else port
         shown = f"[{host}]" if ":" in host else host
         self.url = f"http://{shown}:{actual}"
+        self.registry.url = self.url
         self._loop = asyncio.get_running_loop()
         self._loop_thread = threading.get_ident()
         self._loopback = _is_loopback(host)
@@ -392,6 +398,8 @@ class Simulator:
             self._runners.clear()
             self._prepared.clear()
             self.catalogue = default_catalogue()
+            self.registry.require_token = self.registry.refuse_tokens = False
+            self.registry.rate_limited = 0
             self._base_time = datetime.now(self.tz)
             if self.initial and self.seeds is not None:
                 self._seed_models(self.seeds)
@@ -415,6 +423,30 @@ class Simulator:
         Other keys are merged verbatim into the /api/tags item.
         """
         self._call(lambda: self._add_model(name, dict(fields)))
+
+    def change_upstream(self, name: str) -> str:
+        """Publish new weights for catalogue model ``name`` in the registry (installed copies
+        become outdated; a pull brings the new ones). Returns the new manifest digest."""
+
+        def do() -> str:
+            entry = self.catalogue.get(name)
+            if entry is None:
+                raise KeyError(f"{name} is not in the catalogue")
+            weights = sha256_hex(f"{entry.weights_digest or entry.name} upstream {time.time_ns()}")
+            new = replace(entry, weights_digest=weights)
+            self.catalogue.replace(entry, new)
+            return "sha256:" + sha256_hex(manifest_bytes((*new.layers(), new.config_layer())))
+
+        return self._call(do)
+
+    def _registry_manifest(self, repository: str, tag: str) -> bytes | None:
+        """The registry's manifest of a catalogue model (``library/llama3.2``, ``latest``)."""
+        namespace, _, model = repository.partition("/")
+        name = f"{model}:{tag}" if namespace == "library" else f"{repository}:{tag}"
+        entry = self.catalogue.get(name)
+        if entry is None:
+            return None
+        return manifest_bytes((*entry.layers(), entry.config_layer()))
 
     def remove_model(self, name: str) -> None:
         """Delete a local model (no error if absent)."""
@@ -805,6 +837,9 @@ class Simulator:
         routes = self._routes()
         if path in routes:
             return routes[path]
+        if path == "/v2" or path.startswith("/v2/"):
+            handle = self.registry.handle
+            return {"GET": handle, "HEAD": handle}
         tail = path[len("/api/blobs/") :]
         if path.startswith("/api/blobs/") and tail and "/" not in tail:
             return {"HEAD": self._h_blob_head, "POST": self._h_blob_post}
@@ -1010,7 +1045,7 @@ class Simulator:
             out["template"] = record.template
         if record.system is not None:
             out["system"] = record.system
-        out["details"] = record.details(show=True)
+        out["details"] = record.details(with_parent=True)
         if record.messages:
             out["messages"] = [dict(m) for m in record.messages]
         if self._at_least("0.1.45"):
@@ -1370,7 +1405,9 @@ class Simulator:
             license_ = (lic_raw,) if isinstance(lic_raw, str) else tuple(str(x) for x in lic_raw)
         params = dict(base.parameters_dict()) if base else {}
         params.update(body.get("parameters") or {})
-        param_pairs = _param_pairs(params)
+        # The server marshals a Go map: the params layer has its keys sorted, so the same
+        # parameters give the same layer (and digest) whatever order they were sent in.
+        param_pairs = _param_pairs(dict(sorted(params.items())))
         messages_raw = body.get("messages") or []
         messages = (
             tuple(dict(m) for m in messages_raw)
@@ -1429,6 +1466,7 @@ class Simulator:
             messages=messages,
             model_info=model_info,
             gpu_fraction=gpu,
+            written_here=True,
         )
         old = self._install(record)
         self._prune(old)
@@ -1640,6 +1678,14 @@ class Simulator:
                 if not name:
                     raise ValueError("name is required")
                 self._add_model(name, fields)
+                return json_response({"ok": True})
+            if path == "/_sim/upstream" and method == "POST":
+                digest = self.change_upstream(str(body.get("model") or body.get("name") or ""))
+                return json_response({"ok": True, "digest": digest})
+            if path == "/_sim/registry" and method == "POST":
+                self.registry.require_token = bool(body.get("require_token", False))
+                self.registry.refuse_tokens = bool(body.get("refuse_tokens", False))
+                self.registry.rate_limited = int(body.get("rate_limited", 0))
                 return json_response({"ok": True})
             if path == "/_sim/reset" and method == "POST":
                 self.reset()

@@ -12,6 +12,7 @@ from typing import Any
 
 from .catalogue import (
     MEDIA_ADAPTER,
+    MEDIA_CONFIG,
     MEDIA_MODEL,
     MEDIA_PROJECTOR,
     CatalogueEntry,
@@ -21,6 +22,28 @@ from .catalogue import (
 from .wire import format_time, go_json, go_value
 
 BLOBS_DIR = "/root/.ollama/models/blobs"
+MANIFEST_MEDIA_TYPE = "application/vnd.docker.distribution.manifest.v2+json"
+
+
+def manifest_bytes(layers: tuple[Layer, ...]) -> bytes:
+    """The manifest of ``layers`` (the config layer among them) as a registry serves it:
+    compact JSON, no trailing newline. Its sha256 is the model's digest (§18)."""
+    config = next((la for la in layers if la.media_type == MEDIA_CONFIG), None)
+    manifest: dict[str, Any] = {"schemaVersion": 2, "mediaType": MANIFEST_MEDIA_TYPE}
+    if config is not None:
+        manifest["config"] = {
+            "mediaType": config.media_type,
+            "digest": f"sha256:{config.digest}",
+            "size": config.size,
+        }
+    manifest["layers"] = [
+        {"mediaType": la.media_type, "digest": f"sha256:{la.digest}", "size": la.size}
+        for la in layers
+        if la is not config
+    ]
+    return json.dumps(manifest, separators=(",", ":")).encode()
+
+
 MANIFESTS_DIR = "/root/.ollama/models/manifests"
 
 
@@ -89,6 +112,9 @@ class ModelRecord:
     gpu_fraction: float = 1.0
     size_override: int | None = None
     digest_override: str | None = None
+    written_here: bool = False
+    """The server wrote this manifest itself (a create): it ends with a newline that the
+    registry's copy of a pulled manifest does not have, so its digest differs (§18)."""
     details_override: Mapping[str, Any] = field(default_factory=dict)
     extra: Mapping[str, Any] = field(default_factory=dict)
 
@@ -104,7 +130,7 @@ class ModelRecord:
         """Manifest digest (64 hex, no prefix)."""
         if self.digest_override is not None:
             return self.digest_override
-        return sha256_hex("manifest " + ",".join(la.digest for la in self.layers))
+        return sha256_hex(manifest_bytes(self.layers) + (b"\n" if self.written_here else b""))
 
     @property
     def weights(self) -> Layer | None:
@@ -143,10 +169,10 @@ class ModelRecord:
         """A cloud/remote stub."""
         return bool(self.remote_host)
 
-    def details(self, *, show: bool = False, new_fields: bool = False) -> dict[str, Any]:
-        """The ``details`` object (tags / ps / show)."""
+    def details(self, *, with_parent: bool = False, new_fields: bool = False) -> dict[str, Any]:
+        """The ``details`` object (tags / ps / show); ``/api/ps`` always says no parent."""
         out: dict[str, Any] = {
-            "parent_model": self.parent_model if show else "",
+            "parent_model": self.parent_model if with_parent else "",
             "format": self.format,
             "family": self.family,
             "families": list(self.families) if self.families is not None else None,
@@ -169,7 +195,8 @@ class ModelRecord:
             "modified_at": format_time(self.modified_at),
             "size": self.size,
             "digest": self.digest,
-            "details": self.details(new_fields=new_fields),
+            # A created model names its base here too (§18, seen on a real 0.33 server).
+            "details": self.details(with_parent=True, new_fields=new_fields),
         }
         if self.remote_model:
             item["remote_model"] = self.remote_model

@@ -1,0 +1,205 @@
+"""What the installed models really take on disk: each weights blob counted once.
+
+Summing ``size`` over ``/api/tags`` over-counts (``shared/OLLAMA_API.md`` §18): a copy has the
+very same manifest digest as its source, and a model created ``FROM`` another reuses the base's
+weights blob, which ``/api/show`` names in its ``FROM …/blobs/sha256-…`` line. So models are
+grouped by their weights blob, and each group counts once, as its largest member (the others
+add only their few small layers, which the API does not size). Until every model's weights are
+known (the ``/api/show`` answers come lazily), a model whose ``details.parent_model`` is
+installed is assumed to share its parent's weights, and the figure is marked incomplete.
+
+Blobs the API cannot see (uploads left by a create, §18) exist too: every figure here is a
+lower bound, to be worded "at least". No Textual or Rich here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass
+
+from ollama_tui.api.errors import OllamaError
+from ollama_tui.api.models import LocalModel, ModelShow
+from ollama_tui.api.names import normalize_model_name
+
+__all__ = [
+    "SHOW_CONCURRENCY",
+    "DiskUsage",
+    "Freed",
+    "WeightsIndex",
+    "disk_usage",
+    "freed_by_deleting",
+    "weights_digest",
+]
+
+SHOW_CONCURRENCY = 4
+"""Background ``/api/show`` requests in flight to one server at most."""
+
+_FROM_BLOB = re.compile(r"^\s*FROM\s+\S*blobs[/\\]sha256[-:]([0-9a-fA-F]{64})\s*$", re.MULTILINE)
+
+
+def weights_digest(modelfile: str) -> str | None:
+    """The weights blob (64 hex) that a ``/api/show`` Modelfile's ``FROM`` line names."""
+    match = _FROM_BLOB.search(modelfile)
+    return match.group(1).lower() if match else None
+
+
+@dataclass(frozen=True)
+class DiskUsage:
+    total: int
+    """Bytes, each weights blob once (a lower bound)."""
+    complete: bool
+    """Every model's weights blob is known (else the total is shown with "≥")."""
+    sharing: Mapping[str, tuple[str, ...]]
+    """Model name -> the other installed models that share its weights."""
+
+
+@dataclass(frozen=True)
+class Freed:
+    """What deleting some models frees."""
+
+    size: int
+    kept_by: tuple[str, ...]
+    """Models that stay and keep (some of) the deleted models' weights on disk."""
+
+
+def _name_key(name: str) -> str:
+    try:
+        return normalize_model_name(name).casefold()
+    except ValueError:
+        return name.casefold()
+
+
+def _groups(
+    installed: Iterable[LocalModel], weights: Mapping[str, str]
+) -> tuple[dict[str, list[LocalModel]], bool]:
+    """Local models by weights blob; and whether every blob is known (not assumed)."""
+    local = [m for m in installed if not m.is_remote]
+    by_name = {_name_key(m.name): m for m in local}
+    complete = True
+
+    def key(model: LocalModel, depth: int = 0) -> str:
+        nonlocal complete
+        known = weights.get(model.digest)
+        if known:
+            return "w:" + known
+        complete = False
+        parent = by_name.get(_name_key(model.details.parent_model or ""))
+        if parent is not None and parent is not model and depth < 8:
+            return key(parent, depth + 1)
+        return "m:" + model.digest  # copies share the manifest digest, so this groups them
+
+    groups: dict[str, list[LocalModel]] = {}
+    for model in local:
+        groups.setdefault(key(model), []).append(model)
+    return groups, complete
+
+
+def disk_usage(installed: Iterable[LocalModel], weights: Mapping[str, str]) -> DiskUsage:
+    """``weights`` maps a manifest digest to its weights blob (from ``/api/show``)."""
+    groups, complete = _groups(installed, weights)
+    total = 0
+    sharing: dict[str, tuple[str, ...]] = {}
+    for members in groups.values():
+        total += max((m.size or 0) for m in members)
+        if len(members) > 1:
+            for model in members:
+                sharing[model.name] = tuple(m.name for m in members if m is not model)
+    return DiskUsage(total, complete, sharing)
+
+
+def freed_by_deleting(
+    doomed: Iterable[LocalModel], installed: Iterable[LocalModel], weights: Mapping[str, str]
+) -> Freed:
+    """The drop in :func:`disk_usage` if ``doomed`` were deleted, and who keeps the weights."""
+    models = list(installed)
+    gone = {id(m) for m in doomed}
+    before = disk_usage(models, weights).total
+    staying = [m for m in models if id(m) not in gone]
+    after = disk_usage(staying, weights).total
+    groups, _ = _groups(models, weights)
+    kept_by: list[str] = []
+    for members in groups.values():
+        if any(id(m) in gone for m in members):
+            kept_by += [m.name for m in members if id(m) not in gone]
+    return Freed(max(0, before - after), tuple(kept_by))
+
+
+class WeightsIndex:
+    """Which weights blob each manifest digest uses, learnt from ``/api/show`` in the
+    background: at most ``concurrency`` requests in flight, each digest asked once (a copy
+    shares its source's digest, so it costs nothing more), failures asked again later.
+
+    ``show`` is the session client's ``show`` (any coroutine function from a model name to a
+    ``ModelShow``); ``changed`` is called after each answer that taught something.
+    """
+
+    def __init__(
+        self,
+        show: Callable[[str], Awaitable[ModelShow]],
+        *,
+        concurrency: int = SHOW_CONCURRENCY,
+        changed: Callable[[], None] | None = None,
+    ) -> None:
+        self.weights: dict[str, str] = {}
+        """Manifest digest -> weights blob (64 hex)."""
+        self._show = show
+        self._concurrency = concurrency
+        self._changed = changed
+        self._no_blob: set[str] = set()
+        """Digests whose Modelfile names no blob (cloud stubs, odd servers): not asked again."""
+        self.in_flight = 0
+        self.peak_in_flight = 0
+
+    def missing(self, installed: Iterable[LocalModel]) -> list[LocalModel]:
+        """One model per digest whose weights are not known yet (cloud stubs skipped)."""
+        seen: set[str] = set()
+        out: list[LocalModel] = []
+        for model in installed:
+            digest = model.digest
+            if (
+                model.is_remote
+                or digest in self.weights
+                or digest in self._no_blob
+                or digest in seen
+            ):
+                continue
+            seen.add(digest)
+            out.append(model)
+        return out
+
+    async def learn(self, installed: Iterable[LocalModel]) -> None:
+        """Ask for every missing digest (bounded concurrency); returns when all answered or
+        failed. Cancelling it stops at once; what was learnt stays."""
+        queue = self.missing(installed)
+        if not queue:
+            return
+        pending = iter(queue)
+
+        async def worker() -> None:
+            for model in pending:
+                self.in_flight += 1
+                self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+                try:
+                    show = await self._show(model.name)
+                except OllamaError:
+                    continue  # gone, renamed or unreachable: asked again at the next poll
+                finally:
+                    self.in_flight -= 1
+                found = weights_digest(show.modelfile)
+                if found is None:
+                    self._no_blob.add(model.digest)
+                    continue
+                self.weights[model.digest] = found
+                if self._changed is not None:
+                    self._changed()
+
+        await asyncio.gather(*(worker() for _ in range(min(self._concurrency, len(queue)))))
+
+    def forget_gone(self, installed: Iterable[LocalModel]) -> None:
+        """Drop digests no longer installed (bounded by what the server lists)."""
+        present = {model.digest for model in installed}
+        for digest in [d for d in self.weights if d not in present]:
+            del self.weights[digest]
+        self._no_blob &= present

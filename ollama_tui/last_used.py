@@ -1,0 +1,177 @@
+"""When each model was last seen loaded (in ``/api/ps``), per server, kept across restarts.
+
+Ollama does not record when a model was last used; the app does, from what it polls. The file
+lives in the XDG state dir (``$XDG_STATE_HOME/ollama-tui/last-used.json``, default
+``~/.local/state/ollama-tui/``), is written atomically with mode 0600, and stays bounded:
+entries of models gone from their server for ``FORGET_AFTER`` are dropped, and there are at
+most ``limits.MAX_MODELS`` per server. A corrupt file is set aside (renamed) with a message,
+never a crash. No Textual or Rich here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ollama_tui.api import limits
+from ollama_tui.files import atomic_write, read_bounded
+
+__all__ = ["FORGET_AFTER", "LastUsedStore", "Usage", "default_state_path"]
+
+FORGET_AFTER = 90 * 24 * 3600.0
+"""A model gone from its server this long is forgotten."""
+MAX_STATE_BYTES = 16 * 1024 * 1024
+FILE_NAME = "last-used.json"
+VERSION = 1
+
+
+def default_state_path(environ: Mapping[str, str] | None = None) -> Path:
+    """``$XDG_STATE_HOME/ollama-tui/last-used.json``, else ``~/.local/state/ollama-tui/...``."""
+    env = os.environ if environ is None else environ
+    base = env.get("XDG_STATE_HOME", "").strip()
+    folder = Path(base) if base and Path(base).is_absolute() else Path.home() / ".local" / "state"
+    return folder / "ollama-tui" / FILE_NAME
+
+
+@dataclass
+class Usage:
+    last_used: float | None = None
+    """Wall-clock time the model was last seen loaded (None: never, since watching began)."""
+    gone_since: float | None = None
+    """When the model was first missing from the server's list (None: it is there)."""
+
+
+class LastUsedStore:
+    """Per server (its URL) and model name: when it was last seen in ``/api/ps``."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self.warning: str | None = None
+        """Said once to the user: e.g. the corrupt file that was set aside."""
+        self._servers: dict[str, dict[str, Usage]] = {}
+        self._since: dict[str, float] = {}
+        self._dirty = False
+        self._load()
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def watching_since(self, server: str) -> float | None:
+        """Since when the app has watched ``server`` (what "never used" is relative to)."""
+        return self._since.get(server)
+
+    def last_used(self, server: str, model: str) -> float | None:
+        usage = self._servers.get(server, {}).get(model.lower())
+        return usage.last_used if usage is not None else None
+
+    # -- recording -----------------------------------------------------------------------------
+
+    def observe(
+        self, server: str, running: Iterable[str], installed: Iterable[str], now: float
+    ) -> None:
+        """A poll of ``server`` answered: ``running`` are in use now; ``installed`` are there."""
+        if server not in self._since:
+            self._since[server] = now
+            self._dirty = True
+        models = self._servers.setdefault(server, {})
+        for name in running:
+            usage = models.setdefault(name.lower(), Usage())
+            if usage.last_used is None or now - usage.last_used >= 60 or usage.gone_since:
+                # Minute resolution: a poll every 2 s must not rewrite the file every 2 s.
+                usage.last_used = now
+                usage.gone_since = None
+                self._dirty = True
+        present = {name.lower() for name in installed}
+        for name, usage in list(models.items()):
+            if name in present:
+                if usage.gone_since is not None:
+                    usage.gone_since = None
+                    self._dirty = True
+            elif usage.gone_since is None:
+                usage.gone_since = now
+                self._dirty = True
+            elif now - usage.gone_since > FORGET_AFTER:
+                del models[name]
+                self._dirty = True
+        if len(models) > limits.MAX_MODELS:  # the least recently used go first
+            order = sorted(models, key=lambda n: models[n].last_used or 0.0)
+            for name in order[: len(models) - limits.MAX_MODELS]:
+                del models[name]
+            self._dirty = True
+
+    # -- the file ------------------------------------------------------------------------------
+
+    def _load(self) -> None:
+        if self.path is None:
+            return
+        try:
+            raw = read_bounded(self.path, MAX_STATE_BYTES)
+        except FileNotFoundError:
+            return
+        except OSError as error:
+            self.warning = f"Could not read {self.path}: {error}; last-used times start afresh."
+            self.path = None  # never overwrite what could not be read
+            return
+        try:
+            self._parse(json.loads(raw))
+        except (ValueError, TypeError, KeyError, AttributeError) as error:
+            self._set_aside(f"{type(error).__name__}: {limits.cut(str(error), 200)}")
+
+    def _parse(self, data: Any) -> None:
+        if not isinstance(data, dict) or data.get("version") != VERSION:
+            raise ValueError("not a last-used file of this version")
+        servers: dict[str, dict[str, Usage]] = {}
+        since: dict[str, float] = {}
+        for server, entry in data["servers"].items():
+            since[str(server)] = float(entry["since"])
+            servers[str(server)] = {
+                str(name): Usage(_time(value.get("last_used")), _time(value.get("gone_since")))
+                for name, value in entry["models"].items()
+            }
+        self._servers, self._since = servers, since
+
+    def _set_aside(self, why: str) -> None:
+        assert self.path is not None
+        aside = self.path.with_name(self.path.name + ".corrupt")
+        try:
+            os.replace(self.path, aside)
+            self.warning = f"{self.path} was corrupt ({why}); set aside as {aside.name}."
+        except OSError as error:
+            self.warning = f"{self.path} is corrupt ({why}) and could not be set aside: {error}"
+            self.path = None
+
+    def save(self) -> None:
+        """Write the file if anything changed (atomically, 0600); a failure is kept as the
+        warning, never raised: last-used times are a convenience."""
+        if self.path is None or not self._dirty:
+            return
+        data = {
+            "version": VERSION,
+            "servers": {
+                server: {
+                    "since": self._since.get(server, 0.0),
+                    "models": {
+                        name: {"last_used": usage.last_used, "gone_since": usage.gone_since}
+                        for name, usage in models.items()
+                    },
+                }
+                for server, models in self._servers.items()
+            },
+        }
+        try:
+            atomic_write(self.path, json.dumps(data).encode(), private=True, make_dirs=True)
+            self._dirty = False
+        except OSError as error:
+            self.warning = f"Could not save last-used times to {self.path}: {error}"
+
+
+def _time(value: Any) -> float | None:
+    if value is None:
+        return None
+    number = float(value)
+    if number != number or number in (float("inf"), float("-inf")):
+        raise ValueError("not a time")
+    return number

@@ -1,0 +1,137 @@
+"""Disk counted per weights blob (``ollama_tui.disk``), against the simulator's own answers."""
+
+from __future__ import annotations
+
+from ollama_tui.api import LocalModel, OllamaClient
+from ollama_tui.disk import disk_usage, freed_by_deleting, weights_digest
+
+GB = 1_000_000_000
+W1, W2 = "a" * 64, "b" * 64
+
+
+def model(name: str, digest: str, size: int, parent: str = "") -> LocalModel:
+    return LocalModel.from_json(
+        {"name": name, "digest": digest, "size": size, "details": {"parent_model": parent}}
+    )
+
+
+def test_the_from_line_names_the_weights_blob() -> None:
+    assert weights_digest(f"# x\nFROM /root/.ollama/models/blobs/sha256-{W1}\n") == W1
+    assert weights_digest(f"FROM C:\\models\\blobs\\sha256-{W1.upper()}") == W1
+    assert weights_digest("FROM llama3.2:latest\n") is None
+    assert weights_digest(f"SYSTEM FROM /blobs/sha256-{W1}") is None
+
+
+def test_copies_and_derivatives_count_their_weights_once() -> None:
+    base = model("mistral:7b", "d1", 4 * GB)
+    copy = model("mine:latest", "d1", 4 * GB)
+    derived = model("mistral-pirate:latest", "d2", 4 * GB + 4_000, parent="mistral:7b")
+    other = model("qwen:7b", "d3", 5 * GB)
+    weights = {"d1": W1, "d2": W1, "d3": W2}
+    usage = disk_usage([base, copy, derived, other], weights)
+    assert usage.complete
+    assert usage.total == 4 * GB + 4_000 + 5 * GB  # not 17 GB
+    assert set(usage.sharing["mine:latest"]) == {"mistral:7b", "mistral-pirate:latest"}
+    assert "qwen:7b" not in usage.sharing
+    before = disk_usage([base, other], weights).total
+    assert usage.total - before <= 4_000  # two copies and a derivative: its new layers at most
+
+
+def test_until_shows_arrive_a_derivative_is_assumed_to_share_its_parent() -> None:
+    base = model("mistral:7b", "d1", 4 * GB)
+    derived = model("pirate:latest", "d2", 4 * GB + 4_000, parent="mistral:7b")
+    usage = disk_usage([base, derived], {})
+    assert not usage.complete
+    assert usage.total == 4 * GB + 4_000
+
+
+def test_deleting_a_copy_frees_almost_nothing_and_names_who_keeps_the_weights() -> None:
+    base = model("llama3.2:latest", "d1", 2 * GB)
+    copy = model("backup:latest", "d1", 2 * GB)
+    derived = model("tutor:latest", "d2", 2 * GB + 4_000, parent="llama3.2:latest")
+    lone = model("qwen:7b", "d3", 5 * GB)
+    installed = [base, copy, derived, lone]
+    weights = {"d1": W1, "d2": W1, "d3": W2}
+    freed = freed_by_deleting([copy], installed, weights)
+    assert freed.size == 0
+    assert set(freed.kept_by) == {"llama3.2:latest", "tutor:latest"}
+    freed = freed_by_deleting([derived], installed, weights)
+    assert freed.size == 4_000
+    assert freed.kept_by == ("llama3.2:latest", "backup:latest")
+    everything = freed_by_deleting([base, copy, derived], installed, weights)
+    assert everything.size == 2 * GB + 4_000 and everything.kept_by == ()
+    assert freed_by_deleting([lone], installed, weights).size == 5 * GB
+
+
+def test_cloud_models_take_nothing() -> None:
+    cloud = LocalModel.from_json(
+        {"name": "gpt-oss:120b-cloud", "digest": "c", "size": 384, "remote_host": "https://x"}
+    )
+    assert disk_usage([cloud], {}).total == 0
+
+
+async def test_the_simulator_names_shared_weights_in_show(sim: object) -> None:
+    """A copy and a model created FROM the base name the same blob, as a real server does."""
+    url = str(sim.url)  # type: ignore[attr-defined]
+    async with OllamaClient(url) as client:
+        installed = await client.list_models()
+        base = installed[0]
+        await client.copy(base.name, "copy-of-base:latest")
+        modelfile = f"FROM {base.name}\nSYSTEM Be terse.\n"
+        async for _ in client.create("derived:latest", modelfile, from_model=base.name):
+            pass
+        models = {m.name: m for m in await client.list_models()}
+        weights = {}
+        for m in models.values():
+            found = weights_digest((await client.show(m.name)).modelfile)
+            if found:
+                weights[m.digest] = found
+        assert weights[models["copy-of-base:latest"].digest] == weights[base.digest]
+        assert weights[models["derived:latest"].digest] == weights[base.digest]
+        with_copies = disk_usage(models.values(), weights).total
+        without = disk_usage(
+            [m for n, m in models.items() if n not in ("copy-of-base:latest", "derived:latest")],
+            weights,
+        ).total
+        assert with_copies - without <= models["derived:latest"].size - base.size + 4096
+
+
+async def test_the_weights_index_asks_each_digest_once_four_at_a_time(sim: object) -> None:
+    import asyncio
+
+    from ollama_tui.disk import WeightsIndex
+
+    url = str(sim.url)  # type: ignore[attr-defined]
+    for i in range(30):
+        sim.add_model(f"bulk{i}:latest", like="qwen2.5:0.5b", digest=f"{i:064x}")  # type: ignore[attr-defined]
+    async with OllamaClient(url) as client:
+        base = (await client.list_models())[0]
+        await client.copy(base.name, "same-digest:latest")
+        installed = await client.list_models()
+        asked: list[str] = []
+
+        async def show(name: str):  # type: ignore[no-untyped-def]
+            asked.append(name)
+            await asyncio.sleep(0.01)
+            return await client.show(name)
+
+        changes = 0
+
+        def changed() -> None:
+            nonlocal changes
+            changes += 1
+
+        index = WeightsIndex(show, changed=changed)
+        await index.learn(installed)
+        digests = {m.digest for m in installed if not m.is_remote}
+        assert len(asked) == len(digests)  # the copy shares its source's digest: not asked
+        assert index.peak_in_flight == 4
+        assert changes == len(index.weights) > 30
+        usage = disk_usage(installed, index.weights)
+        assert usage.complete
+        assert "same-digest:latest" in usage.sharing[base.name]
+        asked.clear()
+        await index.learn(installed)
+        assert asked == []
+        index.forget_gone([m for m in installed if m.name != "bulk0:latest"])
+        assert len(index.weights) == changes - 1
