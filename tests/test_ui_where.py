@@ -387,3 +387,24 @@ async def test_small_and_resized_terminals(fleet: Fleet) -> None:
             await pilot.pause()
         assert app.screen is screen and screen.table.row_count == 9
         assert screen.table.region.height >= 8
+
+
+async def test_copy_from_the_matrix_opens_the_copy_dialog(fleet: Fleet) -> None:
+    from ollama_tui.screens.copy_servers import CopyToServersScreen
+
+    # The workstation's simulator stands in for the registry (nothing leaves the machine).
+    registry = {"registry.ollama.ai": fleet.simulators[0].url}
+    app = fleet_app(fleet, registry_urls=registry)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_where(pilot, app)
+        key = next(k for k, r in screen.table.items.items() if r.name == "llama3.2:latest")
+        screen.table.move_cursor_to(screen.table.visible_keys.index(key))
+        await pilot.press("C")
+        dialog = await screen_ready(pilot, app, CopyToServersScreen)
+        assert dialog.source == "workstation"
+        assert [label for label, _plan in dialog.rows] == ["gpu-box", "laptop"]
+        # The servers without the reference copy are the ones checked.
+        actionable = {i for i, (_label, plan) in enumerate(dialog.rows) if plan.actionable}
+        assert dialog.checked == actionable and 1 in actionable
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.screen is screen)
