@@ -159,6 +159,8 @@ class OllamaTuiApp(SafeNotifyApp[None]):
                 self.jobs_changed_signal,
                 read_only=self.read_only,
                 load_timeout=self.settings.load_timeout,
+                # The dialogs name the server only when there is more than one.
+                server_label=session.label if len(self.sessions) > 1 else None,
             )
         return operations
 

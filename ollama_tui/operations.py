@@ -60,14 +60,23 @@ class Operations:
         *,
         read_only: bool = False,
         load_timeout: float = DEFAULT_LOAD_TIMEOUT,
+        server_label: str | None = None,
     ) -> None:
         self.app = app
+        self.server_label = server_label
+        """The server's name for dialogs, given only when there is more than one server (with
+        one, the dialogs do not name it)."""
         self.session = session
         self.jobs = jobs
         self.jobs_changed = jobs_changed
         """The app's signal of job changes: views subscribe to it."""
         self.read_only = read_only
         self.load_timeout = load_timeout
+
+    def on_server(self, word: str = "on") -> str:
+        """" on gpu-box" for a dialog title when there are several servers, else "" (the
+        label is untrusted: the dialogs escape their titles)."""
+        return f" {word} {self.server_label}" if self.server_label else ""
 
     def refused(self, what: str) -> bool:
         """In read-only mode: say so and return True (the caller then does nothing)."""
@@ -146,7 +155,7 @@ class Operations:
                 count = "1 marked model" if len(names) == 1 else f"{len(names)} marked models"
                 choice = await self.app.push_screen_wait(
                     ChoiceScreen(
-                        f"Re-pull (update) the {count}, or pull a new name?",
+                        f"Re-pull (update) the {count}{self.on_server()}, or pull a new name?",
                         [("r", "Re-pull marked", "repull"), ("n", "New name", "new")],
                         repull_items(names),
                         note="Each pull runs as a job; unchanged layers are not downloaded.",
@@ -160,7 +169,7 @@ class Operations:
                     what = names[0] if len(names) == 1 else f"{len(names)} models"
                     self._notify(f"Pulling {what} — J shows the jobs.")
                     return
-            request = await self.app.push_screen_wait(PullScreen(self.installed_names()))
+            request = await self.app.push_screen_wait(PullScreen(self.installed_names(), server=self.server_label))
             if request is None:
                 return
             self.jobs.submit_pull(request.name, insecure=request.insecure, server=self.session)
@@ -175,7 +184,7 @@ class Operations:
         from ollama_tui.screens.push import PushScreen
 
         async def ask() -> None:
-            request = await self.app.push_screen_wait(PushScreen(model.name))
+            request = await self.app.push_screen_wait(PushScreen(model.name, server=self.server_label))
             if request is None:
                 return
             name = model.name
@@ -297,7 +306,7 @@ class Operations:
         items = [Text(f"• {safe_line(destination)}")]
         ok: bool = await self.app.push_screen_wait(
             ConfirmScreen(
-                "Replace an existing model?",
+                f"Replace an existing model{self.on_server()}?",
                 items,
                 note=note,
                 confirm_label="Replace",
@@ -378,7 +387,7 @@ class Operations:
         async def flow() -> None:
             loaded = {m.name for m in targets if self._running(m.name) is not None}
             fetching = self._jobs_writing(targets)
-            if not await self.app.push_screen_wait(DeleteScreen(targets, loaded, fetching)):
+            if not await self.app.push_screen_wait(DeleteScreen(targets, loaded, fetching, server=self.server_label)):
                 return
             # A pull (or create) of a deleted model would bring it back: it ends first, also
             # one started while the dialog was open.
@@ -508,7 +517,7 @@ class Operations:
 
         async def flow() -> None:
             items = [Text(f"• {safe_line(m.name)}") for m in running]
-            question = f"Unload {counted(len(running), 'model')}?"
+            question = f"Unload {counted(len(running), 'model')}{self.on_server()}?"
             ok = await self.app.push_screen_wait(
                 ConfirmScreen(question, items, confirm_label="Unload")
             )

@@ -20,9 +20,12 @@ class DeleteScreen(ConfirmScreen):
         models: Sequence[LocalModel],
         loaded: Collection[str] = (),
         fetching: Mapping[str, Job] | None = None,
+        *,
+        server: str | None = None,
     ) -> None:
         """`fetching`: the running pull (or create) of a target, by model name; it would
-        bring the model back, so confirming cancels it first."""
+        bring the model back, so confirming cancels it first. `server`: the server's name,
+        given when there are several (the title names it)."""
         fetching = fetching or {}
         items: list[Text] = []
         for model in models:
@@ -45,7 +48,8 @@ class DeleteScreen(ConfirmScreen):
         sizes = [model.size for model in models]
         total = None if None in sizes else sum(size or 0 for size in sizes)
         count = len(models)
-        title = f"Delete {count} models?" if count > 1 else "Delete this model?"
+        on = f" on {server}" if server else ""  # the title is escaped by ConfirmScreen
+        title = f"Delete {count} models{on}?" if count > 1 else f"Delete this model{on}?"
         # Layers shared with other models (copies, derived models) stay: hence "up to".
         freed = "an unknown amount" if total is None else f"up to {human_bytes(total)}"
         note = Text(f"Frees {freed} of disk space. This cannot be undone.")
