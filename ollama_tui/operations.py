@@ -74,7 +74,7 @@ class Operations:
         self.load_timeout = load_timeout
 
     def on_server(self, word: str = "on") -> str:
-        """" on gpu-box" for a dialog title when there are several servers, else "" (the
+        """ " on gpu-box" for a dialog title when there are several servers, else "" (the
         label is untrusted: the dialogs escape their titles)."""
         return f" {word} {self.server_label}" if self.server_label else ""
 
@@ -169,7 +169,9 @@ class Operations:
                     what = names[0] if len(names) == 1 else f"{len(names)} models"
                     self._notify(f"Pulling {what} — J shows the jobs.")
                     return
-            request = await self.app.push_screen_wait(PullScreen(self.installed_names(), server=self.server_label))
+            request = await self.app.push_screen_wait(
+                PullScreen(self.installed_names(), server=self.server_label)
+            )
             if request is None:
                 return
             self.jobs.submit_pull(request.name, insecure=request.insecure, server=self.session)
@@ -184,7 +186,9 @@ class Operations:
         from ollama_tui.screens.push import PushScreen
 
         async def ask() -> None:
-            request = await self.app.push_screen_wait(PushScreen(model.name, server=self.server_label))
+            request = await self.app.push_screen_wait(
+                PushScreen(model.name, server=self.server_label)
+            )
             if request is None:
                 return
             name = model.name
@@ -387,30 +391,124 @@ class Operations:
         async def flow() -> None:
             loaded = {m.name for m in targets if self._running(m.name) is not None}
             fetching = self._jobs_writing(targets)
-            if not await self.app.push_screen_wait(DeleteScreen(targets, loaded, fetching, server=self.server_label)):
+            if not await self.app.push_screen_wait(
+                DeleteScreen(targets, loaded, fetching, server=self.server_label)
+            ):
                 return
-            # A pull (or create) of a deleted model would bring it back: it ends first, also
-            # one started while the dialog was open.
-            for job in self._jobs_writing(targets).values():
-                await self.jobs.cancel_and_wait(job.id)
-            client = self.session.client
-            deleted: list[str] = []
-            for model in targets:
-                try:
-                    running = self._running(model.name)
-                    if running is not None:
-                        # As `ollama rm` does: the server does not unload on delete.
-                        await client.unload(running.name, capabilities=model.capabilities)
-                    await client.delete(model.name)
-                except OllamaError as error:
-                    self._error(error, f"Delete {model.name}")
-                else:
-                    deleted.append(model.name)
-            if deleted:
-                self._notify(deleted_message(deleted))
-            self._refresh()
+            await self._delete(targets)
 
         self._run(flow, "Delete", group="ops-dialog")
+
+    async def _delete(self, targets: Sequence[LocalModel]) -> None:
+        """Delete confirmed models on this server (unloading loaded ones first)."""
+        # A pull (or create) of a deleted model would bring it back: it ends first, also
+        # one started while the dialog was open.
+        for job in self._jobs_writing(targets).values():
+            await self.jobs.cancel_and_wait(job.id)
+        client = self.session.client
+        deleted: list[str] = []
+        for model in targets:
+            try:
+                running = self._running(model.name)
+                if running is not None:
+                    # As `ollama rm` does: the server does not unload on delete.
+                    await client.unload(running.name, capabilities=model.capabilities)
+                await client.delete(model.name)
+            except OllamaError as error:
+                self._error(error, f"Delete {model.name}")
+            else:
+                deleted.append(model.name)
+        if deleted:
+            self._notify(deleted_message(deleted) + self.on_server())
+        self._refresh()
+
+    def delete_on_servers(self, groups: Sequence[tuple[Operations, Sequence[LocalModel]]]) -> None:
+        """`d` on rows marked on several servers: ONE confirmation naming each model with its
+        server, then each is deleted on its own server."""
+        if self.refused("delete") or self._dialog_open() or not groups:
+            return
+        from ollama_tui.screens.delete import DeleteScreen
+
+        models = [m for _ops, ms in groups for m in ms]
+        servers = [ops.session.label for ops, ms in groups for _m in ms]
+        loaded: set[str] = set()  # by name: enough for the "(loaded)" note of each line
+        fetching: dict[str, Job] = {}
+        for ops, ms in groups:
+            loaded |= {m.name for m in ms if ops._running(m.name) is not None}
+            fetching.update(ops._jobs_writing(ms))
+
+        async def flow() -> None:
+            screen = DeleteScreen(models, loaded, fetching, servers=servers)
+            if not await self.app.push_screen_wait(screen):
+                return
+            for ops, ms in groups:
+                await ops._delete(ms)
+
+        self._run(flow, "Delete", group="ops-dialog")
+
+    def pull_on_servers(self, groups: Sequence[tuple[Operations, Sequence[LocalModel]]]) -> None:
+        """`p` with rows marked on several servers: re-pull each on its own server, or pull a
+        new name on this (the current) server."""
+        from ollama_tui.screens.confirm import ChoiceScreen
+
+        if self.refused("pull") or self._dialog_open():
+            return
+        items = [
+            Text(f"• {safe_line(m.name)} on {safe_line(ops.session.label)}")
+            for ops, ms in groups
+            for m in ms
+        ]
+        count = len(items)
+
+        async def ask() -> None:
+            choice = await self.app.push_screen_wait(
+                ChoiceScreen(
+                    f"Re-pull (update) the {count} marked models on {len(groups)} servers, or "
+                    f"pull a new name{self.on_server()}?",
+                    [("r", "Re-pull marked", "repull"), ("n", "New name", "new")],
+                    items,
+                    note="Each pull runs as a job on the model's own server.",
+                )
+            )
+            if choice == "repull":
+                for ops, ms in groups:
+                    for m in ms:
+                        self.jobs.submit_pull(m.name, server=ops.session)
+                self._notify(f"Pulling {count} models — J shows the jobs.")
+            elif choice == "new":
+                self.app.call_later(self.pull)
+
+        self._run(ask, "Pull", group="ops-dialog")
+
+    def unload_all_on_servers(self, servers: Sequence[Operations]) -> None:
+        """`U` in the all-servers view: every loaded model on every server, after ONE
+        confirmation naming each model's server."""
+        from ollama_tui.screens.confirm import ConfirmScreen
+
+        if self.refused("unload") or self._dialog_open():
+            return
+        work = [(ops, list(ops.session.running_models)) for ops in servers]
+        items = [
+            Text(f"• {safe_line(m.name)} on {safe_line(ops.session.label)}")
+            for ops, ms in work
+            for m in ms
+        ]
+
+        async def flow() -> None:
+            question = f"Unload {counted(len(items), 'model')} on {len(work)} servers?"
+            if not await self.app.push_screen_wait(
+                ConfirmScreen(question, items, confirm_label="Unload")
+            ):
+                return
+            for ops, ms in work:
+                for model in ms:
+                    try:
+                        await ops._unload(model.name)
+                    except OllamaError as error:
+                        self._error(error, f"Unload {model.name}{ops.on_server()}")
+                ops._refresh()
+
+        self._run(flow, "Unload all", group="ops-dialog")
 
     def _jobs_writing(self, models: Sequence[LocalModel]) -> dict[str, Job]:
         """The active pull or create of each model that has one (model name -> job)."""

@@ -44,7 +44,9 @@ def title(screen: Screen[Any]) -> str:
     return str(screen.query_one(".dialog-title", Static).render())
 
 
-async def dialog_title(pilot: Pilot[Any], app: OllamaTuiApp, keys: tuple[str, ...], kind: type) -> str:
+async def dialog_title(
+    pilot: Pilot[Any], app: OllamaTuiApp, keys: tuple[str, ...], kind: type
+) -> str:
     await pilot.press(*keys)
     await wait_for(pilot, lambda: isinstance(app.screen, kind), what=f"a {kind.__name__}")
     await pilot.pause()
