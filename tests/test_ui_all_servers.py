@@ -158,10 +158,21 @@ async def test_a_poll_of_any_server_updates_the_merged_view_and_keeps_the_cursor
             k for k in table.visible_keys if shown_one(table, k) == ("mistral:7b", "gpu-box")
         )
         assert table.select_key(key)
+        # Only the new row is formatted, not every server's rows again.
+        formatted: list[int] = []
+        format_rows = table._format
+
+        def spy(keys: Any) -> None:
+            keys = list(keys)
+            formatted.append(len(keys))
+            format_rows(keys)
+
+        table._format = spy  # type: ignore[method-assign]
         fleet.simulators[2].add_model("llama3.2:1b")
         app.request_refresh(app.sessions[2])
         await wait_for(pilot, lambda: ("llama3.2:1b", "laptop") in shown(table))
         assert table.cursor_key == key
+        assert formatted == [1]
         # A poll that changes nothing re-formats nothing.
         before = table.render_count
         app.request_refresh(app.sessions[1])
