@@ -181,3 +181,62 @@ async def test_a_poll_of_any_server_updates_the_merged_view_and_keeps_the_cursor
         await pilot.pause()
         assert table.cursor_key == key
         assert table.render_count == before
+
+
+async def test_repull_of_marks_on_several_servers_pulls_each_on_its_own_server(
+    fleet: Fleet,
+) -> None:
+    from ollama_tui.screens.confirm import ChoiceScreen
+    from ollama_tui.screens.pull import PullScreen
+
+    app = fleet_app(fleet)
+    async with app.run_test(size=(100, 30)) as pilot:
+        table = await all_shown(pilot, app)
+        # Nothing marked: a new pull goes to the current (last picked) server, and says so.
+        await pilot.press("p")
+        await wait_for(pilot, lambda: isinstance(app.screen, PullScreen))
+        title = str(app.screen.query_one(".dialog-title", Static).render())
+        assert title == "Pull a model to workstation"
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not isinstance(app.screen, PullScreen))
+        targets = [("gemma3:1b", "workstation"), ("phi3:mini", "laptop")]
+        for target in targets:
+            key = next(k for k in table.visible_keys if shown_one(table, k) == target)
+            assert table.select_key(key)
+            await pilot.press("space")
+        await pilot.press("p")
+        await wait_for(pilot, lambda: isinstance(app.screen, ChoiceScreen))
+        lines = [str(s.render()) for s in app.screen.query(".dialog-item").results(Static)]
+        assert any("gemma3:1b on workstation" in line for line in lines)
+        assert any("phi3:mini on laptop" in line for line in lines)
+        await pilot.press("r")
+        await wait_for(pilot, lambda: len(app.jobs.jobs) == 2)
+        where = {(job.model, job.server.label) for job in app.jobs.jobs}  # type: ignore[union-attr]
+        assert where == set(targets)
+
+
+async def test_unload_all_in_the_merged_view_unloads_every_server_after_one_confirmation(
+    fleet: Fleet,
+) -> None:
+    from ollama_tui.screens.confirm import ConfirmScreen
+
+    fleet.simulators[2].load_model("phi3:mini")
+    app = fleet_app(fleet)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await all_shown(pilot, app)
+        await pilot.press("U")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        title = str(app.screen.query_one(".dialog-title", Static).render())
+        assert title == "Unload 2 models on 2 servers?"
+        lines = [str(s.render()) for s in app.screen.query(".dialog-item").results(Static)]
+        assert any("on laptop" in line for line in lines)
+        assert any("on workstation" in line for line in lines)
+        await pilot.press("y")
+        await wait_for(
+            pilot,
+            lambda: (
+                fleet.simulators[0].request_count("/api/generate") >= 1
+                and fleet.simulators[2].request_count("/api/generate") >= 1
+            ),
+        )
+        assert fleet.simulators[1].request_count("/api/generate") == 0
