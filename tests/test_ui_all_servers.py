@@ -240,3 +240,20 @@ async def test_unload_all_in_the_merged_view_unloads_every_server_after_one_conf
             ),
         )
         assert fleet.simulators[1].request_count("/api/generate") == 0
+
+
+def test_a_merged_row_is_the_same_entity_only_on_the_same_server() -> None:
+    """The cursor follows a re-pulled model (new digest) on its own server, never to the same
+    name on another server."""
+    from datetime import UTC, datetime
+
+    from ollama_tui.widgets.running_table import RunningTable
+
+    for fleet_table in (
+        InstalledTable(lambda: datetime.now(UTC), fleet=True),
+        RunningTable(lambda: datetime.now(UTC), fleet=True),
+    ):
+        assert fleet_table.entity(("m", "d1", 1)) == fleet_table.entity(("m", "d2", 1))
+        assert fleet_table.entity(("m", "d1", 1)) != fleet_table.entity(("m", "d1", 2))
+    single = InstalledTable(lambda: datetime.now(UTC))
+    assert single.entity(("m", "d1")) == single.entity(("m", "d2"))
