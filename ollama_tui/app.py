@@ -171,6 +171,8 @@ class OllamaTuiApp(SafeNotifyApp[None]):
                 read_only=self.read_only,
                 load_timeout=self.settings.load_timeout,
                 registry=self._registry_checker,
+                # The dialogs name the server only when there is more than one.
+                server_label=session.label if len(self.sessions) > 1 else None,
             )
         return operations
 
@@ -196,10 +198,24 @@ class OllamaTuiApp(SafeNotifyApp[None]):
 
     @on(ServerPicked)
     def _server_picked(self, message: ServerPicked) -> None:
+        count = len(self.sessions)
+        if count < 2 or self.dashboard is None:
+            return
+        if message.all_servers:
+            self.dashboard.show_all_servers(True)
+            return
         if message.index is not None:
-            self.switch_server(message.index)
-        elif len(self.sessions) > 1:
-            self.switch_server((self._current + message.step) % len(self.sessions))
+            index = message.index
+        else:
+            # The cycle: every server, then "all servers" (position ``count``).
+            position = count if self.dashboard.all_servers else self._current
+            index = (position + message.step) % (count + 1)
+            if index == count:
+                self.dashboard.show_all_servers(True)
+                return
+        if index == self._current and 0 <= index < count:
+            self.dashboard.show_all_servers(False)
+        self.switch_server(index)
 
     @property
     def client(self) -> OllamaClient:
@@ -237,6 +253,7 @@ class OllamaTuiApp(SafeNotifyApp[None]):
             monotonic=self.monotonic,
             read_only=self.read_only,
             sessions=self.sessions,
+            operations_for=self.operations_for,
         )
         return self.dashboard
 
@@ -517,6 +534,8 @@ class OllamaTuiApp(SafeNotifyApp[None]):
             self.sessions_changed_signal.publish(session)
             if session is self.session and self.dashboard is not None:
                 self.dashboard.show_models(session.installed, session.running_models)
+            if self.dashboard is not None:
+                self.dashboard.models_changed(session)
             if first and session.installed and not self._resume_gc:  # else end_startup()
                 # Everything alive now (the app, thousands of rows) lives as long as the app:
                 # keep it out of the garbage collector's full passes, which otherwise take tens

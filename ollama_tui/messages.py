@@ -51,12 +51,15 @@ class PauseRequested(Message):
 
 
 class ServerPicked(Message):
-    """Make server ``index`` (0-based) current, or (``index`` None) the one ``step`` away."""
+    """Make server ``index`` (0-based) current, or (``index`` None) the one ``step`` away
+    (the cycle goes through every server, then "all servers"); ``all_servers``: show every
+    server's models merged."""
 
-    def __init__(self, index: int | None, step: int = 0) -> None:
+    def __init__(self, index: int | None, step: int = 0, *, all_servers: bool = False) -> None:
         super().__init__()
         self.index = index
         self.step = step
+        self.all_servers = all_servers
 
 
 class QuitRequested(Message):

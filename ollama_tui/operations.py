@@ -65,8 +65,12 @@ class Operations:
         read_only: bool = False,
         load_timeout: float = DEFAULT_LOAD_TIMEOUT,
         registry: Callable[[], RegistryChecker] | None = None,
+        server_label: str | None = None,
     ) -> None:
         self.app = app
+        self.server_label = server_label
+        """The server's name for dialogs, given only when there is more than one server (with
+        one, the dialogs do not name it)."""
         self.session = session
         self.jobs = jobs
         self.jobs_changed = jobs_changed
@@ -75,6 +79,11 @@ class Operations:
         self.load_timeout = load_timeout
         self.registry = registry
         """Makes a registry checker (closed after use); None: registries are not asked."""
+
+    def on_server(self, word: str = "on") -> str:
+        """ " on gpu-box" for a dialog title when there are several servers, else "" (the
+        label is untrusted: the dialogs escape their titles)."""
+        return f" {word} {self.server_label}" if self.server_label else ""
 
     def refused(self, what: str) -> bool:
         """In read-only mode: say so and return True (the caller then does nothing)."""
@@ -153,7 +162,7 @@ class Operations:
                 count = "1 marked model" if len(names) == 1 else f"{len(names)} marked models"
                 choice = await self.app.push_screen_wait(
                     ChoiceScreen(
-                        f"Re-pull (update) the {count}, or pull a new name?",
+                        f"Re-pull (update) the {count}{self.on_server()}, or pull a new name?",
                         [("r", "Re-pull marked", "repull"), ("n", "New name", "new")],
                         repull_items(names),
                         note="Each pull runs as a job; unchanged layers are not downloaded.",
@@ -167,7 +176,9 @@ class Operations:
                     what = names[0] if len(names) == 1 else f"{len(names)} models"
                     self._notify(f"Pulling {what} — J shows the jobs.")
                     return
-            request = await self.app.push_screen_wait(PullScreen(self.installed_names()))
+            request = await self.app.push_screen_wait(
+                PullScreen(self.installed_names(), server=self.server_label)
+            )
             if request is None:
                 return
             self.jobs.submit_pull(request.name, insecure=request.insecure, server=self.session)
@@ -182,7 +193,9 @@ class Operations:
         from ollama_tui.screens.push import PushScreen
 
         async def ask() -> None:
-            request = await self.app.push_screen_wait(PushScreen(model.name))
+            request = await self.app.push_screen_wait(
+                PushScreen(model.name, server=self.server_label)
+            )
             if request is None:
                 return
             name = model.name
@@ -304,7 +317,7 @@ class Operations:
         items = [Text(f"• {safe_line(destination)}")]
         ok: bool = await self.app.push_screen_wait(
             ConfirmScreen(
-                "Replace an existing model?",
+                f"Replace an existing model{self.on_server()}?",
                 items,
                 note=note,
                 confirm_label="Replace",
@@ -455,30 +468,124 @@ class Operations:
         async def flow() -> None:
             loaded = {m.name for m in targets if self._running(m.name) is not None}
             fetching = self._jobs_writing(targets)
-            if not await self.app.push_screen_wait(DeleteScreen(targets, loaded, fetching)):
+            if not await self.app.push_screen_wait(
+                DeleteScreen(targets, loaded, fetching, server=self.server_label)
+            ):
                 return
-            # A pull (or create) of a deleted model would bring it back: it ends first, also
-            # one started while the dialog was open.
-            for job in self._jobs_writing(targets).values():
-                await self.jobs.cancel_and_wait(job.id)
-            client = self.session.client
-            deleted: list[str] = []
-            for model in targets:
-                try:
-                    running = self._running(model.name)
-                    if running is not None:
-                        # As `ollama rm` does: the server does not unload on delete.
-                        await client.unload(running.name, capabilities=model.capabilities)
-                    await client.delete(model.name)
-                except OllamaError as error:
-                    self._error(error, f"Delete {model.name}")
-                else:
-                    deleted.append(model.name)
-            if deleted:
-                self._notify(deleted_message(deleted))
-            self._refresh()
+            await self._delete(targets)
 
         self._run(flow, "Delete", group="ops-dialog")
+
+    async def _delete(self, targets: Sequence[LocalModel]) -> None:
+        """Delete confirmed models on this server (unloading loaded ones first)."""
+        # A pull (or create) of a deleted model would bring it back: it ends first, also
+        # one started while the dialog was open.
+        for job in self._jobs_writing(targets).values():
+            await self.jobs.cancel_and_wait(job.id)
+        client = self.session.client
+        deleted: list[str] = []
+        for model in targets:
+            try:
+                running = self._running(model.name)
+                if running is not None:
+                    # As `ollama rm` does: the server does not unload on delete.
+                    await client.unload(running.name, capabilities=model.capabilities)
+                await client.delete(model.name)
+            except OllamaError as error:
+                self._error(error, f"Delete {model.name}")
+            else:
+                deleted.append(model.name)
+        if deleted:
+            self._notify(deleted_message(deleted) + self.on_server())
+        self._refresh()
+
+    def delete_on_servers(self, groups: Sequence[tuple[Operations, Sequence[LocalModel]]]) -> None:
+        """`d` on rows marked on several servers: ONE confirmation naming each model with its
+        server, then each is deleted on its own server."""
+        if self.refused("delete") or self._dialog_open() or not groups:
+            return
+        from ollama_tui.screens.delete import DeleteScreen
+
+        models = [m for _ops, ms in groups for m in ms]
+        servers = [ops.session.label for ops, ms in groups for _m in ms]
+        loaded: set[str] = set()  # by name: enough for the "(loaded)" note of each line
+        fetching: dict[str, Job] = {}
+        for ops, ms in groups:
+            loaded |= {m.name for m in ms if ops._running(m.name) is not None}
+            fetching.update(ops._jobs_writing(ms))
+
+        async def flow() -> None:
+            screen = DeleteScreen(models, loaded, fetching, servers=servers)
+            if not await self.app.push_screen_wait(screen):
+                return
+            for ops, ms in groups:
+                await ops._delete(ms)
+
+        self._run(flow, "Delete", group="ops-dialog")
+
+    def pull_on_servers(self, groups: Sequence[tuple[Operations, Sequence[LocalModel]]]) -> None:
+        """`p` with rows marked on several servers: re-pull each on its own server, or pull a
+        new name on this (the current) server."""
+        from ollama_tui.screens.confirm import ChoiceScreen
+
+        if self.refused("pull") or self._dialog_open():
+            return
+        items = [
+            Text(f"• {safe_line(m.name)} on {safe_line(ops.session.label)}")
+            for ops, ms in groups
+            for m in ms
+        ]
+        count = len(items)
+
+        async def ask() -> None:
+            choice = await self.app.push_screen_wait(
+                ChoiceScreen(
+                    f"Re-pull (update) the {count} marked models on {len(groups)} servers, or "
+                    f"pull a new name{self.on_server()}?",
+                    [("r", "Re-pull marked", "repull"), ("n", "New name", "new")],
+                    items,
+                    note="Each pull runs as a job on the model's own server.",
+                )
+            )
+            if choice == "repull":
+                for ops, ms in groups:
+                    for m in ms:
+                        self.jobs.submit_pull(m.name, server=ops.session)
+                self._notify(f"Pulling {count} models — J shows the jobs.")
+            elif choice == "new":
+                self.app.call_later(self.pull)
+
+        self._run(ask, "Pull", group="ops-dialog")
+
+    def unload_all_on_servers(self, servers: Sequence[Operations]) -> None:
+        """`U` in the all-servers view: every loaded model on every server, after ONE
+        confirmation naming each model's server."""
+        from ollama_tui.screens.confirm import ConfirmScreen
+
+        if self.refused("unload") or self._dialog_open():
+            return
+        work = [(ops, list(ops.session.running_models)) for ops in servers]
+        items = [
+            Text(f"• {safe_line(m.name)} on {safe_line(ops.session.label)}")
+            for ops, ms in work
+            for m in ms
+        ]
+
+        async def flow() -> None:
+            question = f"Unload {counted(len(items), 'model')} on {len(work)} servers?"
+            if not await self.app.push_screen_wait(
+                ConfirmScreen(question, items, confirm_label="Unload")
+            ):
+                return
+            for ops, ms in work:
+                for model in ms:
+                    try:
+                        await ops._unload(model.name)
+                    except OllamaError as error:
+                        self._error(error, f"Unload {model.name}{ops.on_server()}")
+                ops._refresh()
+
+        self._run(flow, "Unload all", group="ops-dialog")
 
     def _jobs_writing(self, models: Sequence[LocalModel]) -> dict[str, Job]:
         """The active pull or create of each model that has one (model name -> job)."""
@@ -585,7 +692,7 @@ class Operations:
 
         async def flow() -> None:
             items = [Text(f"• {safe_line(m.name)}") for m in running]
-            question = f"Unload {counted(len(running), 'model')}?"
+            question = f"Unload {counted(len(running), 'model')}{self.on_server()}?"
             ok = await self.app.push_screen_wait(
                 ConfirmScreen(question, items, confirm_label="Unload")
             )

@@ -161,15 +161,24 @@ async def test_key_2_shows_server_2_and_operations_act_on_it(fleet: Fleet) -> No
         assert fleet.simulators[1].request_count("/api/delete") == 1
         assert fleet.simulators[0].request_count("/api/delete") == 0
         assert fleet.simulators[2].request_count("/api/delete") == 0
-        # ] and [ cycle; 1 goes back.
+        # ] and [ cycle through the servers, then "all servers" (None); 1 goes back.
+        dashboard = app.dashboard
         for key, current in (
             ("right_square_bracket", 2),
+            ("right_square_bracket", None),
             ("right_square_bracket", 0),
+            ("left_square_bracket", None),
             ("left_square_bracket", 2),
             ("1", 0),
         ):
             await pilot.press(key)
-            await wait_for(pilot, lambda c=current: app.session is app.sessions[c])
+            if current is None:
+                await wait_for(pilot, lambda: dashboard.all_servers)
+            else:
+                await wait_for(
+                    pilot,
+                    lambda c=current: app.session is app.sessions[c] and not dashboard.all_servers,
+                )
         assert "gemma3:1b" in installed_names(app)
 
 

@@ -60,6 +60,8 @@ class CreateOperations(Protocol):
     session: ServerSession
     jobs: JobQueue
     jobs_changed: Signal[Job]
+    server_label: str | None
+    """The server's name when there are several (the editor's title names it), else None."""
 
     def refused(self, what: str) -> bool: ...
 
@@ -129,7 +131,10 @@ class CreateScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         installed = self.operations.installed_names()
         with Vertical(id="create-dialog"):
-            yield Static("Create a model", classes="dialog-title")
+            # Named when there are several servers (untrusted text: a Text, never markup).
+            label = self.operations.server_label
+            title = f"Create a model on {safe_line(label)}" if label else "Create a model"
+            yield Static(Text(title), classes="dialog-title", markup=False)
             with Horizontal(classes="create-row"):
                 yield Static("Name", classes="field-label")
                 name = name_input(

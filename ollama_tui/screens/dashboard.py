@@ -28,8 +28,10 @@ from ollama_tui.messages import (
 )
 from ollama_tui.session import ConnectionStatus, ServerSession, disk_in_use, memory_in_use
 from ollama_tui.widgets.filter_bar import FilterBar
+from ollama_tui.widgets.fleet_rows import FleetRow, fleet_rows
 from ollama_tui.widgets.footer import Footer
 from ollama_tui.widgets.installed_table import InstalledTable, loaded_key
+from ollama_tui.widgets.installed_table import fingerprint as installed_fingerprint
 from ollama_tui.widgets.job_progress import JobsStrip
 from ollama_tui.widgets.model_table import VirtualTable
 from ollama_tui.widgets.running_table import RunningTable
@@ -114,6 +116,7 @@ class DashboardScreen(Screen[None]):
             Binding(str(n), f"server({n})", "Show server 1-9", id=f"server-{n}", show=False)
             for n in range(1, 10)
         ),
+        Binding("0", "all_servers", "Show all servers", id="all-servers", show=False),
         Binding(
             "right_square_bracket", "cycle_server(1)", "Next server", id="next-server", show=False
         ),
@@ -126,7 +129,7 @@ class DashboardScreen(Screen[None]):
         ),
     ]
     SERVER_KEYS = (
-        *map(str, range(1, 10)),
+        *map(str, range(10)),
         "right_square_bracket",
         "left_square_bracket",
         "C",
@@ -144,6 +147,7 @@ class DashboardScreen(Screen[None]):
         monotonic: Callable[[], float],
         read_only: bool = False,
         sessions: Sequence[ServerSession] = (),
+        operations_for: Callable[[ServerSession], Operations] | None = None,
     ) -> None:
         super().__init__(id="dashboard")
         self.session = session
@@ -160,14 +164,27 @@ class DashboardScreen(Screen[None]):
                 self._bindings.key_to_bindings.pop(str(n), None)
         """The server the tables show."""
         self.operations = operations
+        self._operations_for = operations_for or (lambda _session: self.operations)
+        """The operations of any server (the all-servers view acts on each row's server)."""
         self.read_only = read_only
         self._jobs = jobs
         self._jobs_changed = jobs_changed
         self.status_bar = StatusBar(monotonic, id="status")
-        self.running_table = RunningTable(clock, id="running")
-        self.installed_table = InstalledTable(clock, id="installed")
+        self.server_running = RunningTable(clock, id="running")
+        self.server_installed = InstalledTable(clock, id="installed")
+        # All servers merged (only with several): shown instead of the pair above by `0`.
+        self.fleet_running: RunningTable | None = None
+        self.fleet_installed: InstalledTable | None = None
+        if self.servers_table is not None:
+            self.fleet_running = RunningTable(clock, fleet=True, id="fleet-running")
+            self.fleet_installed = InstalledTable(clock, fleet=True, id="fleet-installed")
+            self.fleet_running.display = self.fleet_installed.display = False
+        self.all_servers = False
+        """The merged tables of every server are shown."""
+        self._fleet_rows: dict[int, tuple[object, object, list[Any], list[Any]]] = {}
+        self._fleet_dirty = True
         self.filter_bar = FilterBar(id="filter")
-        self._active: VirtualTable[Any, Any] = self.installed_table
+        self._active: VirtualTable[Any, Any] = self.server_installed
         self._ticks = 0
         self._totals: tuple[str, str, str, str] = ("", "", "", "")
         self._state_key: tuple[object, ...] | None = None
@@ -178,15 +195,35 @@ class DashboardScreen(Screen[None]):
         if self.servers_table is not None:
             yield self.servers_table
         with Vertical(id="running-box", classes="table-box"):
-            yield self.running_table
+            yield self.server_running
+            if self.fleet_running is not None:
+                yield self.fleet_running
         with Vertical(id="installed-box", classes="table-box"):
-            yield self.installed_table
+            yield self.server_installed
+            if self.fleet_installed is not None:
+                yield self.fleet_installed
         yield self.filter_bar
         yield JobsStrip(self._jobs, self._jobs_changed)
         yield Footer(compact=True, show_command_palette=False)
 
+    @property
+    def running_table(self) -> RunningTable:
+        """The running table shown: this server's, or every server's."""
+        if self.all_servers and self.fleet_running is not None:
+            return self.fleet_running
+        return self.server_running
+
+    @property
+    def installed_table(self) -> InstalledTable:
+        """The installed table shown: this server's, or every server's."""
+        if self.all_servers and self.fleet_installed is not None:
+            return self.fleet_installed
+        return self.server_installed
+
     def on_mount(self) -> None:
-        self.running_table.styles.height = 2
+        self.server_running.styles.height = 2
+        if self.fleet_running is not None:
+            self.fleet_running.styles.height = 2
         if self.servers_table is not None:
             self.servers_table.set_sessions(self.sessions, self.session)
         self._update_titles()
@@ -201,13 +238,13 @@ class DashboardScreen(Screen[None]):
 
     def show_models(self, installed: Sequence[LocalModel], running: Sequence[RunningModel]) -> None:
         """A new poll result; tables diff it by key, so an unchanged poll re-renders nothing."""
-        running_changed = self.running_table.set_items(running)
-        installed_changed = self.installed_table.set_items(installed)
+        running_changed = self.server_running.set_items(running)
+        installed_changed = self.server_installed.set_items(installed)
         if running_changed:
-            self.installed_table.set_loaded(running)
+            self.server_installed.set_loaded(running)
             rows = max(1, min(len(running), RUNNING_MAX_ROWS))
-            self.running_table.styles.height = rows + 1
-        if running_changed or installed_changed:
+            self.server_running.styles.height = rows + 1
+        if (running_changed or installed_changed) and not self.all_servers:
             self._update_titles()
             self._refresh_bindings_if_needed()
 
@@ -217,7 +254,8 @@ class DashboardScreen(Screen[None]):
         dropped (a mark made on one server must never delete or pull on another)."""
         self.session = session
         self.operations = operations
-        self.installed_table.clear_marks()
+        self.server_installed.clear_marks()
+        self.show_all_servers(False)
         if self.servers_table is not None:
             self.servers_table.set_sessions(self.sessions, session)
         self.show_models(session.installed, session.running_models)
@@ -227,6 +265,79 @@ class DashboardScreen(Screen[None]):
         """Some server's lists or status changed: its row in the servers table follows."""
         if self.servers_table is not None:
             self.servers_table.server_changed()
+        if self.all_servers:
+            self._show_fleet_status()
+
+    def models_changed(self, session: ServerSession) -> None:
+        """A poll changed ``session``'s lists: the merged tables follow (now if shown, else
+        when they are shown next)."""
+        self._fleet_dirty = True
+        if self.all_servers:
+            self._update_fleet()
+
+    def _update_fleet(self) -> None:
+        """Merge every server's lists; a server whose lists are the same objects as last time
+        keeps its rows (so the tables' diff sees nothing changed for it)."""
+        running_table, installed_table = self.fleet_running, self.fleet_installed
+        if running_table is None or installed_table is None:
+            return
+        self._fleet_dirty = False
+        running: list[Any] = []
+        installed: list[Any] = []
+        for index, session in enumerate(self.sessions):
+            cached = self._fleet_rows.get(index)
+            if (
+                cached is None
+                or cached[0] is not session.running_models
+                or cached[1] is not session.installed
+            ):
+                cached = (
+                    session.running_models,
+                    session.installed,
+                    fleet_rows(session, index, session.running_models, None),
+                    fleet_rows(session, index, session.installed, installed_fingerprint),
+                )
+                self._fleet_rows[index] = cached
+            running += cached[2]
+            installed += cached[3]
+        running_changed = running_table.set_items(running)
+        installed_changed = installed_table.set_items(installed)
+        if running_changed:
+            installed_table.set_loaded(running)
+            running_table.styles.height = max(1, min(len(running), RUNNING_MAX_ROWS)) + 1
+        if running_changed or installed_changed:
+            self._update_titles()
+            self._refresh_bindings_if_needed()
+
+    def show_all_servers(self, on: bool) -> None:
+        """Show every server's models merged (``on``), or the current server's."""
+        if self.fleet_running is None or self.fleet_installed is None or on == self.all_servers:
+            return
+        was_running = self._active is self.running_table
+        self.all_servers = on
+        if not on:
+            self.fleet_installed.clear_marks()  # marks never linger out of sight
+        self.fleet_running.display = self.fleet_installed.display = on
+        self.server_running.display = self.server_installed.display = not on
+        if on and self._fleet_dirty:
+            self._update_fleet()
+        target = self.running_table if was_running else self.installed_table
+        self._active = target
+        target.focus()
+        if self.servers_table is not None:
+            self.servers_table.set_sessions(self.sessions, self.session, all_shown=on)
+        if on:
+            self._show_fleet_status()
+        else:
+            self.status_bar.set_fleet(None)
+            self.set_status(self.session.status)
+        self._totals = ("", "", "", "")
+        self._update_titles()
+        self._refresh_bindings_if_needed()
+
+    def _show_fleet_status(self) -> None:
+        answering = sum(1 for s in self.sessions if s.status.state in ("connected", "error"))
+        self.status_bar.set_fleet((len(self.sessions), answering))
 
     def set_status(self, status: ConnectionStatus) -> None:
         self._status = status
@@ -243,18 +354,29 @@ class DashboardScreen(Screen[None]):
         """The server answers, so operations can run: the last poll succeeded, or it failed with
         an answer (an error reply, a list over a limit) that must not lock out the operations
         that would fix it (deleting the model that breaks the list, say)."""
+        if self.all_servers:
+            return any(s.status.state in ("connected", "error") for s in self.sessions)
         return self._status.state in ("connected", "error")
 
     def _update_titles(self) -> None:
-        ram, vram = memory_in_use(self.running_table.items.values())
-        on_disk = disk_in_use(self.installed_table.items.values())
+        if self.all_servers:
+            ram = vram = on_disk = 0
+            for session in self.sessions:
+                r, v = memory_in_use(session.running_models)
+                ram, vram, on_disk = ram + r, vram + v, on_disk + disk_in_use(session.installed)
+        else:
+            ram, vram = memory_in_use(self.running_table.items.values())
+            on_disk = disk_in_use(self.installed_table.items.values())
         shown_r, total_r = self.running_table.row_count, len(self.running_table.items)
         shown_i, total_i = self.installed_table.row_count, len(self.installed_table.items)
         filtered = bool(self.installed_table.filter_text)
         items = self.installed_table.items
         marked = sum(1 for key in self.installed_table.marked if key in items)  # O(marks)
         running_title = f"Running ({_count(shown_r, total_r, filtered)})"
-        installed_title = f"Installed ({_count(shown_i, total_i, filtered)}"
+        if self.all_servers:
+            running_title = f"Running on all servers ({_count(shown_r, total_r, filtered)})"
+        everywhere = " on all servers" if self.all_servers else ""
+        installed_title = f"Installed{everywhere} ({_count(shown_i, total_i, filtered)}"
         installed_title += f" · {marked} marked)" if marked else ")"
         # Without a server the sums are not known: "–", never a made-up "0 B".
         known = self.connected
@@ -321,7 +443,8 @@ class DashboardScreen(Screen[None]):
     def on_virtual_table_selected(self, event: VirtualTable.Selected) -> None:
         item = event.table.items.get(event.key)
         if item is not None:
-            self.post_message(DetailsRequested(item, self.session))
+            session, model = self._where(item)
+            self.post_message(DetailsRequested(model, session))
 
     # --- filter ---------------------------------------------------------------------------------
 
@@ -330,8 +453,8 @@ class DashboardScreen(Screen[None]):
             self._apply_filter(event.value)
 
     def _apply_filter(self, text: str) -> None:
-        self.running_table.set_filter(text)
-        self.installed_table.set_filter(text)
+        for table in self._tables():
+            table.set_filter(text)
         self._update_titles()
         self._refresh_bindings_if_needed()
 
@@ -374,29 +497,68 @@ class DashboardScreen(Screen[None]):
     def action_server(self, number: int) -> None:
         self.post_message(ServerPicked(number - 1))
 
+    def action_all_servers(self) -> None:
+        self.post_message(ServerPicked(None, all_servers=True))
+
     def action_cycle_server(self, step: int) -> None:
         self.post_message(ServerPicked(None, step))
 
+    def _tables(self) -> list[VirtualTable[Any, Any]]:
+        tables: list[VirtualTable[Any, Any]] = [self.server_running, self.server_installed]
+        if self.fleet_running is not None and self.fleet_installed is not None:
+            tables += [self.fleet_running, self.fleet_installed]
+        return tables
+
+    def _where(self, item: Any) -> tuple[ServerSession, Any]:
+        """The server of a row and its model (a merged row carries its server)."""
+        if isinstance(item, FleetRow):
+            return item.session, item.model
+        return self.session, item
+
     def _installed_target(self) -> LocalModel | None:
         if self._active is self.installed_table:
-            return self.installed_table.cursor_item
+            item = self.installed_table.cursor_item
+            return None if item is None else self._where(item)[1]
         return None
 
     def _running_target(self) -> RunningModel | None:
         if self._active is self.running_table:
-            return self.running_table.cursor_item
+            item = self.running_table.cursor_item
+            return None if item is None else self._where(item)[1]
         return None
 
-    def _ops(self) -> Any:
-        """The operations, or None after saying why not (read-only mode)."""
+    def _cursor_session(self) -> ServerSession:
+        """The server an operation on the cursor row acts on."""
+        item = self._active.cursor_item
+        return self.session if item is None else self._where(item)[0]
+
+    def _ops(self, session: ServerSession | None = None) -> Any:
+        """The operations of ``session`` (the cursor row's server by default), or None after
+        saying why not (read-only mode)."""
         if self.read_only:
             self.app.notify("Read-only mode: the server cannot be changed.", severity="warning")
             return None
-        return self.operations
+        session = session or self._cursor_session()
+        return self.operations if session is self.session else self._operations_for(session)
+
+    def _marked_by_server(self) -> list[tuple[ServerSession, list[LocalModel]]]:
+        """The marked models grouped by server, in the servers' order."""
+        groups: dict[int, tuple[ServerSession, list[LocalModel]]] = {}
+        for item in self.installed_table.marked_items():
+            session, model = self._where(item)
+            groups.setdefault(id(session), (session, []))[1].append(model)
+        order = {id(s): i for i, s in enumerate(self.sessions)}
+        return sorted(groups.values(), key=lambda g: order.get(id(g[0]), 0))
 
     def action_pull(self) -> None:
-        if ops := self._ops():
-            ops.pull(self.installed_table.marked_items())
+        groups = self._marked_by_server()
+        if len(groups) > 1:
+            if ops := self._ops(self.session):
+                ops.pull_on_servers([(self._ops(s), models) for s, models in groups])
+            return
+        session, marked = groups[0] if groups else (self.session, [])
+        if ops := self._ops(session):
+            ops.pull(marked)
 
     def action_push(self) -> None:
         model = self._installed_target()
@@ -415,7 +577,7 @@ class DashboardScreen(Screen[None]):
     def action_copy_to_servers(self) -> None:
         model = self._installed_target()
         if model is not None and self._ops():
-            self.post_message(CopyToServersRequested(model, self.session))
+            self.post_message(CopyToServersRequested(model, self._cursor_session()))
 
     def action_rename(self) -> None:
         model = self._installed_target()
@@ -423,16 +585,23 @@ class DashboardScreen(Screen[None]):
             ops.rename(model)
 
     def action_delete(self) -> None:
-        marked = self.installed_table.marked_items()
-        model = self._installed_target()
-        targets = marked or ([model] if model is not None else [])
-        if targets and (ops := self._ops()):
+        groups = self._marked_by_server()
+        if len(groups) > 1:
+            if ops := self._ops(self.session):
+                ops.delete_on_servers([(self._ops(s), models) for s, models in groups])
+            return
+        if groups:
+            session, targets = groups[0]
+        else:
+            model = self._installed_target()
+            session, targets = self._cursor_session(), ([model] if model is not None else [])
+        if targets and (ops := self._ops(session)):
             ops.delete(targets)
 
     def action_load(self) -> None:
         item = self._active.cursor_item
         if item is not None and (ops := self._ops()):
-            ops.load(item.name)
+            ops.load(self._where(item)[1].name)
 
     def action_unload(self) -> None:
         model = self._running_target() or self._loaded_target()
@@ -444,13 +613,22 @@ class DashboardScreen(Screen[None]):
         model = self._installed_target()
         if model is None:
             return None
+        session = self._cursor_session()
         key = loaded_key(model.name)
-        return next(
-            (m for m in self.running_table.items.values() if loaded_key(m.name) == key), None
-        )
+        return next((m for m in session.running_models if loaded_key(m.name) == key), None)
 
     def action_unload_all(self) -> None:
-        if ops := self._ops():
+        if self.all_servers:
+            # Every server with a loaded model, after one confirmation naming each server.
+            loaded = [s for s in self.sessions if s.running_models]
+            if len(loaded) > 1:
+                if ops := self._ops(self.session):
+                    ops.unload_all_on_servers([self._ops(s) for s in loaded])
+                return
+            if loaded and (ops := self._ops(loaded[0])):
+                ops.unload_all()
+            return
+        if ops := self._ops(self.session):
             ops.unload_all()
 
     def action_where(self) -> None:
@@ -483,6 +661,8 @@ class DashboardScreen(Screen[None]):
             return len(self.sessions) > 1
         if action == "clear_filter":
             return bool(self.installed_table.filter_text or self.installed_table.marked)
+        if action == "all_servers":
+            return self.servers_table is not None
         return True
 
     def why_not(self, action: str) -> str | None:
@@ -494,6 +674,8 @@ class DashboardScreen(Screen[None]):
             return f"Not connected to the server: {verb} needs it."
         on_running = self._active is self.running_table
         item = self._active.cursor_item
+        if item is not None:
+            item = self._where(item)[1]
         name = str(getattr(item, "name", ""))  # app.notify escapes it, once
         if action in ("push", "copy", "copy_to_servers", "rename", "delete") and on_running:
             return f"{verb} works on the installed models: tab switches to that table."

@@ -20,14 +20,21 @@ class DeleteScreen(ConfirmScreen):
         models: Sequence[LocalModel],
         loaded: Collection[str] = (),
         fetching: Mapping[str, Job] | None = None,
+        *,
+        server: str | None = None,
+        servers: Sequence[str] | None = None,
     ) -> None:
         """`fetching`: the running pull (or create) of a target, by model name; it would
-        bring the model back, so confirming cancels it first."""
+        bring the model back, so confirming cancels it first. `server`: the server's name,
+        given when there are several (the title names it). `servers`: each model's server, when
+        they are on several (each line and the title say so)."""
         fetching = fetching or {}
         items: list[Text] = []
-        for model in models:
+        for index, model in enumerate(models):
             line = Text("• ")
             line.append(safe_line(model.name), style="bold")
+            if servers is not None:
+                line.append(f" on {safe_line(servers[index])}")
             line.append(f"  {human_bytes(model.size)}")
             if model.name in loaded:
                 line.append("  (loaded — unloaded first)", style="yellow")
@@ -45,7 +52,10 @@ class DeleteScreen(ConfirmScreen):
         sizes = [model.size for model in models]
         total = None if None in sizes else sum(size or 0 for size in sizes)
         count = len(models)
-        title = f"Delete {count} models?" if count > 1 else "Delete this model?"
+        on = f" on {server}" if server else ""  # the title is escaped by ConfirmScreen
+        if servers is not None:
+            on = f" on {len(set(servers))} servers"
+        title = f"Delete {count} models{on}?" if count > 1 else f"Delete this model{on}?"
         # Layers shared with other models (copies, derived models) stay: hence "up to".
         freed = "an unknown amount" if total is None else f"up to {human_bytes(total)}"
         note = Text(f"Frees {freed} of disk space. This cannot be undone.")

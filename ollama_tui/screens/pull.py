@@ -35,14 +35,19 @@ class PullScreen(ModalScreen[PullRequest | None]):
     ]
     AUTO_FOCUS = "#pull-name"
 
-    def __init__(self, installed: Iterable[str] = (), value: str = "") -> None:
+    def __init__(
+        self, installed: Iterable[str] = (), value: str = "", *, server: str | None = None
+    ) -> None:
         super().__init__(classes="ops-dialog pull-dialog")
+        self.server = server
+        """The target server's name, given when there are several (the title names it)."""
         self.installed = list(installed)
         self.initial = value
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Static("Pull a model", classes="dialog-title")
+            title = f"Pull a model to {safe_line(self.server)}" if self.server else "Pull a model"
+            yield Static(Text(title), classes="dialog-title", markup=False)
             yield Static(
                 "Name as in the registry, e.g. llama3.2:1b or user/model:tag",
                 classes="dialog-note",

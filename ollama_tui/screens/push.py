@@ -115,14 +115,18 @@ class PushScreen(ModalScreen[PushRequest | None]):
     ]
     AUTO_FOCUS = "#cancel"
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, *, server: str | None = None) -> None:
         super().__init__(classes="ops-dialog push-dialog")
         self.model_name = name
+        self.server = server
+        """The source server's name, given when there are several (the title names it)."""
         self.refused = needs_namespace(name)
 
     def compose(self) -> ComposeResult:
         title = Text("Push ")
         title.append(safe_line(self.model_name), style="bold")
+        if self.server:
+            title.append(f" from {safe_line(self.server)}")
         title.append("?")
         with Vertical(classes="dialog"):
             yield Static(title, classes="dialog-title", markup=False)

@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from operator import attrgetter
+from typing import Any
 
-from ollama_tui.api import InvalidInput, LocalModel, RunningModel, normalize_model_name
+from ollama_tui.api import InvalidInput, LocalModel, normalize_model_name
 from ollama_tui.formatting import UNKNOWN, human_bytes, human_number, relative_time, safe_line
+from ollama_tui.widgets.fleet_rows import FleetRow, fleet_columns
 from ollama_tui.widgets.model_table import Column, VirtualTable, name_and_id_columns
 
 __all__ = ["InstalledTable", "installed_key"]
@@ -39,6 +41,11 @@ def params_text(model: LocalModel) -> str:
     return safe_line(details.parameter_size) or UNKNOWN
 
 
+def fleet_search_text(row: FleetRow[Any]) -> str:
+    """All servers: the filter also matches the server's name."""
+    return f"{search_text(row.model)}\n{row.session.label}"
+
+
 class InstalledTable(VirtualTable[LocalModel, ModelKey]):
     """NAME, ID, SIZE, PARAMS, QUANT, FAMILY, MODIFIED, CAPABILITIES; ● marks loaded models."""
 
@@ -46,10 +53,17 @@ class InstalledTable(VirtualTable[LocalModel, ModelKey]):
     EMPTY_TEXT = "No models installed — press p to pull one"
 
     def __init__(
-        self, clock: Callable[[], datetime], *, id: str | None = None, classes: str | None = None
+        self,
+        clock: Callable[[], datetime],
+        *,
+        fleet: bool = False,
+        id: str | None = None,
+        classes: str | None = None,
     ) -> None:
         self._clock = clock
-        self.loaded_names: frozenset[str] = frozenset()
+        self.fleet = fleet
+        """All servers: items are FleetRows (a model and its server), with a SERVER column."""
+        self.loaded_names: frozenset[Any] = frozenset()
         columns: list[Column[LocalModel]] = [
             *name_and_id_columns(),
             Column(
@@ -106,6 +120,17 @@ class InstalledTable(VirtualTable[LocalModel, ModelKey]):
                 hide_when_empty=True,
             ),
         ]
+        if fleet:
+            super().__init__(
+                fleet_columns(columns),  # type: ignore[arg-type]
+                attrgetter("key"),
+                search_text=fleet_search_text,  # type: ignore[arg-type]
+                fingerprint=attrgetter("print"),
+                sort="name",
+                id=id,
+                classes=classes,
+            )
+            return
         super().__init__(
             columns,
             installed_key,
@@ -116,26 +141,40 @@ class InstalledTable(VirtualTable[LocalModel, ModelKey]):
             classes=classes,
         )
 
+    def entity(self, key: Any) -> Any:
+        # All servers: the same model on another server is another entity.
+        return (key[0], key[2]) if self.fleet else key[0]
+
     def _modified(self, model: LocalModel) -> str:
         return relative_time(model.modified_at, self._clock()) or UNKNOWN
 
-    def set_loaded(self, running: Iterable[RunningModel]) -> None:
+    def set_loaded(self, running: Iterable[Any]) -> None:
         """Mark the installed models that /api/ps lists, by name (a copy shares the digest of
-        its original, but only the name that was loaded is running)."""
-        names = frozenset(loaded_key(m.name) for m in running)
+        its original, but only the name that was loaded is running); all servers: by server
+        and name (``running`` are FleetRows)."""
+        if self.fleet:
+            names = frozenset((row.index, loaded_key(row.model.name)) for row in running)
+        else:
+            names = frozenset(loaded_key(m.name) for m in running)
         if names != self.loaded_names:
             self.loaded_names = names
             self.refresh()
 
-    def gutter_flag(self, item: LocalModel) -> tuple[str, str | None]:
-        if loaded_key(item.name) in self.loaded_names:
+    def gutter_flag(self, item: Any) -> tuple[str, str | None]:
+        if self.fleet:
+            loaded = (item.index, loaded_key(item.model.name)) in self.loaded_names
+            item = item.model
+        else:
+            loaded = loaded_key(item.name) in self.loaded_names
+        if loaded:
             return ("●", "virtual-table--accent")
         if item.is_remote:
             return ("☁", "virtual-table--dim")
         return (" ", None)
 
-    def cell_style(self, column: Column[LocalModel], item: LocalModel, text: str) -> str | None:
-        if column.key == "size" and item.is_remote:
+    def cell_style(self, column: Column[Any], item: Any, text: str) -> str | None:
+        model = item.model if self.fleet else item
+        if column.key == "size" and model.is_remote:
             return "virtual-table--dim"
         return super().cell_style(column, item, text)
 

@@ -437,12 +437,18 @@ class VirtualTable(ScrollView, Generic[T, K], can_focus=True):
                         return
         self._set_cursor(self._visible[0], scroll=True)
 
+    def entity(self, key: Any) -> Any:
+        """What a tuple key names apart from its version: the model's name (key[0]); tables
+        whose keys hold more (the server) say so by overriding this."""
+        return key[0]
+
     def _same_entity(self, old_key: K) -> K | None:
         """A new key for the same model (same name, new digest), if the key is a tuple."""
         if isinstance(old_key, tuple) and old_key:
-            name = old_key[0]
+            entity = self.entity
+            wanted = entity(old_key)
             for key in self._visible:
-                if isinstance(key, tuple) and key and key[0] == name:
+                if isinstance(key, tuple) and key and entity(key) == wanted:
                     return key
         return None
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from operator import attrgetter
+from typing import Any
 
 from ollama_tui.api import RunningModel
 from ollama_tui.formatting import UNKNOWN, countdown, human_bytes
+from ollama_tui.widgets.fleet_rows import fleet_columns
 from ollama_tui.widgets.model_table import Column, VirtualTable, name_and_id_columns
 
 __all__ = ["RunningTable", "running_key"]
@@ -40,9 +42,16 @@ class RunningTable(VirtualTable[RunningModel, ModelKey]):
     MARKABLE = False
 
     def __init__(
-        self, clock: Callable[[], datetime], *, id: str | None = None, classes: str | None = None
+        self,
+        clock: Callable[[], datetime],
+        *,
+        fleet: bool = False,
+        id: str | None = None,
+        classes: str | None = None,
     ) -> None:
         self._clock = clock
+        self.fleet = fleet
+        """All servers: items are FleetRows (a model and its server), with a SERVER column."""
         columns: list[Column[RunningModel]] = [
             *name_and_id_columns(),
             Column(
@@ -81,9 +90,23 @@ class RunningTable(VirtualTable[RunningModel, ModelKey]):
                 priority=80,
             ),
         ]
+        if fleet:
+            super().__init__(
+                fleet_columns(columns),  # type: ignore[arg-type]
+                attrgetter("key"),
+                search_text=lambda row: f"{search_text(row.model)}\n{row.session.label}",
+                fingerprint=attrgetter("print"),
+                sort="name",
+                id=id,
+                classes=classes,
+            )
+            return
         super().__init__(
             columns, running_key, search_text=search_text, sort="name", id=id, classes=classes
         )
+
+    def entity(self, key: Any) -> Any:
+        return (key[0], key[2]) if self.fleet else key[0]
 
     def _until(self, model: RunningModel) -> str:
         now = self._clock()
@@ -94,7 +117,7 @@ class RunningTable(VirtualTable[RunningModel, ModelKey]):
         except (OverflowError, ValueError):
             return "Forever"
 
-    def cell_style(self, column: Column[RunningModel], item: RunningModel, text: str) -> str | None:
+    def cell_style(self, column: Column[Any], item: Any, text: str) -> str | None:
         if column.key == "until" and text == "Stopping...":
             return "virtual-table--warning"
         return super().cell_style(column, item, text)

@@ -41,10 +41,13 @@ class ServersTable(Widget):
         self._sessions: tuple[ServerSession, ...] = ()
         self._current: ServerSession | None = None
 
-    def set_sessions(self, sessions: Sequence[ServerSession], current: ServerSession) -> None:
+    def set_sessions(
+        self, sessions: Sequence[ServerSession], current: ServerSession, *, all_shown: bool = False
+    ) -> None:
         self._sessions = tuple(sessions)
         self._current = current
-        self.border_title = Text(f"Servers ({len(self._sessions)}) · 1-9 [ ]: switch")
+        shown = "ALL shown · " if all_shown else ""
+        self.border_title = Text(f"Servers ({len(self._sessions)}) · {shown}1-9 0 [ ]: switch")
         self.refresh()
 
     def server_changed(self) -> None:

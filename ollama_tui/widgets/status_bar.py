@@ -29,6 +29,13 @@ class StatusBar(Widget):
         super().__init__(id=id)
         self._monotonic = monotonic
         self.status = ConnectionStatus()
+        self.fleet: tuple[int, int] | None = None
+        """All servers shown: (how many, how many answer); None: one server's status."""
+
+    def set_fleet(self, fleet: tuple[int, int] | None) -> None:
+        if fleet != self.fleet:
+            self.fleet = fleet
+            self.refresh()
 
     def set_status(self, status: ConnectionStatus) -> None:
         if status != self.status:
@@ -48,6 +55,22 @@ class StatusBar(Widget):
         status = self.status
         now = self._monotonic()
         text = Text(no_wrap=True, overflow="ellipsis")
+        if self.fleet is not None:
+            total, answering = self.fleet
+            mark, style = (
+                (" ● ", "bold green")
+                if answering == total
+                else (" ◌ ", "bold yellow")
+                if answering
+                else (" ✖ ", "bold red")
+            )
+            text.append(mark, style=style)
+            text.append(f"All servers ({total})", style="bold")
+            text.append(f"  {answering} of {total} answering", style=style.split()[-1])
+            text.append("  1-9: one server", style="dim")
+            if status.read_only:
+                text.append("  READ-ONLY", style="bold magenta")
+            return text
         if status.state == "connected":
             text.append(" ● ", style="bold green")
         elif status.state in ("connecting", "not_answering"):
