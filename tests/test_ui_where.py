@@ -186,6 +186,10 @@ async def test_copy_asks_for_the_servers_that_lack_the_reference(fleet: Fleet) -
             m.digest for m in workstation.installed if m.name == "llama3.2:latest"
         )
         assert request.targets == (gpu_box, laptop)
+        # The app opens the copy dialog for it: closed, the matrix takes keys again.
+        await wait_for(pilot, lambda: app.screen is not screen, what="the copy dialog")
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.screen is screen, what="back to the matrix")
         # A model only on the laptop: from the laptop to the other two (enter does it too).
         key = next(k for k, r in screen.table.items.items() if r.name == "phi3:mini")
         screen.table.move_cursor_to(screen.table.visible_keys.index(key))
