@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from rich.cells import cell_len
-from rich.style import Style
 from rich.text import Text
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.strip import Strip
 from textual.widget import Widget
 
@@ -72,6 +71,8 @@ class ServersTable(Widget):
         self._rows: list[Row] = []
         self._widths: tuple[int, ...] = ()
         self._strips: dict[int, tuple[object, Strip]] = {}
+        self._natural: tuple[int, ...] = ()
+        """Each column's widest cell (or header)."""
         self._layout: tuple[int, tuple[int, ...]] | None = None
         """The column widths for the rows, and the width they are for."""
         self._sums: dict[int, tuple[object, object, tuple[int, int, int]]] = {}
@@ -100,13 +101,23 @@ class ServersTable(Widget):
         new = [(cells, style, now) for (cells, style), now in zip(rows, current, strict=True)]
         if new == self._rows and not force:
             return
-        old_count = len(self._rows)
-        self._rows = new
-        self._layout = None
-        if len(new) != old_count:
-            self.refresh(layout=True)
-        else:
-            self.refresh()
+        old, self._rows = self._rows, new
+        natural = _natural_widths(new)
+        if force or len(new) != len(old) or natural != self._natural:
+            self._natural = natural
+            self._layout = None
+            self._strips.clear()
+            self.refresh(layout=len(new) != len(old))
+            return
+        # Only the lines that changed are drawn again (usually one: a server's RTT).
+        width = self.size.width
+        for index, (before, after) in enumerate(zip(old, new, strict=True)):
+            if before != after:
+                self.refresh(Region(0, index + 1, width, 1))
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._strips.clear()  # drawn with the old colours
 
     def _sums_of(self, session: ServerSession) -> tuple[int, int, int]:
         """(RAM, VRAM, disk) of a server, summed again only when its lists changed."""
@@ -126,9 +137,7 @@ class ServersTable(Widget):
     def _column_widths(self, width: int) -> tuple[int, ...]:
         if self._layout is not None and self._layout[0] == width:
             return self._layout[1]
-        texts = [[header for header, _right, _ratio in COLUMNS]]
-        texts += [list(cells) for cells, _style, _current in self._rows]
-        widths = [max(cell_len(row[k]) for row in texts) for k in range(len(COLUMNS))]
+        widths = self._natural
         ratios = [ratio for _header, _right, ratio in COLUMNS]
         fixed = sum(w for w, r in zip(widths, ratios, strict=True) if not r) + len(COLUMNS) - 1
         left = max(0, width - fixed)
@@ -147,21 +156,20 @@ class ServersTable(Widget):
         if widths != self._widths:
             self._widths = widths
             self._strips.clear()
-        base = self.rich_style
         if y == 0:
-            key: object = ("header", base, width)
+            key: object = ("header", width)
             header = [(name, right, "bold") for name, right, _ratio in COLUMNS]
-            return self._strip(y, key, header, widths, width, base)
+            return self._strip(y, key, header, widths, width)
         if y - 1 >= len(self._rows):
-            return Strip.blank(width, base)
+            return Strip.blank(width, self.rich_style)
         cells, state_style, current = self._rows[y - 1]
-        key = (self._rows[y - 1], base, width)
+        key = (self._rows[y - 1], width)
         extra = "bold" if current else ""
         parts = [
             (cell, right, f"{state_style} {extra}" if k == 2 else extra)
             for k, (cell, (_h, right, _r)) in enumerate(zip(cells, COLUMNS, strict=True))
         ]
-        return self._strip(y, key, parts, widths, width, base)
+        return self._strip(y, key, parts, widths, width)
 
     def _strip(
         self,
@@ -170,7 +178,6 @@ class ServersTable(Widget):
         parts: Sequence[tuple[str, bool, str]],
         widths: Sequence[int],
         width: int,
-        base: Style,
     ) -> Strip:
         cached = self._strips.get(y)
         if cached is not None and cached[0] == key:
@@ -189,9 +196,15 @@ class ServersTable(Widget):
             if k < len(parts) - 1:
                 line.append(" ")
         segments = list(line.render(self.app.console))
-        strip = Strip(segments).crop_extend(0, width, None).apply_style(base)
+        strip = Strip(segments).crop_extend(0, width, None).apply_style(self.rich_style)
         self._strips[y] = (key, strip)
         return strip
+
+
+def _natural_widths(rows: Sequence[Row]) -> tuple[int, ...]:
+    texts = [tuple(header for header, _right, _ratio in COLUMNS)]
+    texts += [cells for cells, _style, _current in rows]
+    return tuple(max(cell_len(row[k]) for row in texts) for k in range(len(COLUMNS)))
 
 
 def _cells(
