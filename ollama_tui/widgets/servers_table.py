@@ -47,6 +47,7 @@ COLUMNS: tuple[tuple[str, bool, int], ...] = (
     ("MODELS", True, 0),
     ("DISK", True, 0),
 )
+HEADER_WIDTHS = tuple(cell_len(header) for header, _right, _ratio in COLUMNS)
 MIN_RATIO_WIDTH = 4
 """A shared column never gets narrower than this (the line is cut at the edge instead)."""
 
@@ -76,12 +77,16 @@ class ServersTable(Widget):
         self._layout: tuple[int, tuple[int, ...]] | None = None
         """The column widths for the rows, and the width they are for."""
         self._sums: dict[int, tuple[object, object, tuple[int, int, int]]] = {}
+        self._made: dict[int, tuple[tuple[object, ...], Row]] = {}
+        """Each server's row, with what it was made from."""
+        self._row_widths: dict[Row, tuple[int, ...]] = {}
 
     def set_sessions(self, sessions: Sequence[ServerSession], current: ServerSession) -> None:
         self._sessions = tuple(sessions)
         self._current = current
         live = {id(s) for s in self._sessions}
         self._sums = {k: v for k, v in self._sums.items() if k in live}
+        self._made.clear()
         self.border_title = Text(f"Servers ({len(self._sessions)}) · 1-9 [ ]: switch")
         self._update(force=True)
 
@@ -94,15 +99,13 @@ class ServersTable(Widget):
         return [cells for cells, _style, _current in self._rows]
 
     def _update(self, force: bool = False) -> None:
-        rows = [
-            _cells(i, s, s is self._current, self._sums_of(s)) for i, s in enumerate(self._sessions)
-        ]
-        current = [s is self._current for s in self._sessions]
-        new = [(cells, style, now) for (cells, style), now in zip(rows, current, strict=True)]
+        new = [self._row(i, s) for i, s in enumerate(self._sessions)]
         if new == self._rows and not force:
             return
         old, self._rows = self._rows, new
-        natural = _natural_widths(new)
+        self._row_widths = {row: self._row_widths[row] for row in new}
+        widths = (self._row_widths[row] for row in new)
+        natural = tuple(map(max, zip(HEADER_WIDTHS, *widths, strict=True)))
         if force or len(new) != len(old) or natural != self._natural:
             self._natural = natural
             self._layout = None
@@ -118,6 +121,20 @@ class ServersTable(Widget):
     def notify_style_update(self) -> None:
         super().notify_style_update()
         self._strips.clear()  # drawn with the old colours
+
+    def _row(self, index: int, session: ServerSession) -> Row:
+        """A server's row, made again only when its status or lists changed (a poll with
+        nothing new costs one comparison per server, not 20 rows of formatting)."""
+        current = session is self._current
+        basis = (index, current, session.status, session.installed, session.running_models)
+        cached = self._made.get(id(session))
+        if cached is not None and all(a is b for a, b in zip(cached[0], basis, strict=True)):
+            return cached[1]
+        cells, style = _cells(index, session, current, self._sums_of(session))
+        row = (cells, style, current)
+        self._made[id(session)] = (basis, row)
+        self._row_widths[row] = tuple(cell_len(cell) for cell in cells)
+        return row
 
     def _sums_of(self, session: ServerSession) -> tuple[int, int, int]:
         """(RAM, VRAM, disk) of a server, summed again only when its lists changed."""
@@ -199,12 +216,6 @@ class ServersTable(Widget):
         strip = Strip(segments).crop_extend(0, width, None).apply_style(self.rich_style)
         self._strips[y] = (key, strip)
         return strip
-
-
-def _natural_widths(rows: Sequence[Row]) -> tuple[int, ...]:
-    texts = [tuple(header for header, _right, _ratio in COLUMNS)]
-    texts += [cells for cells, _style, _current in rows]
-    return tuple(max(cell_len(row[k]) for row in texts) for k in range(len(COLUMNS)))
 
 
 def _cells(
