@@ -49,6 +49,11 @@ COLUMNS: tuple[tuple[str, bool, int], ...] = (
 )
 HEADER_WIDTHS = tuple(cell_len(header) for header, _right, _ratio in COLUMNS)
 MIN_RATIO_WIDTH = 4
+# The RTT shown moves only when a poll's differs from it by more than 25% and 5 ms: the jitter
+# of a steady server would otherwise repaint every row at every poll (20 servers, 10 frames a
+# second) to say nothing new.
+RTT_STEADY = 0.25
+RTT_JITTER = 0.005
 """A shared column never gets narrower than this (the line is cut at the edge instead)."""
 
 Row = tuple[tuple[str, ...], str, bool]
@@ -78,6 +83,7 @@ class ServersTable(Widget):
         """The column widths for the rows, and the width they are for."""
         self._sums: dict[int, tuple[object, object, tuple[int, int, int]]] = {}
         self._made: dict[int, tuple[tuple[object, ...], Row]] = {}
+        self._rtt_shown: dict[int, float | None] = {}
         """Each server's row, with what it was made from."""
         self._row_widths: dict[Row, tuple[int, ...]] = {}
 
@@ -130,7 +136,11 @@ class ServersTable(Widget):
         cached = self._made.get(id(session))
         if cached is not None and all(a is b for a, b in zip(cached[0], basis, strict=True)):
             return cached[1]
-        cells, style = _cells(index, session, current, self._sums_of(session))
+        rtt = self._rtt_shown.get(id(session))
+        new = session.status.rtt
+        if rtt is None or new is None or abs(new - rtt) > max(RTT_STEADY * rtt, RTT_JITTER):
+            rtt = self._rtt_shown[id(session)] = new
+        cells, style = _cells(index, session, current, self._sums_of(session), rtt)
         row = (cells, style, current)
         self._made[id(session)] = (basis, row)
         self._row_widths[row] = tuple(cell_len(cell) for cell in cells)
@@ -219,9 +229,15 @@ class ServersTable(Widget):
 
 
 def _cells(
-    index: int, session: ServerSession, current: bool, sums: tuple[int, int, int] | None = None
+    index: int,
+    session: ServerSession,
+    current: bool,
+    sums: tuple[int, int, int] | None = None,
+    rtt_seconds: float | None = None,
 ) -> tuple[tuple[str, ...], str]:
     status = session.status
+    if rtt_seconds is None:
+        rtt_seconds = status.rtt
     known = status.state in ("connected", "error") or status.last_ok is not None
     state, style = server_state(session)
     running = session.running_models
@@ -230,7 +246,7 @@ def _cells(
         ram, vram = memory_in_use(running)
         sums = (ram, vram, disk_in_use(installed))
     ram, vram, disk = sums
-    rtt = f"{status.rtt * 1000:.0f} ms" if status.rtt is not None else UNKNOWN
+    rtt = f"{rtt_seconds * 1000:.0f} ms" if rtt_seconds is not None else UNKNOWN
     cells = (
         f"{'▶' if current else ' '}{index + 1}",
         safe_line(session.label),
