@@ -49,12 +49,12 @@ COLUMNS: tuple[tuple[str, bool, int], ...] = (
 )
 HEADER_WIDTHS = tuple(cell_len(header) for header, _right, _ratio in COLUMNS)
 MIN_RATIO_WIDTH = 4
+"""A shared column never gets narrower than this (the line is cut at the edge instead)."""
 # The RTT shown moves only when a poll's differs from it by more than 25% and 5 ms: the jitter
-# of a steady server would otherwise repaint every row at every poll (20 servers, 10 frames a
+# of a steady server would otherwise repaint its row at every poll (20 servers: 10 repaints a
 # second) to say nothing new.
 RTT_STEADY = 0.25
 RTT_JITTER = 0.005
-"""A shared column never gets narrower than this (the line is cut at the edge instead)."""
 
 Row = tuple[tuple[str, ...], str, bool]
 """A row's cells, its state style and whether it is the current server."""
@@ -83,8 +83,8 @@ class ServersTable(Widget):
         """The column widths for the rows, and the width they are for."""
         self._sums: dict[int, tuple[object, object, tuple[int, int, int]]] = {}
         self._made: dict[int, tuple[tuple[object, ...], Row]] = {}
-        self._rtt_shown: dict[int, float | None] = {}
         """Each server's row, with what it was made from."""
+        self._rtt_shown: dict[int, float | None] = {}
         self._row_widths: dict[Row, tuple[int, ...]] = {}
 
     def set_sessions(self, sessions: Sequence[ServerSession], current: ServerSession) -> None:
@@ -143,7 +143,11 @@ class ServersTable(Widget):
         cells, style = _cells(index, session, current, self._sums_of(session), rtt)
         row = (cells, style, current)
         self._made[id(session)] = (basis, row)
-        self._row_widths[row] = tuple(cell_len(cell) for cell in cells)
+        # Shared (ratio) columns take the width left: their text never changes the layout.
+        self._row_widths[row] = tuple(
+            0 if ratio else cell_len(cell)
+            for cell, (_header, _right, ratio) in zip(cells, COLUMNS, strict=True)
+        )
         return row
 
     def _sums_of(self, session: ServerSession) -> tuple[int, int, int]:
