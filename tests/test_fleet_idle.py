@@ -140,3 +140,37 @@ async def test_every_server_is_polled_on_the_same_beat(fleet: Fleet) -> None:
                 0.5 * interval - 0.05 <= b - a <= 1.5 * interval + 0.1
                 for a, b in itertools.pairwise(polls)
             ), polls
+
+
+async def test_an_unchanged_poll_compares_no_models(
+    fleet: Fleet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Known lists are not compared field by field again at every poll (~1 ms per 500)."""
+    from ollama_tui.api import LocalModel
+    from ollama_tui.poller import Poller
+
+    compared = 0
+    original = LocalModel.__eq__
+
+    def counting(self: LocalModel, other: object) -> bool:
+        nonlocal compared
+        compared += 1
+        return original(self, other)  # type: ignore[no-any-return]
+
+    monkeypatch.setattr(LocalModel, "__eq__", counting)
+    poller = Poller(fleet.urls[0])
+    target = poller.add(fleet.urls[0])
+    poller.prefetch(target)  # the start-up path: another client, other list objects
+    future = poller.take_prefetch(target)
+    assert future is not None
+    first = await asyncio.wrap_future(future)
+    try:
+        second = await poller.poll(target, with_version=False)
+        assert second.installed is first.installed
+        compared = 0
+        for _ in range(3):
+            again = await poller.poll(target, with_version=False)
+            assert again.installed is first.installed
+        assert compared == 0
+    finally:
+        await poller.aclose()
