@@ -48,6 +48,20 @@ How each row is measured (and why that is a fair figure):
    (tables populated, three more polls, one filter); baseline: the minimal Textual app after
    its first frame.
 
+9-13. A fleet: ``python -m ollama_tui.simulator --fleet 20 --models 500`` in another process
+   (20 servers, 500 synthetic models each plus the preset's few), the app polling all of them
+   every 2 s (``ollama-tui --host URL1 ... --host URL20``) in a child process, nothing changing
+   on the servers, the default (current-server) view (``rows_9_to_13(view=...)`` and
+   ``show_view`` are where another view, such as the merged all-servers table, plugs in).
+   9: process CPU (``time.process_time``: UI and poller threads) over 20 s after a warm-up, as
+   % of one core. 10: the UI thread's CPU (``time.thread_time``) over the same 20 s, minus its
+   rate with every server paused (clock and timers), per poll round (polls / servers). 11:
+   key latency as row 6 (the same code), p95, while every server keeps polling; baseline: the
+   same keys with one unpolled server of 500 models. 12: start to the first screen refresh with
+   every server connected and its models in (each server's row in the servers table, the
+   current one's tables), as row 1, interleaved with row 1's single-server start (its
+   baseline). 13: peak RSS (``VmHWM``) of that child at the end; baseline: the row 11 child.
+
 ``--quick`` runs everything at toy scale (for the CI smoke test); its figures mean nothing.
 """
 
@@ -96,6 +110,12 @@ class Scale:
     key_presses: int = 40
     pull_lines: int = 1_000_000  # long pulls: completions (toasts, refresh) stay rare
     startup_reps: int = 15  # start-ups are cheap and noisy on a shared 2-core machine
+    fleet_servers: int = 20
+    fleet_models: int = 500
+    fleet_interval: float = 2.0
+    fleet_seconds: float = 20.0
+    fleet_key_presses: int = 120  # paced: a few poll rounds happen while keys are measured
+    fleet_startup_reps: int = 9
 
 
 FULL = Scale()
@@ -109,6 +129,12 @@ QUICK = Scale(
     key_presses=6,
     pull_lines=20_000,
     startup_reps=2,
+    fleet_servers=3,
+    fleet_models=20,
+    fleet_interval=0.5,
+    fleet_seconds=1.0,
+    fleet_key_presses=6,
+    fleet_startup_reps=1,
 )
 
 
@@ -207,11 +233,14 @@ def compile_sources() -> None:
 
 
 class SimProcess:
-    """``python -m ollama_tui.simulator`` on a free loopback port, in another process."""
+    """``python -m ollama_tui.simulator`` on a free loopback port, in another process;
+    ``servers=N`` runs a fleet (``--fleet N``, any free ports), its URLs in ``urls``."""
 
-    def __init__(self, *args: str) -> None:
+    def __init__(self, *args: str, servers: int = 1) -> None:
         self._log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in close()
         command = [sys.executable, "-m", "ollama_tui.simulator", "--listen", "127.0.0.1:0"]
+        if servers > 1:
+            command += ["--fleet", str(servers)]
         self.proc = subprocess.Popen(
             [*command, *args],
             stdout=subprocess.PIPE,
@@ -220,12 +249,18 @@ class SimProcess:
             env=child_env(),
         )
         assert self.proc.stdout is not None
-        line = self.proc.stdout.readline()
-        if "http" not in line:
-            self.close()
-            self._log.seek(0)
-            raise RuntimeError(f"simulator did not start: {line!r} {self._log.read()[-500:]!r}")
-        self.url = line.strip().rsplit(" ", 1)[-1]
+        self.urls: list[str] = []
+        for _ in range(servers):
+            line = self.proc.stdout.readline()
+            if "http" not in line:
+                self.proc.kill()
+                self.proc.wait()
+                self._log.seek(0)
+                log = self._log.read()[-500:]
+                self.close()
+                raise RuntimeError(f"simulator did not start: {line!r} {log!r}")
+            self.urls.append(line.strip().rsplit(" ", 1)[-1])
+        self.url = self.urls[0]
 
     def close(self) -> None:
         if self.proc.poll() is None:
@@ -241,8 +276,8 @@ class SimProcess:
 
 
 @contextlib.contextmanager
-def simulator(*args: str) -> Iterator[SimProcess]:
-    sim = SimProcess(*args)
+def simulator(*args: str, servers: int = 1) -> Iterator[SimProcess]:
+    sim = SimProcess(*args, servers=servers)
     try:
         yield sim
     finally:
@@ -350,7 +385,16 @@ def table_rows(models: Sequence[Any]) -> list[tuple[Any, ...]]:
 
 
 def child_startup(kind: str, url: str) -> dict[str, Any]:
-    if kind == "app":
+    if kind == "fleet":
+        # ``ollama-tui --host URL1 --host URL2 ...``; ready once every server's data is in.
+        from ollama_tui.__main__ import build_app
+
+        app = build_app(fleet_settings(url.split(","), 3600.0))
+
+        def ready() -> bool:
+            return fleet_ready(app)
+
+    elif kind == "app":
         # As the console script does (``ollama-tui --host URL``): settings, then build_app.
         from ollama_tui.__main__ import build_app
         from ollama_tui.config import Settings
@@ -632,6 +676,57 @@ def row_5(scale: Scale) -> Row:
     )
 
 
+# --- key latency (rows 6 and 11) ----------------------------------------------------------------
+
+
+def watch_cursor_frames(screen: Any, table: Any) -> list[tuple[float, int | None]]:
+    """From now on, every screen refresh appends (when, the table's cursor row)."""
+    stamps: list[tuple[float, int | None]] = []
+    original = screen._compositor_refresh
+
+    def refresh() -> None:
+        original()
+        stamps.append((time.perf_counter(), table.cursor_row))
+
+    screen._compositor_refresh = refresh
+    return stamps
+
+
+async def key_latency_samples(
+    pilot: Any,
+    table: Any,
+    stamps: list[tuple[float, int | None]],
+    count: int,
+    busy: Callable[[], None] | None = None,
+) -> list[float]:
+    """Wall ms from injecting ``down``/``up`` to the first frame showing the moved cursor."""
+    out: list[float] = []
+    for n in range(count):
+        if busy is not None:
+            busy()
+        key = "down" if n % 2 == 0 else "up"
+        before = table.cursor_row or 0
+        expected = before + (1 if key == "down" else -1)
+        mark = len(stamps)
+        start = time.perf_counter()
+        press = asyncio.create_task(pilot.press(key))
+        deadline = start + 10
+        seen: float | None = None
+        while seen is None and time.perf_counter() < deadline:
+            for when, row in stamps[mark:]:
+                if row == expected:
+                    seen = when
+                    break
+            else:
+                await asyncio.sleep(0.001)
+        await press
+        if seen is None:
+            raise TimeoutError("the screen never showed the key press")
+        out.append((seen - start) * 1000)
+        await asyncio.sleep(0.02 + 0.01 * (n % 3))  # pacing between key presses
+    return out
+
+
 # --- row 6: key latency while pulls stream -----------------------------------------------------
 
 
@@ -641,46 +736,14 @@ async def key_latencies(scale: Scale, url: str) -> tuple[list[float], list[float
     async with app.run_test(size=SIZE) as pilot:
         await wait_until(lambda: populated(app, 10))
         await pilot.pause()
-        screen = app.screen
         table = app.dashboard.installed_table
-        stamps: list[tuple[float, int | None]] = []
-        original = screen._compositor_refresh
-
-        def refresh() -> None:
-            original()
-            stamps.append((time.perf_counter(), table.cursor_row))
-
-        screen._compositor_refresh = refresh
+        stamps = watch_cursor_frames(app.screen, table)
         for _ in range(5):
             await pilot.press("down")
         await pilot.pause()
 
         async def measure(count: int, busy: Callable[[], None] | None) -> list[float]:
-            out: list[float] = []
-            for n in range(count):
-                if busy is not None:
-                    busy()
-                key = "down" if n % 2 == 0 else "up"
-                before = table.cursor_row or 0
-                expected = before + (1 if key == "down" else -1)
-                mark = len(stamps)
-                start = time.perf_counter()
-                press = asyncio.create_task(pilot.press(key))
-                deadline = start + 10
-                seen: float | None = None
-                while seen is None and time.perf_counter() < deadline:
-                    for when, row in stamps[mark:]:
-                        if row == expected:
-                            seen = when
-                            break
-                    else:
-                        await asyncio.sleep(0.001)
-                await press
-                if seen is None:
-                    raise TimeoutError("the screen never showed the key press")
-                out.append((seen - start) * 1000)
-                await asyncio.sleep(0.02 + 0.01 * (n % 3))  # pacing between key presses
-            return out
+            return await key_latency_samples(pilot, table, stamps, count, busy)
 
         quiet = await measure(scale.key_presses, None)
 
@@ -850,6 +913,211 @@ def row_8(scale: Scale) -> Row:
     )
 
 
+# --- rows 9-13: a fleet of servers ---------------------------------------------------------------
+
+
+def fleet_settings(urls: Sequence[str], interval: float) -> Any:
+    """Settings for one server per URL, as ``ollama-tui --host URL1 --host URL2 ...``."""
+    from ollama_tui.config import ServerSettings, Settings
+
+    servers = tuple(ServerSettings(None, url) for url in urls)
+    return Settings(servers=servers, interval=interval)
+
+
+def fleet_ready(app: Any, models: int = 1) -> bool:
+    """Every server's data is in: its session answered with its models, the current server's
+    tables are filled (the servers table shows each one's counts)."""
+    return populated(app, models) and all(
+        s.status.state == "connected" and len(s.installed) >= models for s in app.sessions
+    )
+
+
+def show_view(app: Any, view: str) -> Awaitable[None] | None:
+    """Switch the dashboard to ``view``: "current" (the default) is the current server.
+
+    Other views (the all-servers merged table) plug in here, e.g. by pressing their key."""
+    if view != "current":
+        raise ValueError(f"unknown view {view!r}")
+    return None
+
+
+async def child_fleet(
+    urls: list[str], models: int, interval: float, seconds: float, presses: int, view: str
+) -> dict[str, Any]:
+    """Rows 9, 10, 11 and 13 from one app polling every server every ``interval`` seconds."""
+    from ollama_tui.app import OllamaTuiApp
+
+    app = OllamaTuiApp(fleet_settings(urls, interval))
+    result: dict[str, Any] = {"servers": len(urls)}
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(lambda: fleet_ready(app, models), timeout=120)
+        switching = show_view(app, view)
+        if switching is not None:
+            await switching
+        await asyncio.sleep(2 * interval)  # warm-up: every server polled again
+        table = app.dashboard.installed_table
+        result["models"] = sum(len(s.installed) for s in app.sessions)
+
+        # Rows 9 and 10: nothing changes on the servers; the app polls them all.
+        polls, rendered = app.poll_count, table.render_count
+        cpu, ui, wall = time.process_time(), time.thread_time(), time.monotonic()
+        await asyncio.sleep(seconds)
+        cpu, ui = time.process_time() - cpu, time.thread_time() - ui
+        wall = time.monotonic() - wall
+        result.update(cpu=cpu, ui=ui, wall=wall, polls=app.poll_count - polls)
+        result["rows_rendered"] = table.render_count - rendered
+
+        # The UI thread's cost of just being there (clock, timers), with every server paused.
+        for session in app.sessions:
+            app.toggle_pause(session)
+        await wait_until(lambda: not any(s.polling for s in app.sessions))
+        await asyncio.sleep(interval)
+        ui_paused, wall_paused = time.thread_time(), time.monotonic()
+        await asyncio.sleep(seconds / 2)
+        result["ui_paused"] = time.thread_time() - ui_paused
+        result["wall_paused"] = time.monotonic() - wall_paused
+        for session in app.sessions:
+            app.toggle_pause(session)
+
+        # Row 11: keys while every server keeps polling.
+        await pilot.pause()
+        stamps = watch_cursor_frames(app.screen, table)
+        for _ in range(5):
+            await pilot.press("down")
+        await pilot.pause()
+        polls = app.poll_count
+        result["keys"] = await key_latency_samples(pilot, table, stamps, presses)
+        result["polls_during_keys"] = app.poll_count - polls
+    result["peak_mb"] = peak_rss_mb()
+    return result
+
+
+async def child_single_keys(url: str, models: int, presses: int) -> dict[str, Any]:
+    """Row 11's baseline: the same keys with one server of the same size, not polled."""
+    app = make_app(url)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(lambda: populated(app, models))
+        await pilot.pause()
+        table = app.dashboard.installed_table
+        stamps = watch_cursor_frames(app.screen, table)
+        for _ in range(5):
+            await pilot.press("down")
+        await pilot.pause()
+        keys = await key_latency_samples(pilot, table, stamps, presses)
+    return {"keys": keys, "peak_mb": peak_rss_mb()}
+
+
+def rows_9_to_13(scale: Scale, view: str = "current") -> list[Row]:
+    n, models, interval = scale.fleet_servers, scale.fleet_models, scale.fleet_interval
+    fleet_args = ("--models", str(models))
+    timeout = 4 * scale.fleet_seconds + 240
+    with simulator(*fleet_args, servers=n) as sim:
+        urls = ",".join(sim.urls)
+        fleet = run_child(
+            "fleet",
+            urls,
+            str(models),
+            str(interval),
+            str(scale.fleet_seconds),
+            str(scale.fleet_key_presses),
+            view,
+            timeout=timeout,
+        )
+        single = run_child(
+            "single-keys", sim.urls[0], str(models), str(scale.fleet_key_presses), timeout=timeout
+        )
+        # Row 12: the fleet's start against row 1's single-server start, interleaved.
+        fleet_starts: list[float] = []
+        single_starts: list[float] = []
+        big_starts: list[float] = []  # context: one server of the fleet (its 500 models)
+        with simulator() as one:
+            for _ in range(scale.fleet_startup_reps):
+                for kind, url, out in (
+                    ("app", one.url, single_starts),
+                    ("fleet", urls, fleet_starts),
+                    ("app", sim.urls[0], big_starts),
+                ):
+                    start = time.time()
+                    started = run_child("startup", kind, url)
+                    if started["ready"] is None:
+                        raise RuntimeError(f"{kind} never became ready")
+                    out.append((started["ready"] - start) * 1000)
+
+    what = f"{n} servers x {models} models, polled every {interval:g} s"
+    if view != "current":
+        what += f", {view} view"
+    cpu = 100 * fleet["cpu"] / fleet["wall"]
+    rounds = fleet["polls"] / n
+    paused_rate = fleet["ui_paused"] / fleet["wall_paused"]
+    per_round = max(0.0, fleet["ui"] - paused_rate * fleet["wall"]) / max(rounds, 1e-9) * 1000
+    keys, base_keys = p95(fleet["keys"]), p95(single["keys"])
+    start, base_start = median(fleet_starts), median(single_starts)
+    start_ratio = ratio(start, base_start)
+    note(
+        f"rows 9-13: {what}; {fleet['models']} models in all; idle window {fleet['wall']:.1f} s, "
+        f"{fleet['polls']} polls ({rounds:.1f} rounds), process CPU {fleet['cpu']:.2f} s, UI "
+        f"thread {fleet['ui'] * 1000:.0f} ms (paused: {paused_rate * 1000:.1f} ms/s), installed "
+        f"rows re-rendered {fleet['rows_rendered']}; keys: {fleet['polls_during_keys']} polls "
+        f"while pressed, median {median(fleet['keys']):.1f} ms, max {max(fleet['keys']):.1f} ms "
+        f"(one server: median {median(single['keys']):.1f}); start-up samples ms fleet "
+        f"{[round(t) for t in fleet_starts]}, one server {[round(t) for t in single_starts]}, "
+        f"one server of the fleet ({models} models) {[round(t) for t in big_starts]}; "
+        f"peak RSS one server {single['peak_mb']:.1f} MB"
+    )
+    return [
+        Row(
+            9,
+            f"CPU at idle, {what}",
+            cpu,
+            "% of a core",
+            None,
+            None,
+            "<= 5% of a core",
+            cpu <= 5,
+        ),
+        Row(
+            10,
+            f"UI time per poll round, nothing changed, {what}",
+            per_round,
+            "ms",
+            None,
+            None,
+            "<= 20 ms",
+            per_round <= 20,
+        ),
+        Row(
+            11,
+            f"key press to screen updated (p95), {what} (vs one server)",
+            keys,
+            "ms",
+            base_keys,
+            ratio(keys, base_keys),
+            "p95 <= 50 ms",
+            keys <= 50,
+        ),
+        Row(
+            12,
+            f"start to every server's data on screen, {n} servers (vs row 1's one server)",
+            start,
+            "ms",
+            base_start,
+            start_ratio,
+            "ratio <= 1.5",
+            start_ratio is not None and start_ratio <= 1.5,
+        ),
+        Row(
+            13,
+            f"peak RSS, {what}",
+            fleet["peak_mb"],
+            "MB",
+            single["peak_mb"],
+            ratio(fleet["peak_mb"], single["peak_mb"]),
+            "<= 250 MB",
+            fleet["peak_mb"] <= 250,
+        ),
+    ]
+
+
 # --- main ----------------------------------------------------------------------------------------
 
 ROWS: dict[int, Callable[[Scale], Row | list[Row]]] = {
@@ -859,13 +1127,16 @@ ROWS: dict[int, Callable[[Scale], Row | list[Row]]] = {
     6: row_6,
     7: row_7,
     8: row_8,
+    9: rows_9_to_13,
 }
+GROUPS = {2: {2, 3, 4}, 9: {9, 10, 11, 12, 13}}
+LAST_ROW = 13
 
 
 def run_rows(wanted: set[int], scale: Scale) -> list[Row]:
     rows: list[Row] = []
     for first, function in ROWS.items():
-        covers = {2, 3, 4} if first == 2 else {first}
+        covers = GROUPS.get(first, {first})
         if not covers & wanted:
             continue
         started = time.monotonic()
@@ -911,6 +1182,15 @@ def child_main(args: list[str]) -> int:
         result = asyncio.run(child_cpu_bare(rest[0], float(rest[1])))
     elif kind == "rss-app":
         result = asyncio.run(child_rss_app(rest[0], int(rest[1])))
+    elif kind == "fleet":
+        urls, models, interval, seconds, presses, view = rest
+        result = asyncio.run(
+            child_fleet(
+                urls.split(","), int(models), float(interval), float(seconds), int(presses), view
+            )
+        )
+    elif kind == "single-keys":
+        result = asyncio.run(child_single_keys(rest[0], int(rest[1]), int(rest[2])))
     elif kind == "rss-minimal":
         result = asyncio.run(child_rss_minimal())
     else:
@@ -921,7 +1201,7 @@ def child_main(args: list[str]) -> int:
 
 def parse_rows(text: str) -> set[int]:
     wanted = {int(part) for part in text.split(",") if part.strip()}
-    unknown = wanted - set(range(1, 9))
+    unknown = wanted - set(range(1, LAST_ROW + 1))
     if unknown:
         raise argparse.ArgumentTypeError(f"no such row: {sorted(unknown)}")
     return wanted
@@ -934,7 +1214,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="ollama-tui benchmark (see the module docstring)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--quick", action="store_true", help="toy scale (smoke test only)")
-    parser.add_argument("--rows", type=parse_rows, default=set(range(1, 9)), help="e.g. 2,5")
+    parser.add_argument(
+        "--rows", type=parse_rows, default=set(range(1, LAST_ROW + 1)), help="e.g. 2,5"
+    )
     args = parser.parse_args(argv)
     NOTES.clear()
     machine_line = machine()

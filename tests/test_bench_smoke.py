@@ -61,3 +61,13 @@ def test_bench_table_output_names_every_row(capsys: pytest.CaptureFixture[str]) 
     text = bench.table("test machine", rows)
     assert text.splitlines()[0] == "machine: test machine"
     assert "420.0" in text and "1.83" in text and "NO" in text and "—" in text
+
+
+def test_bench_fleet_rows_run_at_toy_scale(capsys: pytest.CaptureFixture[str]) -> None:
+    """Rows 9-13 (a fleet: simulator in another process, the app in a child) still run."""
+    bench = load_bench()
+    assert bench.main(["--quick", "--rows", "9,10,11,12,13", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["rows"]
+    assert [row["id"] for row in rows] == [9, 10, 11, 12, 13]
+    assert all(row["figure"] >= 0 and isinstance(row["goal_met"], bool) for row in rows)
+    assert rows[3]["baseline"] > 0  # the start-up ratio has its one-server start

@@ -245,3 +245,100 @@ def test_clearing_ended_jobs_in_tmux_leaves_a_way_back_and_out(tmp_path: Path) -
     finally:
         subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True, timeout=10)
         simulator.kill()
+
+
+def _post(url: str, path: str, body: dict[str, object]) -> None:
+    """A request from outside the app (another client of the same server)."""
+    import httpx
+
+    httpx.post(f"{url}{path}", json=body, timeout=10).raise_for_status()
+
+
+def _server_row(screen: str, name: str) -> str:
+    """The servers table's line of ``name`` (the names are unique words on screen)."""
+    for line in screen.splitlines():
+        if f" {name} " in line:
+            return line
+    raise AssertionError(f"no line for {name!r} in:\n{screen}")
+
+
+def _loaded(screen: str, name: str) -> str:
+    """The LOADED cell of a connected server's row (the word after its RTT, "N ms")."""
+    words = _server_row(screen, name).split()
+    return words[words.index("ms") + 1]
+
+
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+@pytest.mark.skipif(not SCRIPT.exists(), reason="the console script is not installed")
+def test_three_servers_in_tmux_one_killed_and_restarted(tmp_path: Path) -> None:
+    """Issue #10's acceptance, in a terminal: ``ollama-tui --host URL1 --host URL2 --host URL3``.
+
+    All three within 3 s; a model loaded from outside shows within two intervals; one server
+    killed shows unreachable within two intervals while the others keep refreshing (a model
+    added on another is seen); restarted, it comes back with no key pressed; ``q`` exits 0.
+    """
+    interval = 1.0
+    # Two intervals, plus what a capture of the pane takes on a busy 2-core machine.
+    two_intervals = 2 * interval + 1.0
+    servers = [SimulatorProcess(free_port()) for _ in range(3)]
+    names = ("fleet-alpha", "fleet-bravo", "fleet-charlie")
+    config = tmp_path / "config.toml"
+    # The names are matched to the --host URLs: the servers are the --host flags.
+    entries = "".join(
+        f'\n[[servers]]\nname = "{name}"\nurl = "{server.url}"\n'
+        for name, server in zip(names, servers, strict=True)
+    )
+    config.write_text(f"interval = {interval}\n{entries}")
+    hosts = " ".join(f"--host {server.url}" for server in servers)
+    session = f"bench-e2e-fleet-{uuid.uuid4().hex[:8]}"
+    command = f"{SCRIPT} {hosts} --config {config}; echo EXITED-$?; sleep 30"
+    tmux = Tmux(session)
+    try:
+        for server in servers:
+            server.start()
+        started = time.monotonic()
+        tmux.run("new-session", "-d", "-s", session, "-x", "100", "-y", "30", command)
+        screen = tmux.wait_for("Servers (3)", timeout=3.0)
+        wait_until(
+            lambda: all("connected" in _server_row(tmux.screen(), name) for name in names),
+            timeout=max(0.1, 3.0 - (time.monotonic() - started)),
+            what="all three servers connected within 3 s",
+        )
+        assert _loaded(tmux.screen(), "fleet-charlie") == "1"
+
+        # A model loaded from outside (an empty prompt loads it) on the third server.
+        _post(servers[2].url, "/api/generate", {"model": "mistral:7b", "prompt": ""})
+        wait_until(
+            lambda: _loaded(tmux.screen(), "fleet-charlie") == "2",
+            timeout=two_intervals,
+            what="the loaded model on fleet-charlie",
+        )
+
+        # One server killed: unreachable within two intervals.
+        servers[1].kill()
+        wait_until(
+            lambda: "unreachable" in _server_row(tmux.screen(), "fleet-bravo"),
+            timeout=two_intervals,
+            what="fleet-bravo unreachable",
+        )
+        # The others keep refreshing: a model added on the first (shown) server appears.
+        _post(servers[0].url, "/_sim/models", {"name": "fleet-probe:latest"})
+        screen = tmux.wait_for("fleet-probe:latest", timeout=two_intervals)
+        assert "unreachable" in _server_row(screen, "fleet-bravo")
+        assert "connected" in _server_row(screen, "fleet-alpha")
+        assert "connected" in _server_row(screen, "fleet-charlie")
+
+        # Restarted: back with no key pressed (after the back-off of a short outage).
+        servers[1].start()
+        wait_until(
+            lambda: "connected" in _server_row(tmux.screen(), "fleet-bravo"),
+            timeout=10,
+            what="fleet-bravo connected again",
+        )
+        tmux.keys("q")
+        screen = tmux.wait_for("EXITED-0")
+        assert "Traceback" not in screen
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True, timeout=10)
+        for server in servers:
+            server.kill()

@@ -52,6 +52,7 @@ if TYPE_CHECKING:
 __all__ = ["ContactObserver", "ModelList", "OllamaClient"]
 
 _M = TypeVar("_M", LocalModel, RunningModel)
+_Parsed = TypeVar("_Parsed")
 _HASH_STEP = 64 << 20  # bytes hashed per worker-thread call (one progress event each)
 _READ_CHUNK = 1 << 20  # bytes per file read while hashing/uploading
 _DIGEST_RE = re.compile(r"(?:sha256[:-])?([0-9a-fA-F]{64})")
@@ -291,6 +292,10 @@ class OllamaClient:
             connect=timeout, read=stream_read_timeout, write=None, pool=None
         )
         self._server_version: str | None = None
+        # The last answer of each model list (its body and what was made of it): a poll whose
+        # body is byte for byte the same is neither decoded nor parsed again (at 20 servers x
+        # 500 models, parsing unchanged lists was most of the app's CPU at idle).
+        self._last_lists: dict[str, tuple[bytes, Any]] = {}
         self._headers = all_headers
         # A proxy from the environment applies to a remote server (httpx honours it; the
         # standard library's start-up fetch below would not): no start-up fetch then.
@@ -487,7 +492,9 @@ class OllamaClient:
         _, content = await self._send(method, path, body, long=long)
         if allow_empty and not content.strip():
             return None
-        endpoint = f"{method} {path}"
+        return self._decode(content, f"{method} {path}")
+
+    def _decode(self, content: bytes, endpoint: str) -> Any:
         try:
             data = json.loads(content)
         except (ValueError, RecursionError):
@@ -500,6 +507,21 @@ class OllamaClient:
                 limits.cut(str(data["error"]).strip()) or f"the server failed {endpoint}"
             )
         return data
+
+    async def _model_list(self, path: str, parse: Callable[[dict[str, Any]], _Parsed]) -> _Parsed:
+        """``GET path`` parsed by ``parse``; the same body as last time gives the same object."""
+        _, content = await self._send("GET", path, None, long=False)
+        last = self._last_lists.get(path)
+        if last is not None and last[0] == content:
+            result: _Parsed = last[1]
+            return result
+        endpoint = f"GET {path}"
+        data = self._decode(content, endpoint)
+        if not isinstance(data, dict):
+            raise ProtocolError(f"the server's answer to {endpoint} is not a JSON object")
+        result = parse(data)
+        self._last_lists[path] = (content, result)
+        return result
 
     async def _json_object(
         self, method: str, path: str, body: Mapping[str, Any] | None = None
@@ -518,11 +540,11 @@ class OllamaClient:
 
     async def list_models(self) -> ModelList[LocalModel]:
         """``GET /api/tags``: the local models, newest first (at most ``MAX_MODELS``)."""
-        return self._parse_tags(await self._json_object("GET", "/api/tags"))
+        return await self._model_list("/api/tags", self._parse_tags)
 
     async def running(self) -> ModelList[RunningModel]:
         """``GET /api/ps``: the loaded models (the old ``running`` key is accepted too)."""
-        return self._parse_ps(await self._json_object("GET", "/api/ps"))
+        return await self._model_list("/api/ps", self._parse_ps)
 
     @staticmethod
     def _parse_version(data: dict[str, Any]) -> str:
