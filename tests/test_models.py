@@ -412,3 +412,28 @@ def test_human_number_reads_alike(count: int | None, expected: str) -> None:
 @pytest.mark.parametrize("size", [None, -1, -(10**400), 10**400])
 def test_human_bytes_unknown_is_a_dash(size: int | None) -> None:
     assert human_bytes(size) == "–"
+
+
+def test_shared_details_are_read_once_and_never_confused() -> None:
+    """Equal ``details`` objects give one shared ModelDetails; values that compare equal but
+    differ in type (True and 1) or need the flat fallback are never mixed up."""
+    from ollama_tui.api.models import LocalModel
+
+    details = {
+        "parent_model": "",
+        "format": "gguf",
+        "family": "llama",
+        "families": ["llama"],
+        "parameter_size": "3.2B",
+        "quantization_level": "Q4_K_M",
+        "context_length": 1,
+    }
+    a = LocalModel.from_json({"name": "a", "details": dict(details)})
+    b = LocalModel.from_json({"name": "b", "details": dict(details)})
+    assert a.details is b.details and a.details.context_length == 1
+    odd = LocalModel.from_json({"name": "c", "details": {**details, "context_length": True}})
+    assert odd.details.context_length is None
+    flat = LocalModel.from_json(
+        {"name": "d", "family": "qwen2", "details": {**details, "family": None}}
+    )
+    assert flat.details.family == "qwen2"

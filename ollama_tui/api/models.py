@@ -120,6 +120,28 @@ def _mapping(value: object) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else _EMPTY_INFO
 
 
+_DETAILS_KEYS = ("parent_model", "format", "family", "parameter_size", "quantization_level")
+_DETAILS_CACHE: dict[tuple[Any, ...], ModelDetails] = {}
+_DETAILS_CACHE_SIZE = 4096
+
+
+def _details_key(d: object) -> tuple[Any, ...] | None:
+    """A hashable key of a ``details`` object that needs no fallback (its usual keys all set
+    to strings), else None (read it in full)."""
+    if type(d) is not dict:
+        return None
+    try:
+        # The type too: True == 1 and hash alike, but only 1 is a number to the parser.
+        key = tuple((k, type(v), tuple(v) if type(v) is list else v) for k, v in d.items())
+        hash(key)
+    except TypeError:  # a nested object or list: not worth a cache entry
+        return None
+    get = d.get
+    if not all(type(get(k)) is str for k in _DETAILS_KEYS):
+        return None
+    return key
+
+
 @dataclass(frozen=True)
 class ModelDetails:
     """The ``details`` object of tags/ps/show."""
@@ -137,7 +159,25 @@ class ModelDetails:
 
     @classmethod
     def from_json(cls, d: Mapping[str, Any], fallback: Mapping[str, Any] | None = None) -> Self:
-        """Read ``d``; keys missing there are taken from ``fallback`` (old flat show shape)."""
+        """Read ``d``; keys missing there are taken from ``fallback`` (old flat show shape).
+
+        The models of one server share a handful of distinct ``details`` (same family, size,
+        quantization): a complete one is read once and the same object reused, which halves
+        the cost of reading a list of thousands."""
+        key = _details_key(d)
+        if key is not None:
+            cached = _DETAILS_CACHE.get(key)
+            if cached is not None and type(cached) is cls:
+                return cached
+            made = cls._read(d, None)
+            if len(_DETAILS_CACHE) >= _DETAILS_CACHE_SIZE:
+                _DETAILS_CACHE.clear()
+            _DETAILS_CACHE[key] = made
+            return made
+        return cls._read(d, fallback)
+
+    @classmethod
+    def _read(cls, d: Mapping[str, Any], fallback: Mapping[str, Any] | None) -> Self:
         d = _mapping(d)
         fb = _mapping(fallback)
 
