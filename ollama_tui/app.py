@@ -143,6 +143,7 @@ class OllamaTuiApp(SafeNotifyApp[None]):
         self._focus_before_small: dict[Screen[Any], Widget | None] = {}
         self._resume_gc = resume_gc
         self._closing = False
+        self._poll_tasks: set[asyncio.Task[None]] = set()
         self.dashboard: DashboardScreen | None = None
         if self.settings.keymap:
             self.set_keymap(dict(self.settings.keymap))
@@ -373,6 +374,8 @@ class OllamaTuiApp(SafeNotifyApp[None]):
 
     async def on_unmount(self) -> None:
         self._closing = True  # no poll may start while the poller shuts down
+        for task in list(self._poll_tasks):
+            task.cancel()
         for session in self.sessions:
             session.stop_timers()
             if session.first_fetch is not None:
@@ -441,10 +444,7 @@ class OllamaTuiApp(SafeNotifyApp[None]):
             session.poll_timer.stop()
             session.poll_timer = None
         start = functools.partial(self._start_poll, session)
-        if delay <= 0:
-            self.call_later(start)  # a zero-length Timer divides by zero
-        else:
-            session.poll_timer = self.set_timer(delay, start, name="poll")
+        session.poll_timer = _LoopTimer(max(0.0, delay), start)
 
     def _start_poll(self, session: ServerSession) -> None:
         if self._closing:
@@ -456,20 +456,18 @@ class OllamaTuiApp(SafeNotifyApp[None]):
         if session.status.retry_at is not None:
             # The retry is under way: not "retrying in 0 s".
             self._set_status(session, retry_at=None)
-        self.run_worker(
-            self._poll(session),
-            name="poll",
-            group=f"poll {id(session)}",
-            exclusive=True,
-            exit_on_error=False,
-        )
+        # A plain task, not a worker: a worker's state changes are messages, and 20 servers
+        # polled every interval made them most of the UI's time per poll round. One poll per
+        # server at a time is ``session.polling``; ``_poll`` catches every failure.
+        task = asyncio.get_running_loop().create_task(self._poll(session), name="poll")
+        self._poll_tasks.add(task)
+        task.add_done_callback(self._poll_tasks.discard)
         # The request's own timeout (10 s) is far too long to leave the status line saying
         # "connected": after an interval without an answer it says "not answering".
         self._stop_not_answering_timer(session)
-        session.not_answering_timer = self.set_timer(
+        session.not_answering_timer = _LoopTimer(
             session.patience(self.settings.interval),
             functools.partial(self._not_answering, session, self.monotonic()),
-            name="not answering",
         )
 
     def _not_answering(self, session: ServerSession, asked_at: float) -> None:
@@ -494,6 +492,15 @@ class OllamaTuiApp(SafeNotifyApp[None]):
         return (math.floor((now + interval / 2) / interval) + 1) * interval - now
 
     async def _poll(self, session: ServerSession) -> None:
+        try:
+            await self._poll_once(session)
+        except Exception:  # a bug in showing a poll must not stop polling, nor end the app
+            log.exception("poll of %s failed", session.url)
+            session.polling = False
+            if not self._closing and not session.paused:
+                self._schedule_poll(session, self.settings.interval)
+
+    async def _poll_once(self, session: ServerSession) -> None:
         delay = self._next_round()
         snapshot: Snapshot | None = None
         try:
@@ -697,6 +704,19 @@ def release_dead_styles_caches() -> None:
     clear = getattr(StylesCache.get_inner_outer, "cache_clear", None)
     if callable(clear):
         clear()
+
+
+class _LoopTimer:
+    """A timer on the event loop itself (``stop()`` cancels it): a Textual ``Timer`` is a task
+    of its own, too much to make twice per poll of every server."""
+
+    __slots__ = ("_handle",)
+
+    def __init__(self, delay: float, callback: Callable[[], object]) -> None:
+        self._handle = asyncio.get_running_loop().call_later(delay, callback)
+
+    def stop(self) -> None:
+        self._handle.cancel()
 
 
 class TooSmallNotice(Static):

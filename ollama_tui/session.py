@@ -91,7 +91,7 @@ class ConnectionStatus:
 
 
 class Stoppable(Protocol):
-    """A timer handle the app keeps on the session (a Textual ``Timer``)."""
+    """A timer handle the app keeps on the session."""
 
     def stop(self) -> None: ...
 

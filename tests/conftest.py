@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import os
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -67,6 +67,35 @@ def make_app(url: str, **settings: Any) -> OllamaTuiApp:
 
     settings.setdefault("interval", 60.0)
     return OllamaTuiApp(Settings(host=url, **settings))
+
+
+@pytest.fixture
+async def fleet() -> AsyncIterator[Any]:
+    """Three simulated servers (the fleet preset) on free loopback ports, one event loop."""
+    from ollama_tui.simulator import Fleet
+
+    servers = Fleet(3)
+    await servers.start("127.0.0.1", 0)
+    try:
+        yield servers
+    finally:
+        await servers.stop()
+
+
+def make_fleet_app(
+    fleet: Any,
+    names: Sequence[str] = ("workstation", "gpu-box", "laptop"),
+    *,
+    app_class: type[OllamaTuiApp] | None = None,
+    **settings: Any,
+) -> OllamaTuiApp:
+    """The real app on every server of ``fleet``, named ``names``; it polls once a minute."""
+    from ollama_tui.app import OllamaTuiApp
+    from ollama_tui.config import ServerSettings, Settings
+
+    settings.setdefault("interval", 60.0)
+    servers = tuple(ServerSettings(n, url) for n, url in zip(names, fleet.urls, strict=True))
+    return (app_class or OllamaTuiApp)(Settings(servers=servers, **settings))
 
 
 def _timed_out(predicate: Callable[[], object], what: str | Callable[[], str]) -> AssertionError:

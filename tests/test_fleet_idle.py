@@ -11,16 +11,14 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
-from conftest import wait_for
+from conftest import make_fleet_app, wait_for
 
 from ollama_tui.api import OllamaClient
 from ollama_tui.app import OllamaTuiApp
-from ollama_tui.config import ServerSettings, Settings
 from ollama_tui.simulator import Fleet
 from ollama_tui.widgets.servers_table import ServersTable
 
@@ -53,19 +51,8 @@ async def test_an_unchanged_model_list_is_not_parsed_again() -> None:
     assert [m.name for m in third] == ["a:latest"] and third is not first
 
 
-@pytest.fixture
-async def fleet() -> AsyncIterator[Fleet]:
-    fleet = Fleet(3)
-    await fleet.start("127.0.0.1", 0)
-    try:
-        yield fleet
-    finally:
-        await fleet.stop()
-
-
 def fleet_app(fleet: Fleet, interval: float) -> OllamaTuiApp:
-    servers = tuple(ServerSettings(f"s{k}", url) for k, url in enumerate(fleet.urls))
-    return OllamaTuiApp(Settings(interval=interval, servers=servers))
+    return make_fleet_app(fleet, [f"s{k}" for k in range(len(fleet.urls))], interval=interval)
 
 
 def servers_table(app: OllamaTuiApp) -> ServersTable:

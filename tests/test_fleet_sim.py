@@ -7,7 +7,6 @@ import signal
 import socket
 import subprocess
 import sys
-from collections.abc import AsyncIterator
 
 import httpx
 import ollama
@@ -17,16 +16,6 @@ from ollama_tui.simulator import FLEET_PRESET, Fleet, serve_fleet_in_thread
 from ollama_tui.simulator.fleet import fleet_addresses, plan_for
 
 pytestmark = pytest.mark.simulator_only
-
-
-@pytest.fixture
-async def fleet() -> AsyncIterator[Fleet]:
-    started = Fleet(3)
-    await started.start("127.0.0.1", 0)
-    try:
-        yield started
-    finally:
-        await started.stop()
 
 
 async def _get(url: str, path: str) -> object:

@@ -3,16 +3,14 @@ filter and marks across servers; each operation acts on the row's own server."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from conftest import wait_for
+from conftest import make_fleet_app, wait_for
 from textual.pilot import Pilot
 from textual.widgets import Static
 
 from ollama_tui.app import OllamaTuiApp
-from ollama_tui.config import ServerSettings, Settings
 from ollama_tui.screens.delete import DeleteScreen
 from ollama_tui.screens.load import LoadScreen
 from ollama_tui.simulator import Fleet
@@ -23,19 +21,8 @@ pytestmark = pytest.mark.simulator_only
 NAMES = ("workstation", "gpu-box", "laptop")
 
 
-@pytest.fixture
-async def fleet() -> AsyncIterator[Fleet]:
-    fleet = Fleet(3)
-    await fleet.start("127.0.0.1", 0)
-    try:
-        yield fleet
-    finally:
-        await fleet.stop()
-
-
 def fleet_app(fleet: Fleet) -> OllamaTuiApp:
-    servers = tuple(ServerSettings(name, url) for name, url in zip(NAMES, fleet.urls, strict=True))
-    return OllamaTuiApp(Settings(interval=60.0, servers=servers))
+    return make_fleet_app(fleet, NAMES)
 
 
 async def all_shown(pilot: Pilot[Any], app: OllamaTuiApp) -> InstalledTable:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from conftest import wait_for
+from conftest import make_fleet_app, wait_for
 from textual.pilot import Pilot
 
 from ollama_tui.app import OllamaTuiApp
@@ -20,19 +19,8 @@ pytestmark = pytest.mark.simulator_only
 NAMES = ("workstation", "gpu-box", "laptop")
 
 
-@pytest.fixture
-async def fleet() -> AsyncIterator[Fleet]:
-    fleet = Fleet(3)
-    await fleet.start("127.0.0.1", 0)
-    try:
-        yield fleet
-    finally:
-        await fleet.stop()
-
-
 def fleet_app(fleet: Fleet, interval: float = 60.0) -> OllamaTuiApp:
-    servers = tuple(ServerSettings(name, url) for name, url in zip(NAMES, fleet.urls, strict=True))
-    return OllamaTuiApp(Settings(interval=interval, servers=servers))
+    return make_fleet_app(fleet, NAMES, interval=interval)
 
 
 def table(app: OllamaTuiApp) -> ServersTable:

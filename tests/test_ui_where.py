@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from conftest import make_app, wait_for
+from conftest import make_app, make_fleet_app, wait_for
 from rich.cells import cell_len, set_cell_size
 from test_ui_ops import SMALL, notifications, screen_ready
 from textual import on
 from textual.pilot import Pilot
 
 from ollama_tui.app import OllamaTuiApp
-from ollama_tui.config import ServerSettings, Settings
 from ollama_tui.jobs import JobState
 from ollama_tui.messages import CopyToServersRequested
 from ollama_tui.screens.jobs import JobsScreen
@@ -38,20 +36,10 @@ class RecordingApp(OllamaTuiApp):
         self.copy_requests.append(message)
 
 
-@pytest.fixture
-async def fleet() -> AsyncIterator[Fleet]:
-    fleet = Fleet(3)
-    await fleet.start("127.0.0.1", 0)
-    try:
-        yield fleet
-    finally:
-        await fleet.stop()
-
-
 def fleet_app(fleet: Fleet, names: tuple[str, ...] = NAMES, **settings: Any) -> RecordingApp:
-    servers = tuple(ServerSettings(name, url) for name, url in zip(names, fleet.urls, strict=True))
-    settings.setdefault("interval", 60.0)
-    return RecordingApp(Settings(servers=servers, **settings))
+    app = make_fleet_app(fleet, names, app_class=RecordingApp, **settings)
+    assert isinstance(app, RecordingApp)
+    return app
 
 
 async def all_connected(pilot: Pilot[Any], app: OllamaTuiApp) -> None:
