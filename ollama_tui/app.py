@@ -317,8 +317,10 @@ class OllamaTuiApp(SafeNotifyApp[None]):
     def on_load(self) -> None:
         # The first fetch goes out now (if the entry point has not sent it already), while
         # Textual is still building the first frame.
+        self.poller.prefetch_many(
+            [s.poll_target for s in self.sessions if s.poll_target is not None]
+        )
         for session in self.sessions:
-            self.poller.prefetch(session.poll_target)
             session.first_fetch = self.poller.take_prefetch(session.poll_target)
 
     def on_mount(self) -> None:
@@ -536,7 +538,9 @@ class OllamaTuiApp(SafeNotifyApp[None]):
 
     def _count_poll(self) -> None:
         self.poll_count += 1
-        if self._resume_gc:
+        # Once every server's first poll is in (a fleet's 20 first fetches must not wait for
+        # a full collection of what the first ones made).
+        if self._resume_gc and self.poll_count >= len(self.sessions):
             self.call_after_refresh(self.end_startup)  # once this poll is on screen
 
     @on(SessionPolled)

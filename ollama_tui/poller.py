@@ -17,7 +17,7 @@ import concurrent.futures
 import logging
 import threading
 import time
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -159,29 +159,33 @@ class Poller:
         The app's first poll takes it over (``take_prefetch``), so the round trip overlaps
         with importing and building the UI instead of following it.
         """
+        self.prefetch_many([self._target(target)])
+
+    def prefetch_many(self, targets: Sequence[PollTarget]) -> None:
+        """``prefetch`` for several servers (those already sent are left alone)."""
         self.start()
         assert self._loop is not None
-        target = self._target(target)
-        if target.prefetched is not None:
-            return
-        client = target.client
-        if client is None or not client.can_fetch_blocking:
-            target.prefetched = asyncio.run_coroutine_threadsafe(
-                self._fetch(target, True), self._loop
-            )
-            return
-        # With the standard library, on a thread of its own: the poller's loop would import
-        # httpcore and anyio for its first request, competing with the UI's first frame. Every
-        # server so: with 20, connecting each through the poller's loop added ~250 ms to the
-        # start (the threads only wait on sockets; they end with their fetch).
-        future: concurrent.futures.Future[Snapshot] = concurrent.futures.Future()
-        target.prefetched = future
-        threading.Thread(
-            target=self._prefetch_blocking,
-            args=(target, client, self._loop, future),
-            name="ollama-tui-first-fetch",
-            daemon=True,
-        ).start()
+        for target in targets:
+            if target.prefetched is not None:
+                continue
+            client = target.client
+            if client is None or not client.can_fetch_blocking:
+                target.prefetched = asyncio.run_coroutine_threadsafe(
+                    self._fetch(target, True), self._loop
+                )
+                continue
+            # With the standard library, on a thread of its own: the poller's loop would import
+            # httpcore and anyio for its first request, competing with the UI's first frame.
+            # Every server so: with 20, connecting each through the poller's loop added ~250 ms
+            # to the start (the threads only wait on sockets; they end with their fetch).
+            future: concurrent.futures.Future[Snapshot] = concurrent.futures.Future()
+            target.prefetched = future
+            threading.Thread(
+                target=self._prefetch_blocking,
+                args=(target, client, self._loop, future),
+                name="ollama-tui-first-fetch",
+                daemon=True,
+            ).start()
 
     def _prefetch_blocking(
         self,
@@ -215,8 +219,12 @@ class Poller:
         future.set_result(snapshot)
 
     def _fetch_blocking(self, target: PollTarget, client: OllamaClient) -> Snapshot:
-        """The three start-up requests at once, one thread each (a remote server's round
-        trips overlap as in ``_fetch``), within ``START_UP_TIMEOUT`` in all."""
+        """The three start-up requests, within ``START_UP_TIMEOUT`` in all.
+
+        For the first server at once, one thread each (a remote server's round trips overlap
+        as in ``_fetch``). The other servers' fetches already run side by side, one thread
+        each: three more threads apiece (sixty for twenty servers) only fought over the GIL
+        with the UI being built, so their requests go one after the other."""
         started = self._monotonic()
         results: dict[str, Any] = {}
 
@@ -226,14 +234,18 @@ class Poller:
             except Exception as error:
                 results[key] = error
 
-        helpers = [
-            threading.Thread(target=get, args=(key, call), daemon=True)
-            for key, call in (
-                ("tags", client.list_models_blocking),
-                ("ps", client.running_blocking),
-                ("version", client.version_blocking),
-            )
-        ]
+        calls = (
+            ("tags", client.list_models_blocking),
+            ("ps", client.running_blocking),
+            ("version", client.version_blocking),
+        )
+        if self.targets and target is not self.targets[0]:
+            for key, call in calls:
+                get(key, call)
+                if isinstance(results[key], Exception):
+                    break
+            calls = ()
+        helpers = [threading.Thread(target=get, args=pair, daemon=True) for pair in calls]
         for helper in helpers:
             helper.start()
         # One deadline for everything (name look-up, connecting, a slow answer): a helper

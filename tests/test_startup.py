@@ -208,3 +208,24 @@ def test_no_standard_library_fetch_over_tls_or_through_a_proxy() -> None:
     assert not OllamaClient("http://gpu-box:11434", environ=proxy).can_fetch_blocking
     # A loopback server is reached directly, as by the async client.
     assert OllamaClient("http://127.0.0.1:11434", environ=proxy).can_fetch_blocking
+
+
+def test_every_servers_first_fetch_leaves_before_the_ui_is_built() -> None:
+    """With several servers, build_app sends each server's first fetch (on the standard
+    library's thread), so twenty round trips overlap with importing the UI."""
+    from ollama_tui.__main__ import build_app
+    from ollama_tui.config import ServerSettings, Settings
+    from ollama_tui.simulator.thread import serve_fleet_in_thread
+
+    with serve_fleet_in_thread(3) as fleet:
+        servers = tuple(ServerSettings(f"s{k}", url) for k, url in enumerate(fleet.urls))
+        app = build_app(Settings(servers=servers, interval=60.0))
+        try:
+            targets = app.poller.targets
+            assert [t.base_url for t in targets] == list(fleet.urls)
+            assert all(t.prefetched is not None for t in targets)
+            snapshots = [t.prefetched.result(timeout=10) for t in targets]  # type: ignore[union-attr]
+            assert all(s.installed and s.version for s in snapshots)
+        finally:
+            app.end_startup()
+            asyncio.run(app.poller.aclose())

@@ -31,7 +31,9 @@ def parse_time(value: object) -> datetime | None:
         return None
     text = value.strip()
     # Nanoseconds: cut to microseconds ourselves rather than rely on the running Python's parser.
-    text = _FRACTION_RE.sub(r"\1", text, count=1)
+    match = _FRACTION_RE.search(text)  # (not .sub: expanding its template costs more)
+    if match is not None:
+        text = text[: match.start()] + match.group(1) + text[match.end() :]
     if text[-1:] in ("Z", "z"):
         text = text[:-1] + "+00:00"
     try:
@@ -130,11 +132,18 @@ def _details_key(d: object) -> tuple[Any, ...] | None:
     to strings), else None (read it in full)."""
     if type(d) is not dict:
         return None
+    items = []
+    for item in d.items():
+        kind = type(item[1])
+        if kind is list:
+            item = (item[0], tuple(item[1]))
+        elif kind is bool or kind is dict:
+            return None  # True == 1 and hash alike; a nested object: read it in full
+        items.append(item)
+    key = tuple(items)
     try:
-        # The type too: True == 1 and hash alike, but only 1 is a number to the parser.
-        key = tuple((k, type(v), tuple(v) if type(v) is list else v) for k, v in d.items())
         hash(key)
-    except TypeError:  # a nested object or list: not worth a cache entry
+    except TypeError:  # a list inside a list
         return None
     get = d.get
     if not all(type(get(k)) is str for k in _DETAILS_KEYS):
