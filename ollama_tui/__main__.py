@@ -150,7 +150,6 @@ def resolve_settings(
         max_transfers=config.max_transfers or DEFAULT_MAX_TRANSFERS,
         load_timeout=config.load_timeout or DEFAULT_LOAD_TIMEOUT,
         reconnect_timeout=config.reconnect_timeout or DEFAULT_RECONNECT_TIMEOUT,
-        check_interval=config.check_interval,
         insecure_registries=config.insecure_registries,
         registry_urls=dict(config.registry_urls),
         keymap=dict(config.keymap),

@@ -8,7 +8,6 @@ theme = "nord"
 max_transfers = 2       # pulls/pushes at once (the rest wait); creates start at once
 load_timeout = 300      # seconds a model load may take before it is given up
 reconnect_timeout = 600 # seconds a pull/push cut by a lost server waits for it to come back
-check_interval = 24     # hours between background "outdated" checks (not set: never)
 insecure_registries = ["registry.lan:5000"]   # reached over http, not https
 
 [registry_urls]         # check a registry's models at another address (a mirror)
@@ -72,7 +71,6 @@ _TOP_KEYS = (
     "max_transfers",
     "load_timeout",
     "reconnect_timeout",
-    "check_interval",
     "insecure_registries",
     "registry_urls",
     "keymap",
@@ -129,7 +127,6 @@ class ConfigFile:
     max_transfers: int | None = None
     load_timeout: float | None = None
     reconnect_timeout: float | None = None
-    check_interval: float | None = None
     insecure_registries: tuple[str, ...] = ()
     registry_urls: Mapping[str, str] = field(default_factory=dict)
     keymap: Mapping[str, str] = field(default_factory=dict)
@@ -177,8 +174,6 @@ class Settings:
     max_transfers: int = DEFAULT_MAX_TRANSFERS
     load_timeout: float = DEFAULT_LOAD_TIMEOUT
     reconnect_timeout: float = DEFAULT_RECONNECT_TIMEOUT
-    check_interval: float | None = None
-    """Hours between background outdated checks (None: only when asked)."""
     insecure_registries: tuple[str, ...] = ()
     """Registries (``host[:port]``) reached over http."""
     registry_urls: Mapping[str, str] = field(default_factory=dict)
@@ -300,15 +295,6 @@ def _check(path: Path, text: str, data: dict[str, Any]) -> ConfigFile:
 
     load_timeout = _seconds(data, "load_timeout", fail)
     reconnect_timeout = _seconds(data, "reconnect_timeout", fail)
-    check_interval = data.get("check_interval")
-    if check_interval is not None:
-        if isinstance(check_interval, bool) or not isinstance(check_interval, int | float):
-            raise fail(
-                f"must be a number of hours, not {_type_name(check_interval)}", "check_interval"
-            )
-        if not check_interval > 0 or not math.isfinite(check_interval):
-            raise fail("must be a finite number of hours above 0", "check_interval")
-        check_interval = float(check_interval)
     insecure_raw = data.get("insecure_registries", [])
     if not isinstance(insecure_raw, list):
         raise fail(
@@ -406,7 +392,6 @@ def _check(path: Path, text: str, data: dict[str, Any]) -> ConfigFile:
         max_transfers=max_transfers,
         load_timeout=load_timeout,
         reconnect_timeout=reconnect_timeout,
-        check_interval=check_interval,
         insecure_registries=tuple(insecure_registries),
         registry_urls=registry_urls,
         keymap=keymap,

@@ -72,8 +72,6 @@ def test_an_unreachable_server_and_a_bad_config(
 @pytest.mark.parametrize(
     ("text", "key", "words"),
     [
-        ("check_interval = 0", "check_interval", "above 0"),
-        ('check_interval = "daily"', "check_interval", "number of hours"),
         ('insecure_registries = "x"', "insecure_registries", "array"),
         ('insecure_registries = ["a b"]', "insecure_registries", "host:port"),
         ('[registry_urls]\n"registry.ollama.ai" = "ftp://x"', "registry_urls", "http"),
@@ -95,10 +93,9 @@ def test_freshness_settings_are_read(tmp_path: Path) -> None:
 
     path = tmp_path / "config.toml"
     path.write_text(
-        'check_interval = 12\ninsecure_registries = ["Registry.LAN:5000"]\n'
+        'insecure_registries = ["Registry.LAN:5000"]\n'
         '[registry_urls]\n"registry.ollama.ai" = "http://mirror.lan:5000"\n'
     )
     config = load_config(path)
-    assert config.check_interval == 12.0
     assert config.insecure_registries == ("registry.lan:5000",)
     assert config.registry_urls == {"registry.ollama.ai": "http://mirror.lan:5000"}
