@@ -155,8 +155,12 @@ class ServerSession:
 
     @property
     def label(self) -> str:
-        """What the user sees for this server: its name, else its URL."""
-        return self.name or self.url
+        """What the user sees for this server: its name, else its URL without ``http://``
+        (in a narrow SERVER column, ``http://127.0.0.1:15…`` hid the port that tells servers
+        apart; ``https://`` stays, it says something)."""
+        if self.name:
+            return self.name
+        return self.url.removeprefix("http://").rstrip("/") or self.url
 
     # -- status ------------------------------------------------------------------------------
 

@@ -42,7 +42,10 @@ def test_a_session_holds_its_settings_and_shows_its_name_else_its_url() -> None:
     )
     assert named.label == "gpu-1"
     assert named.client.observer is named.reachability  # every request reports to it
-    assert ServerSession(None, URL).label == URL
+    assert ServerSession(None, "http://gpu-box:11434/").label == "gpu-box:11434"
+    assert (
+        ServerSession(None, "https://lab.example/ollama").label == "https://lab.example:443/ollama"
+    )
     assert ServerSession(None, URL).status.host == URL
 
 
