@@ -245,3 +245,16 @@ async def test_server_text_is_escaped_in_the_servers_table(fleet: Fleet) -> None
         rows = table(app).rows()
         assert "\x1b" not in rows[0][1] and rows[0][1].startswith("[bold]x")
         assert rows[1][1] == fleet.urls[1].removeprefix("http://")  # no name: host and port
+
+
+def test_a_server_that_stopped_answering_shows_no_round_trip() -> None:
+    from ollama_tui.session import ServerSession
+    from ollama_tui.widgets.servers_table import _cells
+
+    session = ServerSession("gpu", "http://127.0.0.1:9")
+    session.set_status(state="connected", rtt=0.008, last_ok=1.0, version="0.33.0")
+    assert _cells(0, session, True)[0][4] == "8 ms"
+    session.set_status(state="unreachable", reason="refused")
+    cells = _cells(0, session, True)[0]
+    assert cells[4] == "–"  # no round trip to a server that does not answer
+    assert cells[5] == "0"  # its last known lists stay, under its state

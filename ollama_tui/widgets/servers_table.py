@@ -261,7 +261,8 @@ def _cells(
         safe_line(session.label),
         state,
         safe_line(status.version) if status.version else UNKNOWN,
-        rtt if known else UNKNOWN,
+        # The lists are the last ones known; a round trip is only one while it answers.
+        rtt if status.state in ("connected", "error") else UNKNOWN,
         str(len(running)) if known else UNKNOWN,
         human_bytes(ram) if known else UNKNOWN,
         human_bytes(vram) if known else UNKNOWN,
