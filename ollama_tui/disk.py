@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from ollama_tui.api.errors import OllamaError
 from ollama_tui.api.models import LocalModel, ModelShow
-from ollama_tui.api.names import normalize_model_name
+from ollama_tui.api.names import name_identity
 
 __all__ = [
     "SHOW_CONCURRENCY",
@@ -64,19 +64,12 @@ class Freed:
     """Models that stay and keep (some of) the deleted models' weights on disk."""
 
 
-def _name_key(name: str) -> str:
-    try:
-        return normalize_model_name(name).casefold()
-    except ValueError:
-        return name.casefold()
-
-
 def _groups(
     installed: Iterable[LocalModel], weights: Mapping[str, str]
 ) -> tuple[dict[str, list[LocalModel]], bool]:
     """Local models by weights blob; and whether every blob is known (not assumed)."""
     local = [m for m in installed if not m.is_remote]
-    by_name = {_name_key(m.name): m for m in local}
+    by_name = {name_identity(m.name)[0]: m for m in local}
     complete = True
 
     def key(model: LocalModel, depth: int = 0) -> str:
@@ -85,7 +78,7 @@ def _groups(
         if known:
             return "w:" + known
         complete = False
-        parent = by_name.get(_name_key(model.details.parent_model or ""))
+        parent = by_name.get(name_identity(model.details.parent_model or "")[0])
         if parent is not None and parent is not model and depth < 8:
             return key(parent, depth + 1)
         return "m:" + model.digest  # copies share the manifest digest, so this groups them

@@ -52,6 +52,11 @@ def deleted_message(names: Sequence[str], shown: int = 3) -> str:
     return f"Deleted {len(names)} models: {listed}" + (f" and {rest} more" if rest > 0 else "")
 
 
+def _line_on_server(name: str, ops: Operations) -> Text:
+    """A dialog's list line for a model on one of several servers."""
+    return Text(f"• {safe_line(name)} on {safe_line(ops.session.label)}")
+
+
 class Operations:
     """The model operations of one server; the dashboard calls one method per key."""
 
@@ -530,11 +535,7 @@ class Operations:
 
         if self.refused("pull") or self._dialog_open():
             return
-        items = [
-            Text(f"• {safe_line(m.name)} on {safe_line(ops.session.label)}")
-            for ops, ms in groups
-            for m in ms
-        ]
+        items = [_line_on_server(m.name, ops) for ops, ms in groups for m in ms]
         count = len(items)
 
         async def ask() -> None:
@@ -565,11 +566,7 @@ class Operations:
         if self.refused("unload") or self._dialog_open():
             return
         work = [(ops, list(ops.session.running_models)) for ops in servers]
-        items = [
-            Text(f"• {safe_line(m.name)} on {safe_line(ops.session.label)}")
-            for ops, ms in work
-            for m in ms
-        ]
+        items = [_line_on_server(m.name, ops) for ops, ms in work for m in ms]
 
         async def flow() -> None:
             question = f"Unload {counted(len(items), 'model')} on {len(work)} servers?"

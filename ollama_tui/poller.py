@@ -239,18 +239,18 @@ class Poller:
             ("ps", client.running_blocking),
             ("version", client.version_blocking),
         )
+        # One deadline for everything (name look-up, connecting, a slow answer): a helper
+        # still waiting after it is left to its socket timeout (daemon threads).
+        deadline = time.monotonic() + client_module.START_UP_TIMEOUT
         if self.targets and target is not self.targets[0]:
             for key, call in calls:
                 get(key, call)
-                if isinstance(results[key], Exception):
-                    break
+                if isinstance(results[key], Exception) or time.monotonic() > deadline:
+                    break  # what is missing is asked again through the async client
             calls = ()
         helpers = [threading.Thread(target=get, args=pair, daemon=True) for pair in calls]
         for helper in helpers:
             helper.start()
-        # One deadline for everything (name look-up, connecting, a slow answer): a helper
-        # still waiting after it is left to its socket timeout (daemon threads).
-        deadline = time.monotonic() + client_module.START_UP_TIMEOUT
         for helper in helpers:
             helper.join(max(0.0, deadline - time.monotonic()))
         for key in ("tags", "ps"):

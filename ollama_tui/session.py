@@ -89,6 +89,11 @@ class ConnectionStatus:
     read_only: bool = False
     demo: bool = False
 
+    @property
+    def answers(self) -> bool:
+        """The last poll got an answer: the lists, or an error reply (the server is there)."""
+        return self.state in ("connected", "error")
+
 
 class Stoppable(Protocol):
     """A timer handle the app keeps on the session."""

@@ -336,7 +336,7 @@ class DashboardScreen(Screen[None]):
         self._refresh_bindings_if_needed()
 
     def _show_fleet_status(self) -> None:
-        answering = sum(1 for s in self.sessions if s.status.state in ("connected", "error"))
+        answering = sum(1 for s in self.sessions if s.status.answers)
         self.status_bar.set_fleet((len(self.sessions), answering))
 
     def set_status(self, status: ConnectionStatus) -> None:
@@ -355,8 +355,8 @@ class DashboardScreen(Screen[None]):
         an answer (an error reply, a list over a limit) that must not lock out the operations
         that would fix it (deleting the model that breaks the list, say)."""
         if self.all_servers:
-            return any(s.status.state in ("connected", "error") for s in self.sessions)
-        return self._status.state in ("connected", "error")
+            return any(s.status.answers for s in self.sessions)
+        return self._status.answers
 
     def _update_titles(self) -> None:
         if self.all_servers:

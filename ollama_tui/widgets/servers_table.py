@@ -247,7 +247,7 @@ def _cells(
     status = session.status
     if rtt_seconds is None:
         rtt_seconds = status.rtt
-    known = status.state in ("connected", "error") or status.last_ok is not None
+    known = status.answers or status.last_ok is not None
     state, style = server_state(session)
     running = session.running_models
     installed = session.installed
@@ -262,7 +262,7 @@ def _cells(
         state,
         safe_line(status.version) if status.version else UNKNOWN,
         # The lists are the last ones known; a round trip is only one while it answers.
-        rtt if status.state in ("connected", "error") else UNKNOWN,
+        rtt if status.answers else UNKNOWN,
         str(len(running)) if known else UNKNOWN,
         human_bytes(ram) if known else UNKNOWN,
         human_bytes(vram) if known else UNKNOWN,
