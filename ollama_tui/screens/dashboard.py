@@ -172,6 +172,7 @@ class DashboardScreen(Screen[None]):
         self.status_bar = StatusBar(monotonic, id="status")
         self.server_running = RunningTable(clock, id="running")
         self.server_installed = InstalledTable(clock, id="installed")
+        self.server_installed.session = session
         # All servers merged (only with several): shown instead of the pair above by `0`.
         self.fleet_running: RunningTable | None = None
         self.fleet_installed: InstalledTable | None = None
@@ -254,6 +255,7 @@ class DashboardScreen(Screen[None]):
         dropped (a mark made on one server must never delete or pull on another)."""
         self.session = session
         self.operations = operations
+        self.server_installed.session = session
         self.server_installed.clear_marks()
         self.show_all_servers(False)
         if self.servers_table is not None:

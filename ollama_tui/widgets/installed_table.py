@@ -9,6 +9,7 @@ from typing import Any
 
 from ollama_tui.api import InvalidInput, LocalModel, normalize_model_name
 from ollama_tui.formatting import UNKNOWN, human_bytes, human_number, relative_time, safe_line
+from ollama_tui.session import ServerSession
 from ollama_tui.widgets.fleet_rows import FleetRow, fleet_columns
 from ollama_tui.widgets.model_table import Column, VirtualTable, name_and_id_columns
 
@@ -64,6 +65,9 @@ class InstalledTable(VirtualTable[LocalModel, ModelKey]):
         self.fleet = fleet
         """All servers: items are FleetRows (a model and its server), with a SERVER column."""
         self.loaded_names: frozenset[Any] = frozenset()
+        self.session: ServerSession | None = None
+        """The server a per-server table shows (set by the dashboard); all servers: None,
+        each row carries its own."""
         columns: list[Column[LocalModel]] = [
             *name_and_id_columns(),
             Column(
@@ -120,9 +124,12 @@ class InstalledTable(VirtualTable[LocalModel, ModelKey]):
                 hide_when_empty=True,
             ),
         ]
+        # Columns whose cells need the model's server (what the app learnt about it beside
+        # /api/tags) are built after the SERVER wrapping, from (model, session) functions.
+        server_columns: list[Column[Any]] = []
         if fleet:
             super().__init__(
-                fleet_columns(columns),  # type: ignore[arg-type]
+                [*fleet_columns(columns), *server_columns],  # type: ignore[list-item]
                 attrgetter("key"),
                 search_text=fleet_search_text,  # type: ignore[arg-type]
                 fingerprint=attrgetter("print"),
@@ -132,7 +139,7 @@ class InstalledTable(VirtualTable[LocalModel, ModelKey]):
             )
             return
         super().__init__(
-            columns,
+            [*columns, *server_columns],
             installed_key,
             search_text=search_text,
             fingerprint=fingerprint,
@@ -140,6 +147,15 @@ class InstalledTable(VirtualTable[LocalModel, ModelKey]):
             id=id,
             classes=classes,
         )
+
+    def per_server(
+        self, function: Callable[[LocalModel, ServerSession | None], Any]
+    ) -> Callable[[Any], Any]:
+        """A cell or sort key of an item (a model, or all servers: a FleetRow) from a function
+        of the model and its server."""
+        if self.fleet:
+            return lambda row: function(row.model, row.session)
+        return lambda model: function(model, self.session)
 
     def entity(self, key: Any) -> Any:
         # All servers: the same model on another server is another entity.
