@@ -437,3 +437,33 @@ def test_shared_details_are_read_once_and_never_confused() -> None:
         {"name": "d", "family": "qwen2", "details": {**details, "family": None}}
     )
     assert flat.details.family == "qwen2"
+
+
+def test_details_that_cannot_be_a_key_are_read_in_full() -> None:
+    """A nested list in ``families``, or an object among the values, is read (never cached,
+    never a crash); a ``details`` that is not an object reads as empty."""
+    from ollama_tui.api.models import LocalModel
+
+    nested = LocalModel.from_json({"name": "a", "details": {"families": [["x"], "llama"]}})
+    assert nested.details.families == ("llama",)
+    inner = LocalModel.from_json({"name": "b", "details": {"family": {"x": 1}, "format": "gguf"}})
+    assert inner.details.family == "" and inner.details.format == "gguf"
+    assert LocalModel.from_json({"name": "c", "details": ["gguf"]}).details.format == ""
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2024-05-01T12:00:00.123456789Z", "2024-05-01T12:00:00.123456+00:00"),
+        (" 2024-05-01T12:00:00.1z ", "2024-05-01T12:00:00.100000+00:00"),
+        ("2024-05-01T12:00:00-07:00", "2024-05-01T12:00:00-07:00"),
+        ("2024-05-01T12:00:00", "2024-05-01T12:00:00+00:00"),
+        ("0001-01-01T00:00:00Z", None),
+        ("yesterday", None),
+    ],
+)
+def test_times_read_as_rfc_3339(text: str, expected: str | None) -> None:
+    from ollama_tui.api.models import parse_time
+
+    parsed = parse_time(text)
+    assert (parsed.isoformat() if parsed else None) == expected
