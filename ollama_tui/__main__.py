@@ -23,6 +23,7 @@ import contextlib  # noqa: E402
 import dataclasses  # noqa: E402
 import gc  # noqa: E402
 import math  # noqa: E402
+import tempfile  # noqa: E402
 from collections.abc import Iterator, Mapping, Sequence  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import TYPE_CHECKING, Any  # noqa: E402
@@ -140,6 +141,8 @@ def resolve_settings(
         # (or OLLAMA_API_KEY), never its value.
         request_headers(server.headers, env)
     first = servers[0]
+    from ollama_tui.last_used import default_state_path
+
     return Settings(
         host=first.url,
         interval=args.interval
@@ -157,6 +160,7 @@ def resolve_settings(
         config_path=config.path,
         demo=bool(args.demo),
         servers=servers,
+        state_path=default_state_path(env),
     )
 
 
@@ -421,6 +425,11 @@ def _main(argv: Sequence[str] | None) -> int:
                         headers={},
                         servers=demo,
                         registry_urls={"registry.ollama.ai": demo[0].url},
+                        # Its own last-used file, gone at exit: never the user's.
+                        state_path=Path(
+                            stack.enter_context(tempfile.TemporaryDirectory(prefix="ollama-tui-"))
+                        )
+                        / "last-used.json",
                     )
             except HeaderError as error:  # names the header (or OLLAMA_API_KEY), not the value
                 print(f"ollama-tui: bad header: {error}", file=sys.stderr)
