@@ -295,15 +295,15 @@ class DashboardScreen(Screen[None]):
         known = [when for when in since if when is not None]
         section = InstalledTable.HELP_SECTION
         if not known:
-            return [(section, "", "LAST USED: when a model was last seen loaded (/api/ps)", True)]
+            return [(section, "", "LAST USED: when last seen loaded (/api/ps)", True)]
         when = max(known)  # every server shown has been watched at least this long
         moment = datetime.fromtimestamp(when, UTC)
         local = moment.astimezone().strftime("%Y-%m-%d %H:%M")
         ago = relative_time(moment, self._clock())
-        whom = f"all {len(sessions)} servers" if len(sessions) > 1 else "this server"
+        whom = "all servers" if len(sessions) > 1 else "this server"
         return [
-            (section, "", f"LAST USED: watching {whom} since {local} ({ago})", True),
-            (section, "", f"{NEVER_USED} = not seen loaded (in /api/ps) since then", True),
+            (section, "", f"LAST USED: {whom} watched since {local}", True),
+            (section, "", f"({ago}); {NEVER_USED} = not seen loaded since", True),
         ]
 
     def _update_fleet(self) -> None:

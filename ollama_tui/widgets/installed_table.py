@@ -60,7 +60,7 @@ class InstalledTable(VirtualTable[LocalModel, ModelKey]):
     HELP_SECTION = "Installed models"
     EMPTY_TEXT = "No models installed — press p to pull one"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("L", "sort_last_used", "Sort by last used (stalest first)", id="sort-last-used"),
+        Binding("L", "sort_last_used", "Sort by last used", id="sort-last-used", show=False),
     ]
 
     def __init__(
