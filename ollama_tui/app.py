@@ -609,10 +609,13 @@ class OllamaTuiApp(SafeNotifyApp[None]):
 
     async def _save_last_used_now(self) -> None:
         """At exit: after a write under way (an older one must not land last), the rest."""
-        if self._last_used_write is not None:
-            with contextlib.suppress(Exception):
-                await self._last_used_write
-        self.last_used.save()
+        try:
+            if self._last_used_write is not None:
+                with contextlib.suppress(Exception):
+                    await self._last_used_write
+            self.last_used.save()
+        except Exception:  # never in the way of quitting
+            log.exception("saving last-used times failed")
         if self.last_used.warning:
             log.warning("%s", self.last_used.warning)
 

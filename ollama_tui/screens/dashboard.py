@@ -263,6 +263,7 @@ class DashboardScreen(Screen[None]):
         if self.servers_table is not None:
             self.servers_table.set_sessions(self.sessions, session)
         self.show_models(session.installed, session.running_models)
+        self.server_installed.usage_changed()  # rows kept as they were: another server's times
         self.set_status(session.status)
 
     def server_changed(self, session: ServerSession) -> None:
