@@ -3,6 +3,7 @@ real HTTP), sorted stalest first by one key, and a corrupt or unwritable file ne
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -10,7 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import poll_until, wait_for
+from conftest import make_fleet_app, poll_until, wait_for
 
 from ollama_tui.app import OllamaTuiApp
 from ollama_tui.config import Settings
@@ -146,3 +147,38 @@ def test_a_poll_costs_o_running_unless_the_installed_list_changed() -> None:
     assert servers[0].polled([], changed, now=2000.0)  # unloaded: the column changes
     assert CountingList.walks == len(servers) + 1
     assert servers[0].last_used("m1:latest") == 1000.0 + 2 * 30  # minute resolution
+
+
+async def test_switching_server_sorts_by_that_servers_times(fleet: Any, tmp_path: Path) -> None:
+    """A model with the same digest on two servers is the same row of the per-server table:
+    after a switch, its place follows the new server's time, not the old one's."""
+    path = tmp_path / "last-used.json"
+    store = LastUsedStore(path)
+    recent = datetime.now(UTC).timestamp() - 3600
+    store.observe(fleet.urls[1], ["nomic-embed-text:latest"], None, recent)  # gpu-box only
+    store.save()
+    # Pulled at the same moment on both: the very same row (the table keeps it as it is).
+    ours, theirs = (sim._models for sim in (fleet.simulators[0], fleet.simulators[1]))
+    key = next(k for k, record in theirs.items() if record.name == "nomic-embed-text:latest")
+    theirs[key] = dataclasses.replace(theirs[key], modified_at=ours[key].modified_at)
+    fleet.simulators[1]._changed()
+    app = make_fleet_app(fleet, ("workstation", "gpu-box", "laptop"), state_path=path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        assert app.dashboard is not None
+        table = app.dashboard.server_installed
+        await wait_for(pilot, lambda: all(s.installed for s in app.sessions))
+
+        def order() -> list[str]:
+            return [table.items[key].name for key in table.visible_keys]
+
+        await pilot.press("L")
+        assert order()[-1] == "llama3.2:latest"  # loaded on the workstation
+        assert "nomic-embed-text:latest" in order()[:3]  # among the never used there
+        name = "nomic-embed-text:latest"
+        row = next(k for k in table.visible_keys if table.items[k].name == name)
+        formatted = table._fingerprints[row]
+        await pilot.press("2")
+        await wait_for(pilot, lambda: app.session is app.sessions[1])
+        await pilot.pause()
+        assert table._fingerprints[row] == formatted  # the very same row, not formatted again
+        assert order()[-1] == name, order()  # gpu-box used it an hour ago
