@@ -23,6 +23,7 @@ import contextlib  # noqa: E402
 import dataclasses  # noqa: E402
 import gc  # noqa: E402
 import math  # noqa: E402
+import tempfile  # noqa: E402
 from collections.abc import Iterator, Mapping, Sequence  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import TYPE_CHECKING, Any  # noqa: E402
@@ -140,6 +141,8 @@ def resolve_settings(
         # (or OLLAMA_API_KEY), never its value.
         request_headers(server.headers, env)
     first = servers[0]
+    from ollama_tui.last_used import default_state_path
+
     return Settings(
         host=first.url,
         interval=args.interval
@@ -157,6 +160,7 @@ def resolve_settings(
         config_path=config.path,
         demo=bool(args.demo),
         servers=servers,
+        state_path=default_state_path(env),
     )
 
 
@@ -333,18 +337,41 @@ def check_theme(name: str | None, source: str) -> str | None:
 
 
 @contextlib.contextmanager
-def _demo_fleet(count: int = 3) -> Iterator[tuple[ServerSettings, ...]]:
+def _demo_fleet(
+    count: int = 3, history: Path | None = None
+) -> Iterator[tuple[ServerSettings, ...]]:
     """A fleet of simulated servers in-process (the simulator's fleet preset), as servers
     named after their plans ("workstation", "gpu-box", "laptop"), for ``Settings.servers``:
-    what ``--demo`` shows.
+    what ``--demo`` shows. ``history``: a last-used file to write a made-up past into.
     """
     from ollama_tui.simulator import serve_fleet_in_thread
 
     with serve_fleet_in_thread(count, bandwidth=40e6) as fleet:
-        yield tuple(
+        servers = tuple(
             ServerSettings(plan.label, url)
             for plan, url in zip(fleet.plans, fleet.urls, strict=True)
         )
+        if history is not None:
+            ages = [[(m.name, m.age.total_seconds()) for m in plan.models] for plan in fleet.plans]
+            _demo_history(history, list(zip(fleet.urls, ages, strict=True)))
+        yield servers
+
+
+def _demo_history(path: Path, servers: Sequence[tuple[str, Sequence[tuple[str, float]]]]) -> None:
+    """The demo's last-used file: watched for two months; most models last used halfway
+    between their pull and now, every third never (so `L` has stale ones to show)."""
+    import time
+
+    from ollama_tui.last_used import LastUsedStore
+
+    now = time.time()
+    store = LastUsedStore(path)
+    for url, models in servers:
+        store.observe(url, [], None, now - 60 * 24 * 3600.0)
+        for index, (name, age) in enumerate(models):
+            if index % 3 != 2:
+                store.observe(url, [name], None, now - age / 2)
+    store.save()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -408,8 +435,12 @@ def _main(argv: Sequence[str] | None) -> int:
     try:
         with contextlib.ExitStack() as stack:
             demo: tuple[ServerSettings, ...] = ()
+            history: Path | None = None
             if args.demo:
-                demo = stack.enter_context(_demo_fleet())
+                # Its own last-used file, gone at exit: never the user's.
+                folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="ollama-tui-"))
+                history = Path(folder) / "last-used.json"
+                demo = stack.enter_context(_demo_fleet(history=history))
                 args.host = [server.url for server in demo]
             from ollama_tui.api.headers import HeaderError
 
@@ -421,6 +452,7 @@ def _main(argv: Sequence[str] | None) -> int:
                         headers={},
                         servers=demo,
                         registry_urls={"registry.ollama.ai": demo[0].url},
+                        state_path=history,
                     )
             except HeaderError as error:  # names the header (or OLLAMA_API_KEY), not the value
                 print(f"ollama-tui: bad header: {error}", file=sys.stderr)

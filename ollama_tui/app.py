@@ -14,6 +14,7 @@ Job changes are published on ``jobs_changed_signal``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import gc
 import logging
@@ -38,6 +39,7 @@ from ollama_tui.api import LocalModel, ModelShow, OllamaClient, RunningModel
 from ollama_tui.config import Settings, save_theme
 from ollama_tui.formatting import counted
 from ollama_tui.jobs import Job, JobQueue, JobState, explain_job_error
+from ollama_tui.last_used import LastUsedStore, ServerUsage
 from ollama_tui.messages import (
     CopyToServersRequested,
     DashboardReady,
@@ -70,6 +72,8 @@ log = logging.getLogger(__name__)
 STYLES_CACHE_RELEASE_INTERVAL = 30.0
 # Longest the collector stays paused at start-up when the first poll takes long.
 STARTUP_GC_PAUSE = 3.0
+# How often changed last-used times are written (and at exit).
+LAST_USED_SAVE_INTERVAL = 60.0
 # Below this the tables and dialogs cannot show what matters: a notice instead.
 MIN_WIDTH = 50
 MIN_HEIGHT = 12
@@ -123,6 +127,12 @@ class OllamaTuiApp(SafeNotifyApp[None]):
         for session in self.sessions:
             session.poll_target = self.poller.add(session.url, session.headers, session.insecure)
             session.reachability.subscribe(functools.partial(self._reachability_changed, session))
+        # When each model was last seen loaded, per server (by URL), kept across restarts.
+        self.last_used = LastUsedStore(self.settings.state_path)
+        for session in self.sessions:
+            session.usage = ServerUsage(self.last_used, session.url)
+        self._last_used_write: asyncio.Task[None] | None = None
+        self._last_used_said: str | None = None
         self.sessions_changed_signal: Signal[ServerSession] = Signal(self, "sessions-changed")
         """A poll changed a server's lists (installed or running): views of the fleet listen."""
         self.jobs_changed_signal: Signal[Job] = Signal(self, "jobs-changed")
@@ -341,6 +351,8 @@ class OllamaTuiApp(SafeNotifyApp[None]):
         if self._resume_gc:
             # A server that never answers must not keep the collector off for long.
             self.set_timer(STARTUP_GC_PAUSE, self.end_startup, name="end start-up")
+        self._say_last_used_warning()  # e.g. a corrupt file set aside
+        self.set_interval(LAST_USED_SAVE_INTERVAL, self._save_last_used, name="save last used")
 
     @on(DashboardReady)
     def _dashboard_ready(self) -> None:
@@ -378,6 +390,7 @@ class OllamaTuiApp(SafeNotifyApp[None]):
         self._closing = True  # no poll may start while the poller shuts down
         for task in list(self._poll_tasks):
             task.cancel()
+        await self._save_last_used_now()
         for session in self.sessions:
             session.stop_timers()
             if session.first_fetch is not None:
@@ -566,6 +579,53 @@ class OllamaTuiApp(SafeNotifyApp[None]):
                 gc.freeze()
         self._publish_status(session)
         self._count_poll()
+        self._record_usage(session)
+
+    # --- last used --------------------------------------------------------------------------------
+
+    def _record_usage(self, session: ServerSession) -> None:
+        """A poll answered: note which models are loaded (O(running) unless the installed
+        list changed); the LAST USED column follows when what it shows changed."""
+        usage = session.usage
+        if usage is None:
+            return
+        now = self.clock().timestamp()
+        if usage.polled(session.running_models, session.installed, now) and self.dashboard:
+            self.dashboard.usage_changed(session)
+
+    def _save_last_used(self) -> None:
+        """Every minute: write what changed, encoded here, written on a thread."""
+        if self._last_used_write is not None and not self._last_used_write.done():
+            return  # the last write is still going: the next minute takes the rest
+        data = self.last_used.dump()
+        if data is not None:
+            self._last_used_write = asyncio.get_running_loop().create_task(
+                self._write_last_used(data), name="save last used"
+            )
+
+    async def _write_last_used(self, data: bytes) -> None:
+        await asyncio.to_thread(self.last_used.write, data)
+        self._say_last_used_warning()
+
+    async def _save_last_used_now(self) -> None:
+        """At exit: after a write under way (an older one must not land last), the rest."""
+        try:
+            if self._last_used_write is not None:
+                with contextlib.suppress(Exception):
+                    await self._last_used_write
+            self.last_used.save()
+        except Exception:  # never in the way of quitting
+            log.exception("saving last-used times failed")
+        if self.last_used.warning:
+            log.warning("%s", self.last_used.warning)
+
+    def _say_last_used_warning(self) -> None:
+        """A trouble with the last-used file, said once (never a crash: they are a convenience)."""
+        warning = self.last_used.warning
+        if warning and warning != self._last_used_said:
+            self._last_used_said = warning
+            self.notify(warning, title="Last used", severity="warning", markup=False)
+        self.last_used.warning = None
 
     def _poll_failed(self, session: ServerSession, error: Exception) -> float:
         delay = session.poll_failed(error, self.monotonic())
@@ -634,6 +694,8 @@ class OllamaTuiApp(SafeNotifyApp[None]):
         if self.use_command_palette:
             palette = self.get_key_display(Binding(self.COMMAND_PALETTE_BINDING, ""))
         entries = collect_help(self.get_key_display, screen.active_bindings, palette)
+        if isinstance(screen, DashboardScreen):
+            entries += screen.last_used_help()
         self.push_screen(HelpScreen(entries, title=f"Keys — {_screen_name(screen)}"))
 
     def action_help(self) -> None:

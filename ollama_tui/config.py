@@ -182,6 +182,9 @@ class Settings:
     headers: Mapping[str, str] = field(default_factory=dict, repr=False)  # secrets
     config_path: Path | None = None
     demo: bool = False
+    state_path: Path | None = None
+    """The last-used file (``last_used.default_state_path()`` from the command line); None:
+    last-used times last for this run only (the tests' and embedders' default)."""
     # The servers, in order; never empty. ``host`` and ``headers`` are the first one's (the
     # app shows the first server). Left empty, it is made from ``host`` and ``headers``.
     servers: tuple[ServerSettings, ...] = ()

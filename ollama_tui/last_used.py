@@ -11,16 +11,17 @@ never a crash. No Textual or Rich here.
 from __future__ import annotations
 
 import json
+import math
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from ollama_tui.api import limits
 from ollama_tui.files import atomic_write, read_bounded
 
-__all__ = ["FORGET_AFTER", "LastUsedStore", "Usage", "default_state_path"]
+__all__ = ["FORGET_AFTER", "LastUsedStore", "ServerUsage", "Usage", "default_state_path"]
 
 FORGET_AFTER = 90 * 24 * 3600.0
 """A model gone from its server this long is forgotten."""
@@ -35,6 +36,11 @@ def default_state_path(environ: Mapping[str, str] | None = None) -> Path:
     base = env.get("XDG_STATE_HOME", "").strip()
     folder = Path(base) if base and Path(base).is_absolute() else Path.home() / ".local" / "state"
     return folder / "ollama-tui" / FILE_NAME
+
+
+class Named(Protocol):
+    @property
+    def name(self) -> str: ...
 
 
 @dataclass
@@ -70,12 +76,20 @@ class LastUsedStore:
     # -- recording -----------------------------------------------------------------------------
 
     def observe(
-        self, server: str, running: Iterable[str], installed: Iterable[str], now: float
-    ) -> None:
-        """A poll of ``server`` answered: ``running`` are in use now; ``installed`` are there."""
+        self,
+        server: str,
+        running: Iterable[str],
+        installed: Iterable[str] | None,
+        now: float,
+    ) -> bool:
+        """A poll of ``server`` answered: ``running`` are in use now; ``installed`` are there
+        (None: the same as last time, so only the running models are looked at: O(running)).
+
+        Returns whether a last-used time changed (what the LAST USED column shows)."""
+        changed = False
         if server not in self._since:
             self._since[server] = now
-            self._dirty = True
+            self._dirty = changed = True
         models = self._servers.setdefault(server, {})
         for name in running:
             usage = models.setdefault(name.lower(), Usage())
@@ -83,7 +97,9 @@ class LastUsedStore:
                 # Minute resolution: a poll every 2 s must not rewrite the file every 2 s.
                 usage.last_used = now
                 usage.gone_since = None
-                self._dirty = True
+                self._dirty = changed = True
+        if installed is None:
+            return changed
         present = {name.lower() for name in installed}
         for name, usage in list(models.items()):
             if name in present:
@@ -101,6 +117,7 @@ class LastUsedStore:
             for name in order[: len(models) - limits.MAX_MODELS]:
                 del models[name]
             self._dirty = True
+        return changed
 
     # -- the file ------------------------------------------------------------------------------
 
@@ -146,8 +163,16 @@ class LastUsedStore:
     def save(self) -> None:
         """Write the file if anything changed (atomically, 0600); a failure is kept as the
         warning, never raised: last-used times are a convenience."""
+        data = self.dump()
+        if data is not None:
+            self.write(data)
+
+    def dump(self) -> bytes | None:
+        """What :meth:`save` writes, or None when nothing changed; the store counts as saved
+        from here on (:meth:`write` marks it changed again if writing fails). The app encodes
+        on its event loop and writes on a thread: the data never crosses threads unencoded."""
         if self.path is None or not self._dirty:
-            return
+            return None
         data = {
             "version": VERSION,
             "servers": {
@@ -161,11 +186,66 @@ class LastUsedStore:
                 for server, models in self._servers.items()
             },
         }
+        self._dirty = False
+        return json.dumps(data).encode()
+
+    def write(self, data: bytes) -> None:
+        """Write what :meth:`dump` returned (any thread); a failure becomes the warning."""
+        if self.path is None:
+            return
         try:
-            atomic_write(self.path, json.dumps(data).encode(), private=True, make_dirs=True)
-            self._dirty = False
+            atomic_write(self.path, data, private=True, make_dirs=True)
         except OSError as error:
+            self._dirty = True
             self.warning = f"Could not save last-used times to {self.path}: {error}"
+
+
+class ServerUsage:
+    """One server's last-used times as the app sees them (kept on its session): what the
+    LAST USED column reads. Fed every poll, it costs O(running) unless the installed list
+    changed (then O(installed), like the table's own diff)."""
+
+    __slots__ = ("_installed", "running", "server", "store")
+
+    def __init__(self, store: LastUsedStore, server: str) -> None:
+        self.store = store
+        self.server = server
+        """The store's key for the server: its URL (stable across restarts)."""
+        self.running: frozenset[str] = frozenset()
+        """The names (lower case) loaded now."""
+        self._installed: object = None
+
+    def polled(self, running: Sequence[Named], installed: Sequence[Named], now: float) -> bool:
+        """A poll answered with these lists (the poller hands back the same list objects when
+        nothing changed). Returns whether what the column shows changed."""
+        names = [model.name for model in running]
+        listed = None
+        if installed is not self._installed:
+            self._installed = installed
+            listed = [model.name for model in installed]
+        changed = self.store.observe(self.server, names, listed, now)
+        loaded = frozenset(name.lower() for name in names)
+        if loaded != self.running:
+            self.running = loaded
+            changed = True
+        return changed
+
+    def is_running(self, name: str) -> bool:
+        return name.lower() in self.running
+
+    def last_used(self, name: str) -> float | None:
+        return self.store.last_used(self.server, name)
+
+    def sort_key(self, name: str) -> float:
+        """Oldest first: never seen is the oldest, a model loaded now the newest."""
+        if name.lower() in self.running:
+            return math.inf
+        when = self.store.last_used(self.server, name)
+        return -math.inf if when is None else when
+
+    @property
+    def watching_since(self) -> float | None:
+        return self.store.watching_since(self.server)
 
 
 def _time(value: Any) -> float | None:

@@ -16,7 +16,7 @@ import concurrent.futures
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from ollama_tui.api import (
     LocalModel,
@@ -28,6 +28,9 @@ from ollama_tui.api import (
 )
 from ollama_tui.poller import PollTarget, Snapshot
 from ollama_tui.reachability import Reachability
+
+if TYPE_CHECKING:
+    from ollama_tui.last_used import ServerUsage
 
 __all__ = [
     "MAX_BACKOFF",
@@ -157,6 +160,8 @@ class ServerSession:
         """Sent before the UI existed; shown at mount or awaited by the first poll."""
         self.poll_notes: tuple[str, ...] = ()
         """The last poll's notes (models left out), said once, not at every poll."""
+        self.usage: ServerUsage | None = None
+        """When each model was last seen loaded (set by the app; the LAST USED column)."""
 
     @property
     def label(self) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import os
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -29,6 +29,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.skip(reason="needs the simulator's control API"))
         if not REAL_SERVER and item.get_closest_marker("real_server_only"):
             item.add_marker(pytest.mark.skip(reason="needs OLLAMA_TEST_HOST (a real Ollama)"))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _private_state_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """No test (nor an app it starts in a subprocess) writes the user's XDG state dir: the
+    last-used file of a command-line start goes to a temporary one. (Apps made in tests get
+    ``Settings.state_path`` None, in-memory, unless a test gives one.)"""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_STATE_HOME", str(tmp_path_factory.mktemp("xdg-state")))
+        yield
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
@@ -15,7 +15,7 @@ from textual.screen import Screen
 from textual.widgets import Input
 
 from ollama_tui.api import LocalModel, RunningModel
-from ollama_tui.formatting import human_bytes, safe_line
+from ollama_tui.formatting import human_bytes, relative_time, safe_line
 from ollama_tui.messages import (
     CopyToServersRequested,
     DashboardReady,
@@ -30,7 +30,7 @@ from ollama_tui.session import ConnectionStatus, ServerSession, disk_in_use, mem
 from ollama_tui.widgets.filter_bar import FilterBar
 from ollama_tui.widgets.fleet_rows import FleetRow, fleet_rows
 from ollama_tui.widgets.footer import Footer
-from ollama_tui.widgets.installed_table import InstalledTable, loaded_key
+from ollama_tui.widgets.installed_table import NEVER_USED, InstalledTable, loaded_key
 from ollama_tui.widgets.installed_table import fingerprint as installed_fingerprint
 from ollama_tui.widgets.job_progress import JobsStrip
 from ollama_tui.widgets.model_table import VirtualTable
@@ -43,6 +43,7 @@ if TYPE_CHECKING:
 
     from ollama_tui.jobs import Job, JobQueue
     from ollama_tui.operations import Operations
+    from ollama_tui.screens.help import HelpEntry
 
 __all__ = ["DashboardScreen"]
 
@@ -169,6 +170,7 @@ class DashboardScreen(Screen[None]):
         self.read_only = read_only
         self._jobs = jobs
         self._jobs_changed = jobs_changed
+        self._clock = clock
         self.status_bar = StatusBar(monotonic, id="status")
         self.server_running = RunningTable(clock, id="running")
         self.server_installed = InstalledTable(clock, id="installed")
@@ -261,6 +263,7 @@ class DashboardScreen(Screen[None]):
         if self.servers_table is not None:
             self.servers_table.set_sessions(self.sessions, session)
         self.show_models(session.installed, session.running_models)
+        self.server_installed.usage_changed()  # rows kept as they were: another server's times
         self.set_status(session.status)
 
     def server_changed(self, session: ServerSession) -> None:
@@ -276,6 +279,33 @@ class DashboardScreen(Screen[None]):
         self._fleet_dirty = True
         if self.all_servers:
             self._update_fleet()
+
+    # --- last used --------------------------------------------------------------------------------
+
+    def usage_changed(self, session: ServerSession) -> None:
+        """A poll changed what LAST USED shows for ``session``: the tables showing it follow."""
+        if session is self.session:
+            self.server_installed.usage_changed()
+        if self.fleet_installed is not None:
+            self.fleet_installed.usage_changed()
+
+    def last_used_help(self) -> list[HelpEntry]:
+        """For the help screen: since when "—" (never seen loaded) counts, for what is shown."""
+        sessions = self.sessions if self.all_servers else (self.session,)
+        since = [s.usage.watching_since for s in sessions if s.usage is not None]
+        known = [when for when in since if when is not None]
+        section = InstalledTable.HELP_SECTION
+        if not known:
+            return [(section, "", "LAST USED: when last seen loaded (/api/ps)", True)]
+        when = max(known)  # every server shown has been watched at least this long
+        moment = datetime.fromtimestamp(when, UTC)
+        local = moment.astimezone().strftime("%Y-%m-%d %H:%M")
+        ago = relative_time(moment, self._clock())
+        whom = "all servers" if len(sessions) > 1 else "this server"
+        return [
+            (section, "", f"LAST USED: {whom} watched since {local}", True),
+            (section, "", f"({ago}); {NEVER_USED} = not seen loaded since", True),
+        ]
 
     def _update_fleet(self) -> None:
         """Merge every server's lists; a server whose lists are the same objects as last time

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 from operator import attrgetter
-from typing import Any
+from typing import Any, ClassVar
+
+from textual.binding import Binding, BindingType
 
 from ollama_tui.api import InvalidInput, LocalModel, normalize_model_name
 from ollama_tui.formatting import UNKNOWN, human_bytes, human_number, relative_time, safe_line
@@ -16,6 +19,10 @@ from ollama_tui.widgets.model_table import Column, VirtualTable, name_and_id_col
 __all__ = ["InstalledTable", "installed_key"]
 
 ModelKey = tuple[str, str]
+
+NEVER_USED = "—"
+"""LAST USED of a model not seen loaded since the app began watching its server."""
+LAST_USED_PRIORITY = 40
 
 
 # (name, digest): a re-pulled model is a new row. attrgetter keeps keying 5,000 rows in C.
@@ -52,6 +59,9 @@ class InstalledTable(VirtualTable[LocalModel, ModelKey]):
 
     HELP_SECTION = "Installed models"
     EMPTY_TEXT = "No models installed — press p to pull one"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("L", "sort_last_used", "Sort by last used", id="sort-last-used", show=False),
+    ]
 
     def __init__(
         self,
@@ -62,6 +72,7 @@ class InstalledTable(VirtualTable[LocalModel, ModelKey]):
         classes: str | None = None,
     ) -> None:
         self._clock = clock
+        self._usage_resort_due = False
         self.fleet = fleet
         """All servers: items are FleetRows (a model and its server), with a SERVER column."""
         self.loaded_names: frozenset[Any] = frozenset()
@@ -127,6 +138,7 @@ class InstalledTable(VirtualTable[LocalModel, ModelKey]):
         # Columns whose cells need the model's server (what the app learnt about it beside
         # /api/tags) are built after the SERVER wrapping, from (model, session) functions.
         server_columns: list[Column[Any]] = []
+        server_columns.append(self._last_used_column())
         if fleet:
             super().__init__(
                 [*fleet_columns(columns), *server_columns],  # type: ignore[list-item]
@@ -156,6 +168,55 @@ class InstalledTable(VirtualTable[LocalModel, ModelKey]):
         if self.fleet:
             return lambda row: function(row.model, row.session)
         return lambda model: function(model, self.session)
+
+    # -- LAST USED -----------------------------------------------------------------------------
+
+    def _last_used_column(self) -> Column[Any]:
+        """When the model was last seen loaded on its server ("—": never, since watching began;
+        see ``ServerUsage``). Sorted oldest first, never-seen at the top: the stale ones."""
+        return Column(
+            "last_used",
+            "LAST USED",
+            self.per_server(self._last_used_text),
+            sort_key=self.per_server(_last_used_sort_key),
+            dynamic=True,
+            width=14,
+            priority=LAST_USED_PRIORITY,
+            style="dim",
+        )
+
+    def _last_used_text(self, model: LocalModel, session: ServerSession | None) -> str:
+        usage = session.usage if session is not None else None
+        if usage is None:
+            return NEVER_USED
+        if usage.is_running(model.name):
+            return "now"
+        when = usage.last_used(model.name)
+        if when is None:
+            return NEVER_USED
+        return relative_time(datetime.fromtimestamp(when, UTC), self._clock()) or NEVER_USED
+
+    def action_sort_last_used(self) -> None:
+        """Stalest first (never seen on top) and the cursor to the top, ready to mark; again:
+        most recent first."""
+        if self.sort_column == "last_used":
+            self.sort_by("last_used", not self.sort_reverse)
+        else:
+            self.sort_by("last_used", False)
+        self.move_cursor_to(0)
+
+    def usage_changed(self) -> None:
+        """What LAST USED shows changed without the rows changing: repaint, and re-sort once
+        (after this round of polls) when sorted by it."""
+        self.refresh()
+        if self.sort_column == "last_used" and not self._usage_resort_due:
+            self._usage_resort_due = True
+            self.call_after_refresh(self._resort_by_usage)
+
+    def _resort_by_usage(self) -> None:
+        self._usage_resort_due = False
+        if self.sort_column == "last_used":
+            self._resort(preserve_cursor=True, rekey=True)
 
     def entity(self, key: Any) -> Any:
         # All servers: the same model on another server is another entity.
@@ -193,6 +254,11 @@ class InstalledTable(VirtualTable[LocalModel, ModelKey]):
         if column.key == "size" and model.is_remote:
             return "virtual-table--dim"
         return super().cell_style(column, item, text)
+
+
+def _last_used_sort_key(model: LocalModel, session: ServerSession | None) -> float:
+    usage = session.usage if session is not None else None
+    return usage.sort_key(model.name) if usage is not None else -math.inf
 
 
 def loaded_key(name: str) -> str:

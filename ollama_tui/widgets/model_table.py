@@ -186,7 +186,7 @@ class VirtualTable(ScrollView, Generic[T, K], can_focus=True):
         self._natural = [self._label_width(c) for c in self.columns]
         self._data_width = [0] * len(self.columns)  # widest cell seen (grows only)
         self._layout: list[tuple[int, int, int]] = []  # (column index, x, width)
-        self._layout_for: tuple[int, tuple[int, ...]] | None = None
+        self._layout_for: tuple[int, tuple[int, ...], str] | None = None
         self._total_width = 0
         self.marked: set[K] = set()
         self.filter_text = ""
@@ -609,7 +609,7 @@ class VirtualTable(ScrollView, Generic[T, K], can_focus=True):
     def _current_layout(self) -> list[tuple[int, int, int]]:
         available = max(self.scrollable_content_region.width, 1)
         widths = tuple(self._column_width(i) for i in range(len(self.columns)))
-        signature = (available, widths)
+        signature = (available, widths, self.sort_column)
         if self._layout_for != signature:
             self._layout = self._compute_layout(available, widths)
             self._layout_for = signature
@@ -623,9 +623,9 @@ class VirtualTable(ScrollView, Generic[T, K], can_focus=True):
         """Which columns fit and how wide.
 
         Over budget: first shrink shrinkable columns (``min_width`` set, i.e. names) to their
-        ``soft_width``, then drop the least important columns, then shrink names down to
-        ``min_width`` (beyond that the table scrolls sideways). Room left over goes back to
-        the shrunk columns, up to their natural width.
+        ``soft_width``, then drop the least important columns (never the one sorted by), then
+        shrink names down to ``min_width`` (beyond that the table scrolls sideways). Room left
+        over goes back to the shrunk columns, up to their natural width.
         """
         columns = self.columns
         width = list(widths)
@@ -642,8 +642,11 @@ class VirtualTable(ScrollView, Generic[T, K], can_focus=True):
         if total() > available:
             for i in shrinkable:
                 width[i] = min(width[i], max(columns[i].soft_width, columns[i].min_width or 0))
+        # The column sorted by stays: its order is what the user is looking at.
+        kept = max(c.priority for c in columns)
+        sorted_by = self._column_index.get(self.sort_column)
         droppable = sorted(
-            (i for i in included if columns[i].priority < max(c.priority for c in columns)),
+            (i for i in included if columns[i].priority < kept and i != sorted_by),
             key=lambda i: (columns[i].priority, -i),
         )
         while total() > available and droppable:
