@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import os
+import tempfile
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +21,10 @@ if TYPE_CHECKING:
     from ollama_tui.app import OllamaTuiApp
 
 REAL_SERVER = os.environ.get("OLLAMA_TEST_HOST", "").strip()
+
+# The app reads the outdated check's results from the XDG cache dir at start-up: tests must not
+# see (nor write) the user's, or a cached answer would add a column to their screens.
+os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="ollama-tui-tests-cache-")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
