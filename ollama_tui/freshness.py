@@ -121,7 +121,8 @@ def summary(results: Iterable[tuple[str, CheckResult]], *, several: bool) -> tup
         shown = ", ".join(outdated[:5]) + (
             f" and {len(outdated) - 5} more" if len(outdated) > 5 else ""
         )
-        lines.append(f"Outdated: {shown} (O updates them).")
+        them = "it" if len(outdated) == 1 else "them"
+        lines.append(f"Outdated: {shown}. O updates {them}.")
     reasons = Counter(
         r.reason or "no reason given" for _, r in items if r.state is Freshness.UNKNOWN
     )

@@ -596,8 +596,9 @@ class Operations:
         count = len(items)
 
         async def flow() -> None:
-            where = f" on {len(groups)} servers" if len(groups) > 1 else self.on_server()
-            question = f"Update {counted(count, 'outdated model')}{where} (pull them again)?"
+            where = f" on {len(groups)} servers" if len(groups) > 1 else groups[0][0].on_server()
+            again = "pull it again" if count == 1 else "pull them again"
+            question = f"Update {counted(count, 'outdated model')}{where} ({again})?"
             note = "Each pull runs as a job; unchanged layers are not downloaded."
             if not await self.app.push_screen_wait(
                 ConfirmScreen(question, items, note=note, confirm_label="Update")

@@ -10,7 +10,7 @@ import pytest
 from conftest import make_app, make_fleet_app, wait_for
 from test_ui_ops import fast_sim, notifications, screen_ready, type_text
 from textual.pilot import Pilot
-from textual.widgets import Checkbox
+from textual.widgets import Checkbox, Input
 
 from ollama_tui.app import OllamaTuiApp
 from ollama_tui.registry import Freshness
@@ -154,18 +154,29 @@ async def test_the_fleet_view_the_cache_and_the_insecure_registries(
         await pilot.press("p")
         await screen_ready(pilot, app, PullScreen)
         box = app.screen.query_one("#pull-insecure", Checkbox)
-        await type_text(pilot, "registry.lan:5000/me/m")
+        field = app.screen.query_one("#pull-name", Input)
+        field.value = "registry.lan:5000/me/"  # not a name yet
+        await pilot.pause()
+        assert not box.value
+        await type_text(pilot, "m")
         await wait_for(pilot, lambda: box.value)
-        await type_text(pilot, "x")  # still that registry
-        assert box.value
-        for _ in range(len("registry.lan:5000/me/mx")):
-            await pilot.press("backspace")
-        await type_text(pilot, "llama3.2")
+        field.value = "llama3.2"  # another registry: off again
         await wait_for(pilot, lambda: not box.value)
+        await pilot.press("ctrl+t")  # the user's choice stands
+        field.value = "llama3.2:1b"
+        await pilot.pause()
+        assert box.value
         await pilot.press("escape")
 
-    again = make_fleet_app(fleet, **settings)
+    # Restarted with the registry offline and a background check every hour: the answers
+    # cached within the hour are shown at once and used by the start-up check, not asked.
+    offline = {"registry.ollama.ai": "http://127.0.0.1:9"}
+    again = make_fleet_app(fleet, registry_urls=offline, check_interval=1.0)
     async with again.run_test(size=(140, 30)) as pilot:
         gpu = again.sessions[1]
         await wait_for(pilot, lambda: gpu.installed and gpu.freshness, what="cached answers")
         assert states(again, gpu)["llama3.2:latest"] is Freshness.OUTDATED
+        await wait_for(pilot, lambda: any(n.startswith("Checked ") for n in notifications(again)))
+        every = [state for s in again.sessions for state in states(again, s).values()]
+        assert len(every) == sum(len(s.installed) for s in again.sessions)
+        assert Freshness.UNKNOWN not in every
