@@ -116,7 +116,7 @@ class DashboardScreen(Screen[None]):
         Binding(
             "o",
             "check_updates",
-            "Check for updates (from this machine)",
+            "Check for updates (from this machine, not the server)",
             id="check-updates",
             show=False,
         ),
