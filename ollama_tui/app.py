@@ -711,8 +711,13 @@ class OllamaTuiApp(SafeNotifyApp[None]):
         labelled = [(s.label, r) for (s, _m), r in zip(pairs, results, strict=True)]
         text, outdated = summary(labelled, several=len(self.sessions) > 1)
         if outdated or not quiet:
-            severity = "warning" if outdated else "information"
-            self.notify(text, title="Updates", severity=severity, markup=False, timeout=8)
+            self.notify(
+                text,
+                title="Updates",
+                severity="warning" if outdated else "information",
+                markup=False,
+                timeout=8,
+            )
 
     @on(UpdateOutdatedRequested)
     def _update_outdated_requested(self, message: UpdateOutdatedRequested) -> None:
