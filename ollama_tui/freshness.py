@@ -28,6 +28,7 @@ __all__ = [
     "checkable",
     "freshness_cell",
     "freshness_sort_key",
+    "freshness_words",
     "from_cache",
     "is_insecure",
     "summary",
@@ -50,6 +51,17 @@ _ORDER = {Freshness.OUTDATED: 0, Freshness.UNKNOWN: 1, Freshness.LOCAL: 2, Fresh
 def freshness_cell(result: CheckResult | None) -> str:
     """The UPDATE cell: blank when not checked; unknown is "?", never "update"."""
     return "" if result is None else _CELLS[result.state]
+
+
+def freshness_words(result: CheckResult) -> str:
+    """The check's answer in words (the details screen), unknown with its reason."""
+    if result.state is Freshness.UNKNOWN:
+        return f"unknown: {result.reason or 'no reason given'}"
+    return {
+        Freshness.OUTDATED: "update available (O updates it)",
+        Freshness.UP_TO_DATE: "up to date",
+        Freshness.LOCAL: "local only: its registry has no such name",
+    }[result.state]
 
 
 def freshness_sort_key(result: CheckResult | None) -> int | None:

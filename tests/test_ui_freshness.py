@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from conftest import make_app, make_fleet_app, wait_for
+from rich.console import Console
 from test_ui_ops import fast_sim, notifications, screen_ready, type_text
 from textual.pilot import Pilot
 from textual.widgets import Checkbox, Input
@@ -15,6 +16,7 @@ from textual.widgets import Checkbox, Input
 from ollama_tui.app import OllamaTuiApp
 from ollama_tui.registry import Freshness
 from ollama_tui.screens.confirm import ConfirmScreen
+from ollama_tui.screens.details import DetailsScreen
 from ollama_tui.screens.pull import PullScreen
 from ollama_tui.simulator import Fleet, Simulator
 
@@ -116,6 +118,14 @@ async def test_offline_is_unknown_with_its_reason_and_read_only_may_check_not_up
         assert all(r.reason.startswith("offline") for r in app.session.freshness.values())
         text = table_text(app)
         assert "?" in text and "↑ update" not in text
+        # The details of a model say why it is unknown.
+        await pilot.press("enter")
+        details = await screen_ready(pilot, app, DetailsScreen)
+        await wait_for(pilot, lambda: details.show is not None)
+        console = Console(record=True, width=120)
+        console.print(details._overview(details.show))
+        assert "unknown: offline" in console.export_text()
+        await pilot.press("escape")
         seen = len(notifications(app))
         await pilot.press("O")
         await wait_for(pilot, lambda: len(notifications(app)) > seen)
