@@ -94,9 +94,10 @@ def from_cache(
 ) -> dict[FreshnessKey, CheckResult]:
     """The cached answers for ``models`` not in ``known``, for the same local digests."""
     found: dict[FreshnessKey, CheckResult] = {}
+    names = cache.names()  # parsing 5,000 names costs ~50 ms: only those with an answer
     for model in models:
         key = (model.name, model.digest)
-        if key in known or not checkable(model):
+        if model.name not in names or key in known or not checkable(model):
             continue
         try:
             ref = manifest_ref(model.name, insecure_registries)
