@@ -155,6 +155,7 @@ def resolve_settings(
         reconnect_timeout=config.reconnect_timeout or DEFAULT_RECONNECT_TIMEOUT,
         insecure_registries=config.insecure_registries,
         registry_urls=dict(config.registry_urls),
+        check_interval=config.check_interval or 0.0,
         keymap=dict(config.keymap),
         headers=dict(first.headers),
         config_path=config.path,

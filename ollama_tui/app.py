@@ -44,11 +44,14 @@ from ollama_tui.messages import (
     CopyToServersRequested,
     DashboardReady,
     DetailsRequested,
+    FreshnessCheckRequested,
+    ModelGroups,
     PauseRequested,
     QuitRequested,
     RefreshRequested,
     ServerPicked,
     SessionPolled,
+    UpdateOutdatedRequested,
     WhereRequested,
 )
 from ollama_tui.notifications import SafeNotifyApp
@@ -64,7 +67,9 @@ from ollama_tui.stylesheets import stylesheet_path
 __all__ = ["MAX_BACKOFF", "OllamaTuiApp", "release_dead_styles_caches"]
 
 if TYPE_CHECKING:
-    from ollama_tui.registry import RegistryChecker
+    from textual.worker import Worker
+
+    from ollama_tui.registry import CheckCache, RegistryChecker
 
 log = logging.getLogger(__name__)
 
@@ -155,6 +160,11 @@ class OllamaTuiApp(SafeNotifyApp[None]):
         self._closing = False
         self._poll_tasks: set[asyncio.Task[None]] = set()
         self.dashboard: DashboardScreen | None = None
+        # The outdated check (see "outdated check" below).
+        self._check_cache_: CheckCache | None = None
+        self._freshness_worker: Worker[None] | None = None
+        self._freshness_seen: dict[int, set[tuple[str, str]]] = {}
+        self._first_check_pending = self.settings.demo or self.settings.check_interval > 0
         if self.settings.keymap:
             self.set_keymap(dict(self.settings.keymap))
 
@@ -183,6 +193,7 @@ class OllamaTuiApp(SafeNotifyApp[None]):
                 read_only=self.read_only,
                 load_timeout=self.settings.load_timeout,
                 registry=self._registry_checker,
+                insecure_registries=self.settings.insecure_registries,
                 # The dialogs name the server only when there is more than one.
                 server_label=session.label if len(self.sessions) > 1 else None,
             )
@@ -196,6 +207,7 @@ class OllamaTuiApp(SafeNotifyApp[None]):
         return RegistryChecker(
             insecure_registries=self.settings.insecure_registries,
             registry_urls=self.settings.registry_urls,
+            cache=self._check_cache(),
         )
 
     def switch_server(self, index: int) -> None:
@@ -357,6 +369,7 @@ class OllamaTuiApp(SafeNotifyApp[None]):
     @on(DashboardReady)
     def _dashboard_ready(self) -> None:
         self.begin_polling()
+        self._start_background_checks()
 
     def begin_polling(self) -> None:
         """Called once the dashboard is mounted: show each first fetch, or poll now."""
@@ -579,6 +592,8 @@ class OllamaTuiApp(SafeNotifyApp[None]):
                 gc.freeze()
         self._publish_status(session)
         self._count_poll()
+        if result.changed:
+            self._freshness_polled(session)
         self._record_usage(session)
 
     # --- last used --------------------------------------------------------------------------------
@@ -653,6 +668,121 @@ class OllamaTuiApp(SafeNotifyApp[None]):
         if session is self.session:
             self.dashboard.set_status(session.status)
         self.dashboard.server_changed(session)
+
+    # --- outdated check ----------------------------------------------------------------------
+    # Each session keeps what the check found per (name, digest) in ``session.freshness``;
+    # the installed tables show it (UPDATE). The registries are asked from this machine.
+
+    def _check_cache(self) -> CheckCache:
+        """The results cache (XDG cache dir), shared by every check; read on first use."""
+        if self._check_cache_ is None:
+            from ollama_tui.registry import CheckCache, default_cache_path
+
+            self._check_cache_ = CheckCache(default_cache_path())
+        return self._check_cache_
+
+    def _freshness_polled(self, session: ServerSession) -> None:
+        """A server's list changed: drop results of models gone; show the cached answers for
+        new (name, digest) pairs (a re-pulled model has a new digest: its old answer is gone)."""
+        from ollama_tui.freshness import from_cache
+
+        installed = session.installed
+        current = {(m.name, m.digest) for m in installed}
+        known = session.freshness
+        changed = False
+        if any(key not in current for key in known):
+            session.freshness = known = {k: v for k, v in known.items() if k in current}
+            changed = True
+        seen = self._freshness_seen.setdefault(id(session), set())
+        fresh = [m for m in installed if (m.name, m.digest) not in seen]
+        seen.intersection_update(current)
+        seen.update((m.name, m.digest) for m in fresh)
+        cache = self._check_cache()
+        if fresh and cache.count():
+            found = from_cache(
+                cache, fresh, known, self.settings.insecure_registries, time.time(), math.inf
+            )
+            if found:
+                known.update(found)
+                changed = True
+        if changed and self.dashboard is not None:
+            self.dashboard.freshness_changed()
+        if self._first_check_pending and all(s.status.last_ok is not None for s in self.sessions):
+            # The demo (and a configured check_interval) checks once every server is listed.
+            self._first_check_pending = False
+            self._background_check()
+
+    def _start_background_checks(self) -> None:
+        hours = self.settings.check_interval
+        if hours > 0:
+            self.set_interval(hours * 3600, self._background_check, name="check for updates")
+
+    def _background_check(self) -> None:
+        """Every server's models, quietly (it speaks when it finds an update); answers cached
+        within the interval are used instead of asking again."""
+        groups = [(s, list(s.installed)) for s in self.sessions if s.installed]
+        if groups:
+            self.check_freshness(groups, quiet=True, max_age=self.settings.check_interval * 3600)
+
+    @on(FreshnessCheckRequested)
+    def _freshness_check_requested(self, message: FreshnessCheckRequested) -> None:
+        self.check_freshness(message.groups, quiet=message.quiet)
+
+    def check_freshness(
+        self, groups: ModelGroups, *, quiet: bool = False, max_age: float = 0.0
+    ) -> None:
+        """Check the models in the background (one check at a time, never stacked)."""
+        worker = self._freshness_worker
+        if worker is not None and worker.is_running:
+            if not quiet:
+                self.notify("A check for updates is running already.", severity="warning")
+            return
+        self._freshness_worker = self.run_worker(
+            self._check_freshness(groups, quiet, max_age),
+            name="check for updates",
+            group="freshness",
+            exclusive=True,
+            exit_on_error=False,
+        )
+
+    async def _check_freshness(self, groups: ModelGroups, quiet: bool, max_age: float) -> None:
+        from ollama_tui.freshness import checkable, summary
+
+        pairs = [(s, m) for s, models in groups for m in models if checkable(m)]
+        if not pairs:
+            if not quiet:
+                self.notify("Nothing to check: cloud models have no local manifest.")
+            return
+        if not quiet:
+            self.notify(f"Checking {counted(len(pairs), 'model')} for updates…", timeout=2)
+        checker = self._registry_checker()
+        checker.max_age = max_age
+        try:
+            async with checker:
+                results = await checker.check_many((m.name, m.digest) for _, m in pairs)
+        except Exception as error:  # a bug must not end the app: said, and logged
+            log.exception("check for updates failed")
+            self.notify(f"Check for updates failed: {error}", severity="error", markup=False)
+            return
+        for (session, model), result in zip(pairs, results, strict=True):
+            session.freshness[(model.name, model.digest)] = result
+        if self.dashboard is not None:
+            self.dashboard.freshness_changed()
+        labelled = [(s.label, r) for (s, _m), r in zip(pairs, results, strict=True)]
+        text, outdated = summary(labelled, several=len(self.sessions) > 1)
+        if outdated or not quiet:
+            self.notify(
+                text,
+                title="Updates",
+                severity="warning" if outdated else "information",
+                markup=False,
+                timeout=8,
+            )
+
+    @on(UpdateOutdatedRequested)
+    def _update_outdated_requested(self, message: UpdateOutdatedRequested) -> None:
+        groups = [(self.operations_for(s), models) for s, models in message.groups]
+        self.operations_for(self.session).update_outdated(groups)
 
     # --- routing --------------------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ max_transfers = 2       # pulls/pushes at once (the rest wait); creates start at
 load_timeout = 300      # seconds a model load may take before it is given up
 reconnect_timeout = 600 # seconds a pull/push cut by a lost server waits for it to come back
 insecure_registries = ["registry.lan:5000"]   # reached over http, not https
+check_interval = 24     # hours between background checks for updates (0 or absent: off)
 
 [registry_urls]         # check a registry's models at another address (a mirror)
 "registry.ollama.ai" = "http://mirror.lan:5000"
@@ -60,6 +61,8 @@ DEFAULT_LOAD_TIMEOUT = 300.0
 # A pull or push cut by a lost server waits this long for it before failing.
 DEFAULT_RECONNECT_TIMEOUT = 600.0
 MIN_INTERVAL = 0.2
+MAX_CHECK_INTERVAL = 8760.0
+"""Hours: a year between checks for updates at most (a timer needs a finite delay)."""
 # A registry as model names and Ollama's insecure flag name it: a host, maybe with a port.
 _REGISTRY_HOST = r"[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252}[A-Za-z0-9])?(?::[0-9]{1,5})?"
 
@@ -73,6 +76,7 @@ _TOP_KEYS = (
     "reconnect_timeout",
     "insecure_registries",
     "registry_urls",
+    "check_interval",
     "keymap",
     "hosts",
     "servers",
@@ -129,6 +133,7 @@ class ConfigFile:
     reconnect_timeout: float | None = None
     insecure_registries: tuple[str, ...] = ()
     registry_urls: Mapping[str, str] = field(default_factory=dict)
+    check_interval: float | None = None
     keymap: Mapping[str, str] = field(default_factory=dict)
     # Header values are secrets: kept out of repr (Textual's crash report prints locals).
     hosts: Mapping[str, Mapping[str, str]] = field(default_factory=dict, repr=False)
@@ -178,6 +183,8 @@ class Settings:
     """Registries (``host[:port]``) reached over http."""
     registry_urls: Mapping[str, str] = field(default_factory=dict)
     """Registry host -> the base URL its manifests are checked at (a mirror, the demo)."""
+    check_interval: float = 0.0
+    """Hours between background checks for updates; 0: off."""
     keymap: Mapping[str, str] = field(default_factory=dict)
     headers: Mapping[str, str] = field(default_factory=dict, repr=False)  # secrets
     config_path: Path | None = None
@@ -298,6 +305,18 @@ def _check(path: Path, text: str, data: dict[str, Any]) -> ConfigFile:
 
     load_timeout = _seconds(data, "load_timeout", fail)
     reconnect_timeout = _seconds(data, "reconnect_timeout", fail)
+    check_interval = data.get("check_interval")
+    if check_interval is not None:
+        if isinstance(check_interval, bool) or not isinstance(check_interval, int | float):
+            raise fail(
+                f"must be a number of hours, not {_type_name(check_interval)}", "check_interval"
+            )
+        if not 0 <= check_interval <= MAX_CHECK_INTERVAL:
+            raise fail(
+                f"must be a number of hours from 0 (off) to {MAX_CHECK_INTERVAL:g}",
+                "check_interval",
+            )
+        check_interval = float(check_interval)
     insecure_raw = data.get("insecure_registries", [])
     if not isinstance(insecure_raw, list):
         raise fail(
@@ -397,6 +416,7 @@ def _check(path: Path, text: str, data: dict[str, Any]) -> ConfigFile:
         reconnect_timeout=reconnect_timeout,
         insecure_registries=tuple(insecure_registries),
         registry_urls=registry_urls,
+        check_interval=check_interval,
         keymap=keymap,
         hosts=hosts,
         servers=servers,

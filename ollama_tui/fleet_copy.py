@@ -24,7 +24,7 @@ UI-free: the planner is a pure function; :func:`submit_plan` queues the jobs.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
@@ -33,6 +33,7 @@ from ollama_tui.api.errors import OllamaError
 from ollama_tui.api.models import LocalModel, ModelShow
 from ollama_tui.api.names import names_equal
 from ollama_tui.disk import weights_digest
+from ollama_tui.freshness import is_insecure
 from ollama_tui.jobs import Job, JobQueue, JobServer
 from ollama_tui.modelfile import Message, Modelfile, render
 from ollama_tui.registry import CheckResult, Freshness
@@ -246,18 +247,29 @@ def plan_copy(
 
 
 def submit_plan(
-    jobs: JobQueue, plan: CopyPlan, target: JobServer, source_label: str = ""
+    jobs: JobQueue,
+    plan: CopyPlan,
+    target: JobServer,
+    source_label: str = "",
+    *,
+    insecure_registries: Collection[str] = (),
 ) -> list[Job]:
     """Queue the jobs of ``plan`` on ``target``: a pull, or a re-create that waits for the pull
-    of its base (and does not run if that fails). Nothing for the other kinds."""
+    of its base (and does not run if that fails). Nothing for the other kinds. A pull from a
+    registry in ``insecure_registries`` goes with Ollama's insecure flag (http)."""
+
+    def pull(name: str) -> Job:
+        insecure = is_insecure(name, insecure_registries)
+        return jobs.submit_pull(name, insecure=insecure, server=target, copied_from=source_label)
+
     if plan.kind is CopyKind.PULL:
-        return [jobs.submit_pull(plan.model, server=target, copied_from=source_label)]
+        return [pull(plan.model)]
     if plan.kind is not CopyKind.RECREATE:
         return []
     out: list[Job] = []
     after = None
     if plan.pull_base:
-        after = jobs.submit_pull(plan.base, server=target, copied_from=source_label)
+        after = pull(plan.base)
         out.append(after)
     out.append(
         jobs.submit_create(

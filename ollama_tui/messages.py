@@ -16,11 +16,13 @@ __all__ = [
     "CopyToServersRequested",
     "DashboardReady",
     "DetailsRequested",
+    "FreshnessCheckRequested",
     "PauseRequested",
     "QuitRequested",
     "RefreshRequested",
     "ServerPicked",
     "SessionPolled",
+    "UpdateOutdatedRequested",
     "WhereRequested",
 ]
 
@@ -97,3 +99,25 @@ class CopyToServersRequested(Message):
 
 class WhereRequested(Message):
     """Show where each model is across the servers (the matrix view)."""
+
+
+ModelGroups = list[tuple[ServerSession, list[LocalModel]]]
+
+
+class FreshnessCheckRequested(Message):
+    """Check these models against their registries (each group: a server and its models);
+    ``quiet``: a background check, that says something only when it finds an update."""
+
+    def __init__(self, groups: ModelGroups, *, quiet: bool = False) -> None:
+        super().__init__()
+        self.groups = groups
+        self.quiet = quiet
+
+
+class UpdateOutdatedRequested(Message):
+    """Re-pull these outdated models (each group: a server and its models), after a
+    confirmation that names them."""
+
+    def __init__(self, groups: ModelGroups) -> None:
+        super().__init__()
+        self.groups = groups

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
@@ -71,6 +71,7 @@ class Operations:
         load_timeout: float = DEFAULT_LOAD_TIMEOUT,
         registry: Callable[[], RegistryChecker] | None = None,
         server_label: str | None = None,
+        insecure_registries: Collection[str] = (),
     ) -> None:
         self.app = app
         self.server_label = server_label
@@ -84,6 +85,15 @@ class Operations:
         self.load_timeout = load_timeout
         self.registry = registry
         """Makes a registry checker (closed after use); None: registries are not asked."""
+        self.insecure_registries = tuple(insecure_registries)
+        """Registries reached over http (config): pulls of their names send ``insecure``."""
+
+    def insecure(self, name: str) -> bool:
+        """Whether a pull of ``name`` goes with Ollama's insecure flag (its registry is one of
+        ``insecure_registries``)."""
+        from ollama_tui.freshness import is_insecure
+
+        return is_insecure(name, self.insecure_registries)
 
     def on_server(self, word: str = "on") -> str:
         """ " on gpu-box" for a dialog title when there are several servers, else "" (the
@@ -177,12 +187,18 @@ class Operations:
                     return
                 if choice == "repull":
                     for name in names:
-                        self.jobs.submit_pull(name, server=self.session)
+                        self.jobs.submit_pull(
+                            name, insecure=self.insecure(name), server=self.session
+                        )
                     what = names[0] if len(names) == 1 else f"{len(names)} models"
                     self._notify(f"Pulling {what} — J shows the jobs.")
                     return
             request = await self.app.push_screen_wait(
-                PullScreen(self.installed_names(), server=self.server_label)
+                PullScreen(
+                    self.installed_names(),
+                    server=self.server_label,
+                    insecure_registries=self.insecure_registries,
+                )
             )
             if request is None:
                 return
@@ -398,7 +414,9 @@ class Operations:
             names = []
             for index in chosen:
                 target, plan = targets[index], rows[index][1]
-                submitted = submit_plan(self.jobs, plan, target, label)
+                submitted = submit_plan(
+                    self.jobs, plan, target, label, insecure_registries=self.insecure_registries
+                )
                 names.append(target.label)
                 if submitted:
                     self._run(
@@ -551,12 +569,71 @@ class Operations:
             if choice == "repull":
                 for ops, ms in groups:
                     for m in ms:
-                        self.jobs.submit_pull(m.name, server=ops.session)
+                        self.jobs.submit_pull(
+                            m.name, insecure=ops.insecure(m.name), server=ops.session
+                        )
                 self._notify(f"Pulling {count} models — J shows the jobs.")
             elif choice == "new":
                 self.app.call_later(self.pull)
 
         self._run(ask, "Pull", group="ops-dialog")
+
+    def update_outdated(self, groups: Sequence[tuple[Operations, Sequence[LocalModel]]]) -> None:
+        """`O`: re-pull outdated models (each on its own server) as jobs, after ONE
+        confirmation naming them (and their servers when there are several); once the pulls
+        end, the models are checked again (the app's check, by their new digests)."""
+        from ollama_tui.messages import FreshnessCheckRequested
+        from ollama_tui.screens.confirm import ConfirmScreen
+
+        if self.refused("update") or self._dialog_open() or not groups:
+            return
+        several = any(ops.server_label for ops, _ms in groups)
+        items = [
+            _line_on_server(m.name, ops) if several else Text(f"• {safe_line(m.name)}")
+            for ops, ms in groups
+            for m in ms
+        ]
+        count = len(items)
+
+        async def flow() -> None:
+            where = f" on {len(groups)} servers" if len(groups) > 1 else groups[0][0].on_server()
+            again = "pull it again" if count == 1 else "pull them again"
+            question = f"Update {counted(count, 'outdated model')}{where} ({again})?"
+            note = "Each pull runs as a job; unchanged layers are not downloaded."
+            if not await self.app.push_screen_wait(
+                ConfirmScreen(question, items, note=note, confirm_label="Update")
+            ):
+                return
+            submitted = [
+                (
+                    ops,
+                    m.name,
+                    self.jobs.submit_pull(
+                        m.name, insecure=ops.insecure(m.name), server=ops.session
+                    ),
+                )
+                for ops, ms in groups
+                for m in ms
+            ]
+            what = items[0].plain.removeprefix("• ") if count == 1 else f"{count} models"
+            self._notify(f"Updating {what} — J shows the jobs.")
+            for _ops, _name, job in submitted:
+                await self.jobs.wait_ended(job)
+            # Checked again by what each server lists now (a pulled model has a new digest).
+            recheck = []
+            for ops, ms in groups:
+                names = {m.name for m in ms}
+                try:
+                    listed = await ops.session.client.list_models()
+                except OllamaError:
+                    continue  # the poll will say the server is gone
+                models = [m for m in listed if m.name in names]
+                if models:
+                    recheck.append((ops.session, models))
+            if recheck:
+                self.app.post_message(FreshnessCheckRequested(recheck))
+
+        self._run(flow, "Update outdated", group="ops-update")
 
     def unload_all_on_servers(self, servers: Sequence[Operations]) -> None:
         """`U` in the all-servers view: every loaded model on every server, after ONE

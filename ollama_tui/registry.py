@@ -163,6 +163,16 @@ class CheckCache:
         if isinstance(data, dict):
             self._entries = {k: v for k, v in data.items() if isinstance(v, dict)}
 
+    def count(self) -> int:
+        """How many answers are cached (not ``__len__``: an empty cache must stay truthy)."""
+        self._load()
+        return len(self._entries)
+
+    def names(self) -> set[str]:
+        """The model names with a cached answer (a cheap filter before parsing names)."""
+        self._load()
+        return {key.split("\x00")[1] for key in self._entries if key.count("\x00") == 2}
+
     def get(self, key: str, max_age: float, now: float) -> CheckResult | None:
         self._load()
         entry = self._entries.get(key)

@@ -31,6 +31,7 @@ from ollama_tui.reachability import Reachability
 
 if TYPE_CHECKING:
     from ollama_tui.last_used import ServerUsage
+    from ollama_tui.registry import CheckResult
 
 __all__ = [
     "MAX_BACKOFF",
@@ -142,6 +143,9 @@ class ServerSession:
         self.show_cache: dict[tuple[str, str], ModelShow] = {}
         """``/api/show`` answers by (model name, digest)."""
         self.loading: set[str] = set()
+        self.freshness: dict[tuple[str, str], CheckResult] = {}
+        """What the outdated check found, by (model name, digest as /api/tags gives it): a
+        re-pulled model has a new digest, so an answer about the old one never applies."""
         """Models being loaded now (a second `l` on one says so instead of loading again)."""
         # -- polling -----------------------------------------------------------------------
         self.poll_target: PollTarget | None = None

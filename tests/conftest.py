@@ -21,7 +21,6 @@ if TYPE_CHECKING:
 
 REAL_SERVER = os.environ.get("OLLAMA_TEST_HOST", "").strip()
 
-
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Skip simulator-only tests against a real server, and real-server-only tests otherwise."""
     for item in items:
@@ -32,12 +31,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _private_state_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """No test (nor an app it starts in a subprocess) writes the user's XDG state dir: the
-    last-used file of a command-line start goes to a temporary one. (Apps made in tests get
-    ``Settings.state_path`` None, in-memory, unless a test gives one.)"""
+def _private_xdg_dirs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """No test (nor an app it starts in a subprocess) reads or writes the user's XDG dirs: the
+    last-used file (state) and the outdated check's answers (cache, which the app reads at
+    start-up: a cached answer would add a column to the tests' screens) go to temporary ones.
+    (Apps made in tests get ``Settings.state_path`` None, in-memory, unless a test gives one.)"""
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("XDG_STATE_HOME", str(tmp_path_factory.mktemp("xdg-state")))
+        patch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg-cache")))
         yield
 
 

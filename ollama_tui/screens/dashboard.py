@@ -20,10 +20,12 @@ from ollama_tui.messages import (
     CopyToServersRequested,
     DashboardReady,
     DetailsRequested,
+    FreshnessCheckRequested,
     PauseRequested,
     QuitRequested,
     RefreshRequested,
     ServerPicked,
+    UpdateOutdatedRequested,
     WhereRequested,
 )
 from ollama_tui.session import ConnectionStatus, ServerSession, disk_in_use, memory_in_use
@@ -60,6 +62,7 @@ OPERATION_ACTIONS = frozenset(
         "load",
         "unload",
         "unload_all",
+        "update_outdated",
     }
 )
 # The actions whose availability the footer shows; it is rebuilt when one of them flips.
@@ -76,6 +79,7 @@ _VERBS = {
     "load": "Load",
     "unload": "Unload",
     "unload_all": "Unload all",
+    "update_outdated": "Update outdated",
 }
 UNKNOWN = "–"  # a total that is not known (no server answering)
 NEVER_ANSWERED = (
@@ -109,6 +113,15 @@ class DashboardScreen(Screen[None]):
         Binding("u", "unload", "Unload", id="unload"),
         Binding("U", "unload_all", "Unload all", id="unload-all", show=False),
         Binding("J", "jobs", "Jobs", id="jobs", show=False),
+        # The registries are asked from this machine, not from the Ollama server.
+        Binding(
+            "o",
+            "check_updates",
+            "Check for updates (from this machine, not the server)",
+            id="check-updates",
+            show=False,
+        ),
+        Binding("O", "update_outdated", "Update outdated", id="update-outdated", show=False),
         # Only with several servers (see __init__).
         Binding("w", "where", "Where is each model", id="where", show=False),
         Binding("q", "quit", "Quit", id="quit"),
@@ -663,6 +676,51 @@ class DashboardScreen(Screen[None]):
         if ops := self._ops(self.session):
             ops.unload_all()
 
+    # --- outdated check -------------------------------------------------------------------------
+
+    def _shown_by_server(self) -> list[tuple[ServerSession, list[LocalModel]]]:
+        """The marked models by server; none marked: every row shown (filter applied)."""
+        if self.installed_table.marked:
+            return self._marked_by_server()
+        table = self.installed_table
+        groups: dict[int, tuple[ServerSession, list[LocalModel]]] = {}
+        for key in table.visible_keys:
+            session, model = self._where(table.items[key])
+            groups.setdefault(id(session), (session, []))[1].append(model)
+        order = {id(s): i for i, s in enumerate(self.sessions)}
+        return sorted(groups.values(), key=lambda g: order.get(id(g[0]), 0))
+
+    def action_check_updates(self) -> None:
+        """`o`: ask the registries whether the marked models (else all shown) are outdated.
+        Allowed in read-only mode: it changes nothing on the server."""
+        groups = self._shown_by_server()
+        if not groups:
+            self.app.notify("No models to check.", severity="warning")
+            return
+        self.post_message(FreshnessCheckRequested(groups))
+
+    def action_update_outdated(self) -> None:
+        """`O`: re-pull the outdated ones among the marked models (else among all shown)."""
+        groups = []
+        for session, models in self._shown_by_server():
+            outdated = [m for m in models if _is_outdated(session, m)]
+            if outdated:
+                groups.append((session, outdated))
+        if not groups:
+            self.app.notify(
+                "No model shown is known to be outdated: o checks for updates.",
+                severity="warning",
+            )
+            return
+        self.post_message(UpdateOutdatedRequested(groups))
+
+    def freshness_changed(self) -> None:
+        """Check results changed (a check ended, or cached ones were read): the tables follow."""
+        checked = any(s.freshness for s in self.sessions)
+        self.server_installed.freshness_changed(bool(self.session.freshness))
+        if self.fleet_installed is not None:
+            self.fleet_installed.freshness_changed(checked)
+
     def action_where(self) -> None:
         self.post_message(WhereRequested())
 
@@ -727,6 +785,11 @@ class DashboardScreen(Screen[None]):
         if action == "unload_all" and not self.running_table.items:
             return "Nothing to unload: no model is loaded."
         return None
+
+
+def _is_outdated(session: ServerSession, model: LocalModel) -> bool:
+    result = session.freshness.get((model.name, model.digest))
+    return result is not None and result.state == "outdated"
 
 
 def _count(shown: int, total: int, filtered: bool) -> str:

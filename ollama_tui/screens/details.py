@@ -30,6 +30,7 @@ from ollama_tui.formatting import (
     safe_line,
     safe_text,
 )
+from ollama_tui.freshness import freshness_words
 from ollama_tui.widgets.footer import Footer
 from ollama_tui.widgets.modelfile_view import ModelfileView
 
@@ -205,6 +206,8 @@ class DetailsScreen(Screen[None]):
                 rows.append(("Modified", relative_time(model.modified_at, self.clock())))
             if model.is_remote:
                 rows.append(("Remote", f"{model.remote_model or ''} @ {model.remote_host or ''}"))
+            if checked := self.session.freshness.get((model.name, model.digest)):  # `o` checks
+                rows.append(("Update", freshness_words(checked)))
         if details.parent_model:
             rows.append(("Parent", details.parent_model))
         for label, value in rows:

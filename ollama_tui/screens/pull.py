@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -36,9 +36,18 @@ class PullScreen(ModalScreen[PullRequest | None]):
     AUTO_FOCUS = "#pull-name"
 
     def __init__(
-        self, installed: Iterable[str] = (), value: str = "", *, server: str | None = None
+        self,
+        installed: Iterable[str] = (),
+        value: str = "",
+        *,
+        server: str | None = None,
+        insecure_registries: Collection[str] = (),
     ) -> None:
         super().__init__(classes="ops-dialog pull-dialog")
+        self.insecure_registries = tuple(insecure_registries)
+        """Registries reached over http (config): the toggle follows a name on one of them."""
+        self._insecure_auto = False
+        """What the toggle was last set to from the name (a different value: the user's)."""
         self.server = server
         """The target server's name, given when there are several (the title names it)."""
         self.installed = list(installed)
@@ -62,6 +71,7 @@ class PullScreen(ModalScreen[PullRequest | None]):
     def on_mount(self) -> None:
         # After a refresh: widgets nested in containers may not be mounted yet here.
         self.call_after_refresh(self._validate)
+        self.call_after_refresh(self._follow_registry)
 
     def _validate(self) -> bool:
         field = self.query_one("#pull-name", Input)
@@ -72,6 +82,20 @@ class PullScreen(ModalScreen[PullRequest | None]):
     def on_input_changed(self, event: Input.Changed) -> None:
         event.stop()
         self._validate()
+        self._follow_registry()
+
+    def _follow_registry(self) -> None:
+        """The insecure toggle is on for a name whose registry is in ``insecure_registries``,
+        unless the user has set it themselves."""
+        from ollama_tui.freshness import is_insecure
+
+        box = self.query_one("#pull-insecure", Checkbox)
+        if box.value != self._insecure_auto:
+            return  # the user's choice stands
+        wanted = is_insecure(
+            self.query_one("#pull-name", Input).value.strip(), self.insecure_registries
+        )
+        self._insecure_auto = box.value = wanted
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()

@@ -137,7 +137,7 @@ class InstalledTable(VirtualTable[LocalModel, ModelKey]):
         ]
         # Columns whose cells need the model's server (what the app learnt about it beside
         # /api/tags) are built after the SERVER wrapping, from (model, session) functions.
-        server_columns: list[Column[Any]] = []
+        server_columns: list[Column[Any]] = [self._freshness_column()]
         server_columns.append(self._last_used_column())
         if fleet:
             super().__init__(
@@ -217,6 +217,36 @@ class InstalledTable(VirtualTable[LocalModel, ModelKey]):
         self._usage_resort_due = False
         if self.sort_column == "last_used":
             self._resort(preserve_cursor=True, rekey=True)
+    def _freshness_column(self) -> Column[Any]:
+        """UPDATE: what the outdated check found (hidden until some model has been checked)."""
+        from ollama_tui.freshness import FRESH_WIDTH, freshness_cell, freshness_sort_key
+
+        def result(model: LocalModel, session: ServerSession | None) -> Any:
+            return None if session is None else session.freshness.get((model.name, model.digest))
+
+        return Column(
+            "fresh",
+            "UPDATE",
+            self.per_server(lambda m, s: freshness_cell(result(m, s))),
+            sort_key=self.per_server(lambda m, s: freshness_sort_key(result(m, s))),
+            dynamic=True,
+            width=FRESH_WIDTH,
+            priority=65,
+            hide_when_empty=True,
+        )
+
+    def freshness_changed(self, checked: bool) -> None:
+        """Check results changed: show the UPDATE column once anything was ``checked`` (its
+        cells are drawn at render time, so the table cannot measure them), re-sort by it if
+        that is the sort, repaint."""
+        index = self._column_index["fresh"]
+        width = (self.columns[index].width or 0) if checked else 0
+        if self._data_width[index] != width:
+            self._data_width[index] = width
+            self._layout_for = None
+        if self.sort_column == "fresh":
+            self._resort(preserve_cursor=True, rekey=True)
+        self.refresh()
 
     def entity(self, key: Any) -> Any:
         # All servers: the same model on another server is another entity.
