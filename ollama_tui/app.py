@@ -70,6 +70,9 @@ log = logging.getLogger(__name__)
 STYLES_CACHE_RELEASE_INTERVAL = 30.0
 # Longest the collector stays paused at start-up when the first poll takes long.
 STARTUP_GC_PAUSE = 3.0
+# While the weights are being learnt, the disk figures follow at most this often (5,000 answers
+# must not mean 5,000 repaints of the totals).
+DISK_REFRESH_INTERVAL = 0.5
 # Below this the tables and dialogs cannot show what matters: a notice instead.
 MIN_WIDTH = 50
 MIN_HEIGHT = 12
@@ -123,6 +126,7 @@ class OllamaTuiApp(SafeNotifyApp[None]):
         for session in self.sessions:
             session.poll_target = self.poller.add(session.url, session.headers, session.insecure)
             session.reachability.subscribe(functools.partial(self._reachability_changed, session))
+            session.weights_learnt = functools.partial(self._weights_learnt, session)
         self.sessions_changed_signal: Signal[ServerSession] = Signal(self, "sessions-changed")
         """A poll changed a server's lists (installed or running): views of the fleet listen."""
         self.jobs_changed_signal: Signal[Job] = Signal(self, "jobs-changed")
@@ -144,6 +148,8 @@ class OllamaTuiApp(SafeNotifyApp[None]):
         self._resume_gc = resume_gc
         self._closing = False
         self._poll_tasks: set[asyncio.Task[None]] = set()
+        """Polls and the background learning of weights: cancelled when the app ends."""
+        self._disk_timers: dict[int, _LoopTimer] = {}
         self.dashboard: DashboardScreen | None = None
         if self.settings.keymap:
             self.set_keymap(dict(self.settings.keymap))
@@ -550,7 +556,10 @@ class OllamaTuiApp(SafeNotifyApp[None]):
 
     def _polled(self, session: ServerSession, snapshot: Snapshot) -> None:
         first = not session.installed and not session.running_models
+        installed_before = session.installed
         result = session.polled(snapshot, self.monotonic())
+        if session.installed is not installed_before:
+            self._learn_weights(session)
         for note in result.notes:
             self.notify(note, title="Too many models", severity="warning", markup=False)
         if result.changed:
@@ -566,6 +575,43 @@ class OllamaTuiApp(SafeNotifyApp[None]):
                 gc.freeze()
         self._publish_status(session)
         self._count_poll()
+
+    # --- disk: the weights each model uses, learnt in the background ----------------------------
+
+    def _learn_weights(self, session: ServerSession) -> None:
+        """After a poll that changed the installed list: learn the new models' weights in the
+        background (a plain task: never in the poll's way, never two at once per server)."""
+        if self._closing:
+            return
+        if session.learning_weights():
+            session.weights_again = True
+            return
+        task = asyncio.get_running_loop().create_task(
+            self._learn_weights_task(session), name="weights"
+        )
+        session.weights_task = task
+        self._poll_tasks.add(task)
+        task.add_done_callback(self._poll_tasks.discard)
+
+    async def _learn_weights_task(self, session: ServerSession) -> None:
+        await session.learn_weights()
+        if not self._closing:
+            self._disk_changed(session)  # the last answers, and "≥" gone, shown at once
+
+    def _weights_learnt(self, session: ServerSession) -> None:
+        """An answer taught the index something: the figures follow, at most every
+        DISK_REFRESH_INTERVAL."""
+        if id(session) not in self._disk_timers and not self._closing:
+            self._disk_timers[id(session)] = _LoopTimer(
+                DISK_REFRESH_INTERVAL, functools.partial(self._disk_changed, session)
+            )
+
+    def _disk_changed(self, session: ServerSession) -> None:
+        timer = self._disk_timers.pop(id(session), None)
+        if timer is not None:
+            timer.stop()
+        if self.dashboard is not None and not self._closing:
+            self.dashboard.disk_changed(session)
 
     def _poll_failed(self, session: ServerSession, error: Exception) -> float:
         delay = session.poll_failed(error, self.monotonic())
