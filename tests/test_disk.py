@@ -199,3 +199,4 @@ def test_the_dialog_sentence_and_the_figure() -> None:
     )
     unknown = [LocalModel.from_json({"name": "odd:latest", "digest": "d9"})]
     assert freed_sentence(unknown, None) == "Frees an unknown amount of disk space."
+    assert freed_sentence(one, None) == "Frees up to 2 GB of disk space."  # no index at hand

@@ -71,9 +71,10 @@ def freed_sentence(models: Sequence[LocalModel], freed: Freed | None) -> str:
         if freed is None and None in sizes:
             return "Frees an unknown amount of disk space."
         # Not every model's weights are known yet: some may be shared, hence "up to".
-        most = freed.size if freed is not None else sum(size or 0 for size in sizes)
-        sentence = f"Frees up to {human_bytes(most)} of disk space"
-        if freed is None or not freed.kept_by:
+        if freed is None:
+            return f"Frees up to {human_bytes(sum(size or 0 for size in sizes))} of disk space."
+        sentence = f"Frees up to {human_bytes(freed.size)} of disk space"
+        if not freed.kept_by:
             return sentence + " (which models share weights is not known yet)."
     elif freed.size == 0 and freed.kept_by:
         sentence = "Frees almost nothing"
