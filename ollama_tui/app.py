@@ -150,6 +150,8 @@ class OllamaTuiApp(SafeNotifyApp[None]):
         self._poll_tasks: set[asyncio.Task[None]] = set()
         """Polls and the background learning of weights: cancelled when the app ends."""
         self._disk_timers: dict[int, _LoopTimer] = {}
+        self._weights_deferred: list[ServerSession] = []
+        """Sessions whose learning waits for every server's first poll."""
         self.dashboard: DashboardScreen | None = None
         if self.settings.keymap:
             self.set_keymap(dict(self.settings.keymap))
@@ -544,6 +546,8 @@ class OllamaTuiApp(SafeNotifyApp[None]):
 
     def _count_poll(self) -> None:
         self.poll_count += 1
+        if self._weights_deferred and self.poll_count >= len(self.sessions):
+            self._start_deferred_learning()
         # Once every server's first poll is in (a fleet's 20 first fetches must not wait for
         # a full collection of what the first ones made).
         if self._resume_gc and self.poll_count >= len(self.sessions):
@@ -583,6 +587,11 @@ class OllamaTuiApp(SafeNotifyApp[None]):
         background (a plain task: never in the poll's way, never two at once per server)."""
         if self._closing:
             return
+        if self.poll_count < len(self.sessions):
+            # Start-up first: a fleet's first polls are not kept waiting by show answers.
+            if session not in self._weights_deferred:
+                self._weights_deferred.append(session)
+            return
         if session.learning_weights():
             session.weights_again = True
             return
@@ -592,6 +601,11 @@ class OllamaTuiApp(SafeNotifyApp[None]):
         session.weights_task = task
         self._poll_tasks.add(task)
         task.add_done_callback(self._poll_tasks.discard)
+
+    def _start_deferred_learning(self) -> None:
+        deferred, self._weights_deferred = self._weights_deferred, []
+        for session in deferred:
+            self._learn_weights(session)
 
     async def _learn_weights_task(self, session: ServerSession) -> None:
         await session.learn_weights()
