@@ -1157,6 +1157,7 @@ async def weights_key_latencies(
         info["digests"] = len({m.digest for m in app.installed if not m.is_remote})
         info["complete"] = session.disk_in_use().complete
         learning: list[bool] = []
+        learnt: list[int] = []
         rounds = 0
 
         def busy() -> None:
@@ -1165,6 +1166,7 @@ async def weights_key_latencies(
             # so that every press meets it.
             nonlocal rounds
             if not session.learning_weights():
+                learnt.append(len(session.weights.weights))
                 session.weights.weights.clear()
                 app._learn_weights(session)
                 rounds += 1
@@ -1174,6 +1176,7 @@ async def weights_key_latencies(
         during = [ms for ms, was in zip(samples, learning, strict=True) if was]
         info["presses_while_learning"] = f"{len(during)} of {len(samples)}"
         info["learning_rounds"] = rounds
+        info["learnt_per_round"] = f"{min(learnt, default=0)}-{max(learnt, default=0)}"
         await wait_until(lambda: not session.learning_weights(), timeout=300)
         info["peak_in_flight"] = session.weights.peak_in_flight
         quiet = await key_latency_samples(pilot, table, stamps, scale.key_presses)
