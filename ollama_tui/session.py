@@ -154,7 +154,9 @@ class ServerSession:
         self.poll_notes: tuple[str, ...] = ()
         """The last poll's notes (models left out), said once, not at every poll."""
         # -- disk: which weights blob each model uses, learnt in the background ---------------
-        self.weights = WeightsIndex(self.client.show, changed=self._weights_learnt)
+        self.weights = WeightsIndex(
+            lambda name: self.client.show(name), changed=self._weights_learnt
+        )
         self.weights_learnt: Callable[[], None] | None = None
         """Called after each ``/api/show`` answer that taught the index something (the app
         sets it, to show the new figures)."""

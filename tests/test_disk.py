@@ -200,3 +200,38 @@ def test_the_dialog_sentence_and_the_figure() -> None:
     unknown = [LocalModel.from_json({"name": "odd:latest", "digest": "d9"})]
     assert freed_sentence(unknown, None) == "Frees an unknown amount of disk space."
     assert freed_sentence(one, None) == "Frees up to 2 GB of disk space."  # no index at hand
+
+
+async def test_a_session_learns_once_more_when_its_list_changed_meanwhile() -> None:
+    """One learning at a time per server: a list that changes while it runs is learnt after."""
+    import asyncio
+
+    from ollama_tui.api import ModelShow
+    from ollama_tui.disk import WeightsIndex
+    from ollama_tui.session import ServerSession
+
+    session = ServerSession(None, "http://127.0.0.1:9")
+    gate = asyncio.Event()
+    asked: list[str] = []
+
+    async def show(name: str) -> ModelShow:
+        asked.append(name)
+        await gate.wait()
+        blob = W1 if name != "qwen:7b" else W2
+        return ModelShow.from_json({"modelfile": f"FROM /m/blobs/sha256-{blob}\n"})
+
+    session.weights = WeightsIndex(show, changed=session._weights_learnt)
+    base, copy = model("llama3.2:latest", "d1", 2 * GB), model("backup:latest", "d1", 2 * GB)
+    session.installed = [base, copy]
+    task = asyncio.create_task(session.learn_weights())
+    while not asked:
+        await asyncio.sleep(0.001)
+    assert asked == ["llama3.2:latest"] and not session.disk_in_use().complete
+    session.installed = [base, copy, model("qwen:7b", "d3", 5 * GB)]
+    session.weights_again = True  # what the app sets instead of starting a second learning
+    gate.set()
+    await task
+    assert asked == ["llama3.2:latest", "qwen:7b"]
+    usage = session.disk_in_use()
+    assert usage.complete and usage.total == 7 * GB
+    await session.aclose()
