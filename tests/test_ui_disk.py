@@ -115,3 +115,36 @@ async def test_copies_and_a_derivative_add_only_its_new_layers(sim: Simulator) -
         info = info_text(app)
         assert f"Derived from {BASE}" in info
         assert "Shares weights with" in info and COPIES[0] in info
+
+
+async def test_each_servers_disk_counts_its_shared_weights_once(fleet: Any) -> None:
+    """The servers table's DISK and the all-servers total use the same counting."""
+    from conftest import make_fleet_app
+
+    from ollama_tui.formatting import disk_figure
+
+    app = make_fleet_app(fleet)
+    async with app.run_test(size=(100, 30)) as pilot:
+        assert app.dashboard is not None and app.dashboard.servers_table is not None
+        servers = app.dashboard.servers_table
+        gpu = app.sessions[1]
+
+        def settled() -> bool:
+            sessions = app.sessions
+            return all(s.installed and s.disk_in_use().complete for s in sessions)
+
+        await wait_for(pilot, settled)
+        await pilot.pause()
+        before = servers.rows()[1][9]
+        assert before == disk_figure(gpu.disk_in_use().total, True)
+        async with OllamaClient(gpu.url) as client:
+            await client.copy(gpu.installed[0].name, "spare:latest")
+        app.request_refresh(gpu)
+        await wait_for(pilot, lambda: any(m.name == "spare:latest" for m in gpu.installed))
+        await wait_for(pilot, settled)
+        await pilot.pause()
+        assert servers.rows()[1][8] == str(len(gpu.installed))  # one model more ...
+        assert servers.rows()[1][9] == before  # ... and not one byte more on disk
+        app.dashboard.show_all_servers(True)
+        total = sum(s.disk_in_use().total for s in app.sessions)
+        assert on_disk(app) == f"{disk_figure(total, True)} on disk"
