@@ -79,6 +79,9 @@ STYLES_CACHE_RELEASE_INTERVAL = 30.0
 STARTUP_GC_PAUSE = 3.0
 # How often changed last-used times are written (and at exit).
 LAST_USED_SAVE_INTERVAL = 60.0
+# While the weights are being learnt, the disk figures follow at most this often (5,000 answers
+# must not mean 5,000 repaints of the totals).
+DISK_REFRESH_INTERVAL = 0.5
 # Below this the tables and dialogs cannot show what matters: a notice instead.
 MIN_WIDTH = 50
 MIN_HEIGHT = 12
@@ -132,6 +135,7 @@ class OllamaTuiApp(SafeNotifyApp[None]):
         for session in self.sessions:
             session.poll_target = self.poller.add(session.url, session.headers, session.insecure)
             session.reachability.subscribe(functools.partial(self._reachability_changed, session))
+            session.weights_learnt = functools.partial(self._weights_learnt, session)
         # When each model was last seen loaded, per server (by URL), kept across restarts.
         self.last_used = LastUsedStore(self.settings.state_path)
         for session in self.sessions:
@@ -159,6 +163,10 @@ class OllamaTuiApp(SafeNotifyApp[None]):
         self._resume_gc = resume_gc
         self._closing = False
         self._poll_tasks: set[asyncio.Task[None]] = set()
+        """Polls and the background learning of weights: cancelled when the app ends."""
+        self._disk_timers: dict[int, _LoopTimer] = {}
+        self._weights_deferred: list[ServerSession] = []
+        """Sessions whose learning waits for every server's first poll."""
         self.dashboard: DashboardScreen | None = None
         # The outdated check (see "outdated check" below).
         self._check_cache_: CheckCache | None = None
@@ -564,6 +572,8 @@ class OllamaTuiApp(SafeNotifyApp[None]):
 
     def _count_poll(self) -> None:
         self.poll_count += 1
+        if self._weights_deferred and self.poll_count >= len(self.sessions):
+            self._start_deferred_learning()
         # Once every server's first poll is in (a fleet's 20 first fetches must not wait for
         # a full collection of what the first ones made).
         if self._resume_gc and self.poll_count >= len(self.sessions):
@@ -576,7 +586,10 @@ class OllamaTuiApp(SafeNotifyApp[None]):
 
     def _polled(self, session: ServerSession, snapshot: Snapshot) -> None:
         first = not session.installed and not session.running_models
+        installed_before = session.installed
         result = session.polled(snapshot, self.monotonic())
+        if session.installed is not installed_before:
+            self._learn_weights(session)
         for note in result.notes:
             self.notify(note, title="Too many models", severity="warning", markup=False)
         if result.changed:
@@ -641,6 +654,53 @@ class OllamaTuiApp(SafeNotifyApp[None]):
             self._last_used_said = warning
             self.notify(warning, title="Last used", severity="warning", markup=False)
         self.last_used.warning = None
+
+    # --- disk: the weights each model uses, learnt in the background ----------------------------
+
+    def _learn_weights(self, session: ServerSession) -> None:
+        """After a poll that changed the installed list: learn the new models' weights in the
+        background (a plain task: never in the poll's way, never two at once per server)."""
+        if self._closing:
+            return
+        if self.poll_count < len(self.sessions):
+            # Start-up first: a fleet's first polls are not kept waiting by show answers.
+            if session not in self._weights_deferred:
+                self._weights_deferred.append(session)
+            return
+        if session.learning_weights():
+            session.weights_again = True
+            return
+        task = asyncio.get_running_loop().create_task(
+            self._learn_weights_task(session), name="weights"
+        )
+        session.weights_task = task
+        self._poll_tasks.add(task)
+        task.add_done_callback(self._poll_tasks.discard)
+
+    def _start_deferred_learning(self) -> None:
+        deferred, self._weights_deferred = self._weights_deferred, []
+        for session in deferred:
+            self._learn_weights(session)
+
+    async def _learn_weights_task(self, session: ServerSession) -> None:
+        await session.learn_weights()
+        if not self._closing:
+            self._disk_changed(session)  # the last answers, and "≥" gone, shown at once
+
+    def _weights_learnt(self, session: ServerSession) -> None:
+        """An answer taught the index something: the figures follow, at most every
+        DISK_REFRESH_INTERVAL."""
+        if id(session) not in self._disk_timers and not self._closing:
+            self._disk_timers[id(session)] = _LoopTimer(
+                DISK_REFRESH_INTERVAL, functools.partial(self._disk_changed, session)
+            )
+
+    def _disk_changed(self, session: ServerSession) -> None:
+        timer = self._disk_timers.pop(id(session), None)
+        if timer is not None:
+            timer.stop()
+        if self.dashboard is not None and not self._closing:
+            self.dashboard.disk_changed(session)
 
     def _poll_failed(self, session: ServerSession, error: Exception) -> float:
         delay = session.poll_failed(error, self.monotonic())

@@ -28,8 +28,10 @@ __all__ = [
     "DiskUsage",
     "Freed",
     "WeightsIndex",
+    "deleting_frees",
     "disk_usage",
     "freed_by_deleting",
+    "sharing_weights",
     "weights_digest",
 ]
 
@@ -62,6 +64,8 @@ class Freed:
     size: int
     kept_by: tuple[str, ...]
     """Models that stay and keep (some of) the deleted models' weights on disk."""
+    exact: bool = True
+    """Every model's weights were known; else ``size`` is an upper bound ("up to")."""
 
 
 def _groups(
@@ -117,6 +121,55 @@ def freed_by_deleting(
         if any(id(m) in gone for m in members):
             kept_by += [m.name for m in members if id(m) not in gone]
     return Freed(max(0, before - after), tuple(kept_by))
+
+
+def _local_unknown(installed: Iterable[LocalModel], weights: Mapping[str, str]) -> list[str]:
+    return [m.digest for m in installed if not m.is_remote and m.digest not in weights]
+
+
+def deleting_frees(
+    doomed: Iterable[LocalModel], installed: Iterable[LocalModel], weights: Mapping[str, str]
+) -> Freed:
+    """What deleting ``doomed`` frees, for the delete dialog: exact once every model's weights
+    are known; before that an upper bound (``exact`` False), reckoned as if each model whose
+    weights are unknown had weights of its own (copies still share: same manifest digest).
+    Assuming sharing there (as :func:`disk_usage` does for the total) would promise too little
+    and could talk a user out of a deletion that frees gigabytes; "up to" never lies."""
+    doomed, models = list(doomed), list(installed)
+    unknown = _local_unknown(models, weights)
+    if unknown:
+        # A blob name no real digest can have: each unknown manifest stands alone.
+        weights = dict(weights) | {digest: "?" + digest for digest in unknown}
+    freed = freed_by_deleting(doomed, models, weights)
+    # Copies of a deleted model (same manifest) first: "the weights stay, shared with" its
+    # source reads better than with some distant derivative.
+    copies = {m.digest for m in doomed}
+    digest = {m.name: m.digest for m in models}
+    kept_by = sorted(freed.kept_by, key=lambda name: digest.get(name) not in copies)
+    return Freed(freed.size, tuple(kept_by), exact=not unknown)
+
+
+def sharing_weights(
+    model: LocalModel,
+    installed: Iterable[LocalModel],
+    weights: Mapping[str, str],
+    blob: str | None = None,
+) -> tuple[tuple[str, ...], bool]:
+    """The other installed models known to share ``model``'s weights (same manifest digest or
+    same weights blob), and whether that list is complete (every model's weights known).
+    ``blob``: the model's weights if known from elsewhere (its own ``/api/show``)."""
+    models = list(installed)
+    blob = blob or weights.get(model.digest)
+    others = tuple(
+        m.name
+        for m in models
+        if m is not model
+        and m.name != model.name
+        and not m.is_remote
+        and (m.digest == model.digest or (blob is not None and weights.get(m.digest) == blob))
+    )
+    unknown = set(_local_unknown(models, weights)) - {model.digest}
+    return others, blob is not None and not unknown
 
 
 class WeightsIndex:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 import humanize
@@ -19,10 +20,12 @@ __all__ = [
     "age_text",
     "countdown",
     "counted",
+    "disk_figure",
     "format_eta",
     "format_rate",
     "human_bytes",
     "human_number",
+    "listed",
     "relative_time",
     "safe_line",
     "safe_text",
@@ -121,6 +124,23 @@ def human_bytes(size: int | None) -> str:
     if value != math.trunc(value):
         return f"{value:.1f} {unit}"
     return f"{int(value)} {unit}"
+
+
+def disk_figure(total: int, complete: bool) -> str:
+    """An "on disk" figure: "≥4.1 GB" until every model's weights are known (each blob is
+    counted once only when known; until then it is a lower bound)."""
+    return ("" if complete else "≥") + human_bytes(total)
+
+
+def listed(names: Sequence[str], shown: int = 3) -> str:
+    """ "a", "a and b", "a, b and c", "a, b, c and 2 more" (names escaped, one line each)."""
+    safe = [safe_line(name) for name in names[:shown]]
+    rest = len(names) - len(safe)
+    if rest > 0:
+        return ", ".join(safe) + f" and {rest} more"
+    if len(safe) < 2:
+        return "".join(safe)
+    return ", ".join(safe[:-1]) + " and " + safe[-1]
 
 
 def format_rate(rate: float | None) -> str:

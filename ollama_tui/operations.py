@@ -24,8 +24,9 @@ from textual.signal import Signal
 
 from ollama_tui.api.errors import ApiError, OllamaError
 from ollama_tui.api.models import LocalModel, RunningModel, is_embedding_only
-from ollama_tui.api.names import names_equal
+from ollama_tui.api.names import name_identity, names_equal
 from ollama_tui.config import DEFAULT_LOAD_TIMEOUT
+from ollama_tui.disk import Freed, deleting_frees
 from ollama_tui.formatting import counted, safe_line
 from ollama_tui.jobs import Job, JobKind, JobQueue, JobState
 from ollama_tui.messages import RefreshRequested
@@ -491,13 +492,23 @@ class Operations:
         async def flow() -> None:
             loaded = {m.name for m in targets if self._running(m.name) is not None}
             fetching = self._jobs_writing(targets)
+            freed = self.deleting_frees(targets)
             if not await self.app.push_screen_wait(
-                DeleteScreen(targets, loaded, fetching, server=self.server_label)
+                DeleteScreen(targets, loaded, fetching, server=self.server_label, freed=freed)
             ):
                 return
             await self._delete(targets)
 
         self._run(flow, "Delete", group="ops-dialog")
+
+    def deleting_frees(self, targets: Sequence[LocalModel]) -> Freed:
+        """What deleting ``targets`` together frees on this server (weights shared with models
+        that stay are not freed), as far as the session's weights index knows."""
+        session = self.session
+        # By name: the rows handed in need not be the very objects of the session's list.
+        keys = {name_identity(model.name)[0] for model in targets}
+        doomed = [m for m in session.installed if name_identity(m.name)[0] in keys]
+        return deleting_frees(doomed, session.installed, session.weights.weights)
 
     async def _delete(self, targets: Sequence[LocalModel]) -> None:
         """Delete confirmed models on this server (unloading loaded ones first)."""
@@ -537,8 +548,15 @@ class Operations:
             loaded |= {m.name for m in ms if ops._running(m.name) is not None}
             fetching.update(ops._jobs_writing(ms))
 
+        parts = [ops.deleting_frees(ms) for ops, ms in groups]
+        freed = Freed(
+            sum(part.size for part in parts),
+            tuple(name for part in parts for name in part.kept_by),
+            exact=all(part.exact for part in parts),
+        )
+
         async def flow() -> None:
-            screen = DeleteScreen(models, loaded, fetching, servers=servers)
+            screen = DeleteScreen(models, loaded, fetching, servers=servers, freed=freed)
             if not await self.app.push_screen_wait(screen):
                 return
             for ops, ms in groups:

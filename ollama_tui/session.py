@@ -12,9 +12,10 @@ error, a pause); the timers that drive polling live in the app, as opaque handle
 
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
@@ -26,6 +27,7 @@ from ollama_tui.api import (
     RunningModel,
     ServerUnreachable,
 )
+from ollama_tui.disk import DiskUsage, WeightsIndex, disk_usage
 from ollama_tui.poller import PollTarget, Snapshot
 from ollama_tui.reachability import Reachability
 
@@ -41,7 +43,6 @@ __all__ = [
     "ServerSession",
     "State",
     "Stoppable",
-    "disk_in_use",
     "memory_in_use",
 ]
 
@@ -56,11 +57,6 @@ def memory_in_use(running: Iterable[RunningModel]) -> tuple[int, int]:
         ram += (model.size or 0) - (model.size_vram or 0)
         vram += model.size_vram or 0
     return ram, vram
-
-
-def disk_in_use(installed: Iterable[LocalModel]) -> int:
-    """What the installed models take on disk (cloud models take nothing)."""
-    return sum(model.size or 0 for model in installed if not model.is_remote)
 
 
 MAX_BACKOFF = 30.0
@@ -166,6 +162,19 @@ class ServerSession:
         """The last poll's notes (models left out), said once, not at every poll."""
         self.usage: ServerUsage | None = None
         """When each model was last seen loaded (set by the app; the LAST USED column)."""
+        # -- disk: which weights blob each model uses, learnt in the background ---------------
+        self.weights = WeightsIndex(
+            lambda name: self.client.show(name), changed=self._weights_learnt
+        )
+        self.weights_learnt: Callable[[], None] | None = None
+        """Called after each ``/api/show`` answer that taught the index something (the app
+        sets it, to show the new figures)."""
+        self.weights_task: asyncio.Task[None] | None = None
+        """The background learning in flight (one at a time per server)."""
+        self.weights_again = False
+        """The installed list changed while learning: learn once more when it ends."""
+        self._weights_version = 0
+        self._disk: tuple[object, int, DiskUsage] | None = None
 
     @property
     def label(self) -> str:
@@ -175,6 +184,44 @@ class ServerSession:
         if self.name:
             return self.name
         return self.url.removeprefix("http://").rstrip("/") or self.url
+
+    # -- disk ---------------------------------------------------------------------------------
+
+    def disk_in_use(self) -> DiskUsage:
+        """What the installed models take on disk, each weights blob once (cloud models take
+        nothing); ``complete`` is False until every model's weights are known. Computed again
+        only when the list or the index changed (the tables ask at every repaint)."""
+        installed, version = self.installed, self._weights_version
+        cached = self._disk
+        if cached is not None and cached[0] is installed and cached[1] == version:
+            return cached[2]
+        usage = disk_usage(installed, self.weights.weights)
+        self._disk = (installed, version, usage)
+        return usage
+
+    def _weights_learnt(self) -> None:
+        self._weights_version += 1
+        if self.weights_learnt is not None:
+            self.weights_learnt()
+
+    def learning_weights(self) -> bool:
+        return self.weights_task is not None and not self.weights_task.done()
+
+    async def learn_weights(self) -> None:
+        """Learn the weights of every installed model (at most ``SHOW_CONCURRENCY`` requests
+        in flight); again while the list changed meanwhile. Failed answers stay unknown."""
+        while True:
+            self.weights_again = False
+            installed = self.installed
+            # Gone digests count in no figure of this list: no new version needed.
+            self.weights.forget_gone(installed)
+            try:
+                await self.weights.learn(installed)
+            except Exception:  # a bug must not end the app; the figure keeps its "≥"
+                log.exception("learning the weights of %s failed", self.url)
+                return
+            if not self.weights_again:
+                return
 
     # -- status ------------------------------------------------------------------------------
 

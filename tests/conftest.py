@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 REAL_SERVER = os.environ.get("OLLAMA_TEST_HOST", "").strip()
 
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Skip simulator-only tests against a real server, and real-server-only tests otherwise."""
     for item in items:

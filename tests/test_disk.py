@@ -135,3 +135,103 @@ async def test_the_weights_index_asks_each_digest_once_four_at_a_time(sim: objec
         assert asked == []
         index.forget_gone([m for m in installed if m.name != "bulk0:latest"])
         assert len(index.weights) == changes - 1
+
+
+def test_before_all_weights_are_known_deleting_frees_at_most_the_unshared_sizes() -> None:
+    from ollama_tui.disk import deleting_frees
+
+    base = model("llama3.2:latest", "d1", 2 * GB)
+    copy = model("backup:latest", "d1", 2 * GB)
+    derived = model("tutor:latest", "d2", 2 * GB + 4_000, parent="llama3.2:latest")
+    installed = [base, copy, derived]
+    # Nothing known: a copy still shares (same manifest); the derivative may not: "up to".
+    freed = deleting_frees([copy], installed, {})
+    assert (freed.size, freed.exact, freed.kept_by) == (0, False, ("llama3.2:latest",))
+    freed = deleting_frees([derived], installed, {})
+    assert (freed.size, freed.exact, freed.kept_by) == (2 * GB + 4_000, False, ())
+    # Everything known: exact, and the copies of the deleted model are named first.
+    freed = deleting_frees([copy], installed, {"d1": W1, "d2": W1})
+    assert (freed.size, freed.exact) == (0, True)
+    assert freed.kept_by == ("llama3.2:latest", "tutor:latest")
+
+
+def test_who_shares_a_models_weights_and_whether_that_is_all() -> None:
+    from ollama_tui.disk import sharing_weights
+
+    base = model("llama3.2:latest", "d1", 2 * GB)
+    copy = model("backup:latest", "d1", 2 * GB)
+    derived = model("tutor:latest", "d2", 2 * GB + 4_000)
+    other = model("qwen:7b", "d3", 5 * GB)
+    installed = [base, copy, derived, other]
+    assert sharing_weights(derived, installed, {}) == ((), False)
+    assert sharing_weights(derived, installed, {"d1": W1}, blob=W1) == (
+        ("llama3.2:latest", "backup:latest"),
+        False,  # qwen's weights are not known: it might share them too
+    )
+    everything = {"d1": W1, "d2": W1, "d3": W2}
+    assert sharing_weights(base, installed, everything) == (("backup:latest", "tutor:latest"), True)
+    assert sharing_weights(other, installed, everything) == ((), True)
+
+
+def test_the_dialog_sentence_and_the_figure() -> None:
+    from ollama_tui.disk import Freed
+    from ollama_tui.formatting import disk_figure, listed
+    from ollama_tui.screens.delete import freed_sentence
+
+    assert disk_figure(4 * GB, True) == "4 GB" and disk_figure(4 * GB, False) == "≥4 GB"
+    assert listed(["a"]) == "a" and listed(["a", "b"]) == "a and b"
+    assert listed(["a", "b", "c", "d", "e"]) == "a, b, c and 2 more"
+    assert listed(["x\x1b[31m"]) == "x\\x1b[31m"  # escaped: untrusted server text
+    one = [model("backup:latest", "d1", 2 * GB)]
+    assert freed_sentence(one, Freed(0, ("llama3.2:latest",))) == (
+        "Frees almost nothing — the weights stay, shared with llama3.2:latest."
+    )
+    assert freed_sentence(one, Freed(4_000, ("a",))) == (
+        "Frees 4 KB of disk space — the weights stay, shared with a."
+    )
+    assert freed_sentence(one, Freed(2 * GB, ())) == "Frees 2 GB of disk space."
+    assert freed_sentence(one, Freed(2 * GB, (), exact=False)) == (
+        "Frees up to 2 GB of disk space (which models share weights is not known yet)."
+    )
+    two = [*one, model("tutor:latest", "d2", 2 * GB)]
+    assert freed_sentence(two, Freed(4_000, ("a", "b", "c", "d"), exact=False)) == (
+        "Frees up to 4 KB of disk space — shared weights stay, shared with a, b, c and 1 more."
+    )
+    unknown = [LocalModel.from_json({"name": "odd:latest", "digest": "d9"})]
+    assert freed_sentence(unknown, None) == "Frees an unknown amount of disk space."
+    assert freed_sentence(one, None) == "Frees up to 2 GB of disk space."  # no index at hand
+
+
+async def test_a_session_learns_once_more_when_its_list_changed_meanwhile() -> None:
+    """One learning at a time per server: a list that changes while it runs is learnt after."""
+    import asyncio
+
+    from ollama_tui.api import ModelShow
+    from ollama_tui.disk import WeightsIndex
+    from ollama_tui.session import ServerSession
+
+    session = ServerSession(None, "http://127.0.0.1:9")
+    gate = asyncio.Event()
+    asked: list[str] = []
+
+    async def show(name: str) -> ModelShow:
+        asked.append(name)
+        await gate.wait()
+        blob = W1 if name != "qwen:7b" else W2
+        return ModelShow.from_json({"modelfile": f"FROM /m/blobs/sha256-{blob}\n"})
+
+    session.weights = WeightsIndex(show, changed=session._weights_learnt)
+    base, copy = model("llama3.2:latest", "d1", 2 * GB), model("backup:latest", "d1", 2 * GB)
+    session.installed = [base, copy]
+    task = asyncio.create_task(session.learn_weights())
+    while not asked:
+        await asyncio.sleep(0.001)
+    assert asked == ["llama3.2:latest"] and not session.disk_in_use().complete
+    session.installed = [base, copy, model("qwen:7b", "d3", 5 * GB)]
+    session.weights_again = True  # what the app sets instead of starting a second learning
+    gate.set()
+    await task
+    assert asked == ["llama3.2:latest", "qwen:7b"]
+    usage = session.disk_in_use()
+    assert usage.complete and usage.total == 7 * GB
+    await session.aclose()

@@ -92,6 +92,8 @@ def loaded(then: Callable[[Pilot[Any]], Awaitable[None]] | None = None) -> Any:
         app = pilot.app
         assert isinstance(app, OllamaTuiApp)
         await wait_for(pilot, lambda: app.installed and app.running_models)
+        # The disk figures' background show requests: their answers must be in (no "≥").
+        await wait_for(pilot, lambda: not app.session.learning_weights())
         app.session.status = replace(app.status, host=SHOWN_HOST)
         app._publish_status(app.session)
         if then is not None:

@@ -75,6 +75,8 @@ async def test_details_are_cached_until_the_digest_changes(sim: Simulator) -> No
         screen = await open_details(pilot, app, "mistral:7b")
         await wait_for(pilot, lambda: screen.show is not None)
         await pilot.press("escape")
+        # The disk figures' background show requests (after polls that change the list) end.
+        await wait_for(pilot, lambda: not app.session.learning_weights())
         before = sim.request_count("/api/show")
         screen = await open_details(pilot, app, "mistral:7b")
         assert screen.show is not None  # straight from the cache
@@ -84,6 +86,8 @@ async def test_details_are_cached_until_the_digest_changes(sim: Simulator) -> No
         count = app.poll_count
         app.request_refresh()
         await wait_for(pilot, lambda: app.poll_count > count)
+        await wait_for(pilot, lambda: not app.session.learning_weights())
+        before = sim.request_count("/api/show")
         screen = await open_details(pilot, app, "mistral:7b")
         await wait_for(pilot, lambda: screen.show is not None)
         assert sim.request_count("/api/show") == before + 1
@@ -91,9 +95,11 @@ async def test_details_are_cached_until_the_digest_changes(sim: Simulator) -> No
 
 
 async def test_details_error_is_shown_and_retry_works(sim: Simulator) -> None:
-    sim.faults.add("/api/show", "status", count=1, status=500, message="boom [bold]x")
     app = OllamaTuiApp(Settings(host=sim.url, interval=60))
     async with app.run_test(size=(120, 40)) as pilot:
+        # After the disk figures' background show requests, which would take the fault.
+        await wait_for(pilot, lambda: app.installed and not app.session.learning_weights())
+        sim.faults.add("/api/show", "status", count=1, status=500, message="boom [bold]x")
         screen = await open_details(pilot, app, "mistral:7b")
         await wait_for(pilot, lambda: screen.error is not None)
         error = screen.query_one("#details-error", Static)

@@ -15,7 +15,7 @@ from textual.screen import Screen
 from textual.widgets import Input
 
 from ollama_tui.api import LocalModel, RunningModel
-from ollama_tui.formatting import human_bytes, relative_time, safe_line
+from ollama_tui.formatting import disk_figure, human_bytes, relative_time, safe_line
 from ollama_tui.messages import (
     CopyToServersRequested,
     DashboardReady,
@@ -28,7 +28,7 @@ from ollama_tui.messages import (
     UpdateOutdatedRequested,
     WhereRequested,
 )
-from ollama_tui.session import ConnectionStatus, ServerSession, disk_in_use, memory_in_use
+from ollama_tui.session import ConnectionStatus, ServerSession, memory_in_use
 from ollama_tui.widgets.filter_bar import FilterBar
 from ollama_tui.widgets.fleet_rows import FleetRow, fleet_rows
 from ollama_tui.widgets.footer import Footer
@@ -405,13 +405,12 @@ class DashboardScreen(Screen[None]):
 
     def _update_titles(self) -> None:
         if self.all_servers:
-            ram = vram = on_disk = 0
+            ram = vram = 0
             for session in self.sessions:
                 r, v = memory_in_use(session.running_models)
-                ram, vram, on_disk = ram + r, vram + v, on_disk + disk_in_use(session.installed)
+                ram, vram = ram + r, vram + v
         else:
             ram, vram = memory_in_use(self.running_table.items.values())
-            on_disk = disk_in_use(self.installed_table.items.values())
         shown_r, total_r = self.running_table.row_count, len(self.running_table.items)
         shown_i, total_i = self.installed_table.row_count, len(self.installed_table.items)
         filtered = bool(self.installed_table.filter_text)
@@ -429,7 +428,7 @@ class DashboardScreen(Screen[None]):
             f"RAM {human_bytes(ram) if known else UNKNOWN} · "
             f"VRAM {human_bytes(vram) if known else UNKNOWN}"
         )
-        installed_sub = f"{human_bytes(on_disk) if known else UNKNOWN} on disk"
+        installed_sub = f"{self._on_disk() if known else UNKNOWN} on disk"
         if filtered:
             installed_sub = f"filter: {self.installed_table.filter_text} · " + installed_sub
         totals = (running_title, running_sub, installed_title, installed_sub)
@@ -443,6 +442,21 @@ class DashboardScreen(Screen[None]):
         installed_box = self.query_one("#installed-box")
         installed_box.border_title = Text(installed_title)
         installed_box.border_subtitle = Text(installed_sub)
+
+    # --- disk: each weights blob counted once -------------------------------------------------
+
+    def _on_disk(self) -> str:
+        """The "on disk" figure of the servers shown, "≥" until every weights blob is known."""
+        sessions = self.sessions if self.all_servers else [self.session]
+        usages = [session.disk_in_use() for session in sessions]
+        return disk_figure(sum(u.total for u in usages), all(u.complete for u in usages))
+
+    def disk_changed(self, session: ServerSession) -> None:
+        """More of ``session``'s weights are known: its disk figures follow."""
+        if self.servers_table is not None:
+            self.servers_table.server_changed()
+        if self.is_mounted and (self.all_servers or session is self.session):
+            self._update_titles()
 
     def _refresh_bindings_if_needed(self) -> None:
         """Refresh the footer when what it shows would change, and only then.

@@ -22,10 +22,13 @@ from textual.timer import Timer
 from textual.widgets import LoadingIndicator, Static, TabbedContent, TabPane
 
 from ollama_tui.api import LocalModel, ModelShow, OllamaError, RunningModel
+from ollama_tui.api.names import names_equal
+from ollama_tui.disk import sharing_weights, weights_digest
 from ollama_tui.formatting import (
     UNKNOWN,
     human_bytes,
     human_number,
+    listed,
     relative_time,
     safe_line,
     safe_text,
@@ -208,8 +211,7 @@ class DetailsScreen(Screen[None]):
                 rows.append(("Remote", f"{model.remote_model or ''} @ {model.remote_host or ''}"))
             if checked := self.session.freshness.get((model.name, model.digest)):  # `o` checks
                 rows.append(("Update", freshness_words(checked)))
-        if details.parent_model:
-            rows.append(("Parent", details.parent_model))
+        rows += self._weights_rows(show, details.parent_model or model.details.parent_model)
         for label, value in rows:
             if value not in (None, ""):
                 info.add_row(Text(label, style="bold"), Text(safe_line(value)))
@@ -238,6 +240,29 @@ class DetailsScreen(Screen[None]):
             parts.append(Text("\nLicense", style="bold underline"))
             parts.append(Text(first[:200] + ("  (5: full text)" if first else "")))
         return Group(*parts)
+
+    def _weights_rows(self, show: ModelShow, parent: str) -> list[tuple[str, Any]]:
+        """Where the weights come from and who else uses them (copies, derived models)."""
+        rows: list[tuple[str, Any]] = []
+        installed = self.session.installed
+        if parent:
+            there = any(names_equal(parent, m.name) for m in installed)
+            rows.append(("Derived from", parent + ("" if there else " (not installed)")))
+        model = self.model
+        if not isinstance(model, LocalModel):  # a running model: its installed entry
+            model = next((m for m in installed if names_equal(m.name, model.name)), None)
+        blob = weights_digest(show.modelfile)
+        if blob is not None:
+            rows.append(("Weights", f"sha256-{blob[:12]}"))
+        if model is None or model.is_remote:
+            return rows
+        others, complete = sharing_weights(model, installed, self.session.weights.weights, blob)
+        if others:
+            more = "" if complete else " (maybe more: not every model's weights are known yet)"
+            rows.append(("Shares weights with", listed(others, shown=5) + more))
+        elif not complete:
+            rows.append(("Shares weights with", "not known yet"))
+        return rows
 
     # --- actions --------------------------------------------------------------------------------
 

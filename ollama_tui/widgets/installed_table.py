@@ -217,6 +217,7 @@ class InstalledTable(VirtualTable[LocalModel, ModelKey]):
         self._usage_resort_due = False
         if self.sort_column == "last_used":
             self._resort(preserve_cursor=True, rekey=True)
+
     def _freshness_column(self) -> Column[Any]:
         """UPDATE: what the outdated check found (hidden until some model has been checked)."""
         from ollama_tui.freshness import FRESH_WIDTH, freshness_cell, freshness_sort_key

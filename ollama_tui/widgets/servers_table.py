@@ -10,8 +10,9 @@ from textual.geometry import Region, Size
 from textual.strip import Strip
 from textual.widget import Widget
 
-from ollama_tui.formatting import human_bytes, safe_line
-from ollama_tui.session import ServerSession, disk_in_use, memory_in_use
+from ollama_tui.disk import DiskUsage
+from ollama_tui.formatting import disk_figure, human_bytes, safe_line
+from ollama_tui.session import ServerSession, memory_in_use
 
 __all__ = ["ServersTable", "server_state"]
 
@@ -82,7 +83,7 @@ class ServersTable(Widget):
         """Each column's widest cell (or header)."""
         self._layout: tuple[int, tuple[int, ...]] | None = None
         """The column widths for the rows, and the width they are for."""
-        self._sums: dict[int, tuple[object, object, tuple[int, int, int]]] = {}
+        self._sums: dict[int, tuple[object, object, tuple[int, int, DiskUsage]]] = {}
         self._made: dict[int, tuple[tuple[object, ...], Row]] = {}
         """Each server's row, with what it was made from."""
         self._rtt_shown: dict[int, float | None] = {}
@@ -137,7 +138,14 @@ class ServersTable(Widget):
         """A server's row, made again only when its status or lists changed (a poll with
         nothing new costs one comparison per server, not 20 rows of formatting)."""
         current = self._all_shown or session is self._current  # all shown: every row
-        basis = (index, current, session.status, session.installed, session.running_models)
+        basis = (
+            index,
+            current,
+            session.status,
+            session.installed,
+            session.running_models,
+            session.disk_in_use(),  # the same object while neither the list nor weights change
+        )
         cached = self._made.get(id(session))
         if cached is not None and all(a is b for a, b in zip(cached[0], basis, strict=True)):
             return cached[1]
@@ -155,16 +163,17 @@ class ServersTable(Widget):
         )
         return row
 
-    def _sums_of(self, session: ServerSession) -> tuple[int, int, int]:
-        """(RAM, VRAM, disk) of a server, summed again only when its lists changed."""
+    def _sums_of(self, session: ServerSession) -> tuple[int, int, DiskUsage]:
+        """(RAM, VRAM, disk) of a server, summed again only when its lists (or what is known
+        of its weights) changed."""
         key = id(session)
         cached = self._sums.get(key)
-        installed, running = session.installed, session.running_models
-        if cached is not None and cached[0] is installed and cached[1] is running:
+        disk, running = session.disk_in_use(), session.running_models
+        if cached is not None and cached[0] is disk and cached[1] is running:
             return cached[2]
         ram, vram = memory_in_use(running)
-        sums = (ram, vram, disk_in_use(installed))
-        self._sums[key] = (installed, running, sums)
+        sums = (ram, vram, disk)
+        self._sums[key] = (disk, running, sums)
         return sums
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
@@ -241,7 +250,7 @@ def _cells(
     index: int,
     session: ServerSession,
     current: bool,
-    sums: tuple[int, int, int] | None = None,
+    sums: tuple[int, int, DiskUsage] | None = None,
     rtt_seconds: float | None = None,
 ) -> tuple[tuple[str, ...], str]:
     status = session.status
@@ -253,7 +262,7 @@ def _cells(
     installed = session.installed
     if sums is None:
         ram, vram = memory_in_use(running)
-        sums = (ram, vram, disk_in_use(installed))
+        sums = (ram, vram, session.disk_in_use())
     ram, vram, disk = sums
     rtt = f"{rtt_seconds * 1000:.0f} ms" if rtt_seconds is not None else UNKNOWN
     cells = (
@@ -267,6 +276,6 @@ def _cells(
         human_bytes(ram) if known else UNKNOWN,
         human_bytes(vram) if known else UNKNOWN,
         str(len(installed)) if known else UNKNOWN,
-        human_bytes(disk) if known else UNKNOWN,
+        disk_figure(disk.total, disk.complete) if known else UNKNOWN,
     )
     return cells, style
