@@ -139,10 +139,10 @@ class ServerSession:
         self.show_cache: dict[tuple[str, str], ModelShow] = {}
         """``/api/show`` answers by (model name, digest)."""
         self.loading: set[str] = set()
+        """Models being loaded now (a second `l` on one says so instead of loading again)."""
         self.freshness: dict[tuple[str, str], CheckResult] = {}
         """What the outdated check found, by (model name, digest as /api/tags gives it): a
         re-pulled model has a new digest, so an answer about the old one never applies."""
-        """Models being loaded now (a second `l` on one says so instead of loading again)."""
         # -- polling -----------------------------------------------------------------------
         self.poll_target: PollTarget | None = None
         """This server on the shared poller (set by the app)."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import itertools
 import os
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
@@ -31,16 +32,24 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.skip(reason="needs OLLAMA_TEST_HOST (a real Ollama)"))
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _private_xdg_dirs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """No test (nor an app it starts in a subprocess) reads or writes the user's XDG dirs: the
-    last-used file (state) and the outdated check's answers (cache, which the app reads at
-    start-up: a cached answer would add a column to the tests' screens) go to temporary ones.
-    (Apps made in tests get ``Settings.state_path`` None, in-memory, unless a test gives one.)"""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("XDG_STATE_HOME", str(tmp_path_factory.mktemp("xdg-state")))
-        patch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg-cache")))
-        yield
+@pytest.fixture(scope="session")
+def _xdg_base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    yield tmp_path_factory.mktemp("xdg")
+
+
+_xdg_count = itertools.count()
+
+
+@pytest.fixture(autouse=True)
+def _private_xdg_dirs(_xdg_base: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test (nor an app it starts in a subprocess) reads or writes the user's XDG dirs, nor
+    another test's: the last-used file (state) and the outdated check's answers (cache, read at
+    start-up: an answer left by another test would add a column to this one's screens) go to
+    folders of this test's own (made when first written). Apps made in tests get
+    ``Settings.state_path`` None, in-memory, unless a test gives one."""
+    folder = _xdg_base / str(next(_xdg_count))
+    monkeypatch.setenv("XDG_STATE_HOME", str(folder / "state"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(folder / "cache"))
 
 
 @pytest.fixture

@@ -20,6 +20,9 @@ async def test_poll_and_filter_at_5000_models() -> None:
         app = OllamaTuiApp(Settings(host=sim.url, interval=60))
         async with app.run_test(size=(160, 45)) as pilot:
             await wait_for(pilot, lambda: len(app.installed) > 5000, timeout=30)
+            # A settled app: the weights of 5,000 models are learnt in the background first
+            # (the UI while they are learnt is bench row 14's).
+            await wait_for(pilot, lambda: not app.session.learning_weights(), timeout=60)
             await pilot.pause()
             table = app.dashboard.installed_table  # type: ignore[union-attr]
             rendered = table.render_count
