@@ -82,6 +82,8 @@ LAST_USED_SAVE_INTERVAL = 60.0
 # While the weights are being learnt, the disk figures follow at most this often (5,000 answers
 # must not mean 5,000 repaints of the totals).
 DISK_REFRESH_INTERVAL = 0.5
+# How long after a change to the installed list its new models' weights are asked for.
+WEIGHTS_DELAY = 1.0
 # Below this the tables and dialogs cannot show what matters: a notice instead.
 MIN_WIDTH = 50
 MIN_HEIGHT = 12
@@ -171,7 +173,6 @@ class OllamaTuiApp(SafeNotifyApp[None]):
         # The outdated check (see "outdated check" below).
         self._check_cache_: CheckCache | None = None
         self._freshness_worker: Worker[None] | None = None
-        self._freshness_seen: dict[int, set[tuple[str, str]]] = {}
         self._first_check_pending = self.settings.demo or self.settings.check_interval > 0
         if self.settings.keymap:
             self.set_keymap(dict(self.settings.keymap))
@@ -667,9 +668,21 @@ class OllamaTuiApp(SafeNotifyApp[None]):
             if session not in self._weights_deferred:
                 self._weights_deferred.append(session)
             return
+        if session.weights_timer is not None:
+            return  # the round about to start takes the list as it is then
         if session.learning_weights():
             session.weights_again = True
             return
+        # A moment later: a burst of changes (a pull, a script copying models) is learnt in
+        # one round, and the poll that saw the change is on screen first.
+        session.weights_timer = _LoopTimer(
+            WEIGHTS_DELAY, functools.partial(self._start_learning, session)
+        )
+
+    def _start_learning(self, session: ServerSession) -> None:
+        session.weights_timer = None
+        if self._closing or session.learning_weights():
+            return  # (a round still running takes the change: ``weights_again``)
         task = asyncio.get_running_loop().create_task(
             self._learn_weights_task(session), name="weights"
         )
@@ -744,27 +757,28 @@ class OllamaTuiApp(SafeNotifyApp[None]):
     def _freshness_polled(self, session: ServerSession) -> None:
         """A server's list changed: drop results of models gone; show the cached answers for
         new (name, digest) pairs (a re-pulled model has a new digest: its old answer is gone)."""
-        from ollama_tui.freshness import from_cache
+        from ollama_tui.freshness import freshness_key, from_cache
 
-        installed = session.installed
-        current = {(m.name, m.digest) for m in installed}
         known = session.freshness
-        changed = False
-        if any(key not in current for key in known):
-            session.freshness = known = {k: v for k, v in known.items() if k in current}
-            changed = True
-        seen = self._freshness_seen.setdefault(id(session), set())
-        fresh = [m for m in installed if (m.name, m.digest) not in seen]
-        seen.intersection_update(current)
-        seen.update((m.name, m.digest) for m in fresh)
         cache = self._check_cache()
-        if fresh and cache.count():
-            found = from_cache(
-                cache, fresh, known, self.settings.insecure_registries, time.time(), math.inf
-            )
-            if found:
-                known.update(found)
+        changed = False
+        if known or cache.count():  # else nothing to show or drop: no walk of the list
+            installed = session.installed
+            current = set(map(freshness_key, installed))
+            if any(key not in current for key in known):
+                session.freshness = known = {k: v for k, v in known.items() if k in current}
                 changed = True
+            seen = session.freshness_seen
+            fresh = [m for m in installed if (m.name, m.digest) not in seen]
+            seen.intersection_update(current)
+            seen.update(map(freshness_key, fresh))
+            if fresh and cache.count():
+                found = from_cache(
+                    cache, fresh, known, self.settings.insecure_registries, time.time(), math.inf
+                )
+                if found:
+                    known.update(found)
+                    changed = True
         if changed and self.dashboard is not None:
             self.dashboard.freshness_changed()
         if self._first_check_pending and all(s.status.last_ok is not None for s in self.sessions):

@@ -53,8 +53,6 @@ class DiskUsage:
     """Bytes, each weights blob once (a lower bound)."""
     complete: bool
     """Every model's weights blob is known (else the total is shown with "≥")."""
-    sharing: Mapping[str, tuple[str, ...]]
-    """Model name -> the other installed models that share its weights."""
 
 
 @dataclass(frozen=True)
@@ -73,7 +71,7 @@ def _groups(
 ) -> tuple[dict[str, list[LocalModel]], bool]:
     """Local models by weights blob; and whether every blob is known (not assumed)."""
     local = [m for m in installed if not m.is_remote]
-    by_name = {name_identity(m.name)[0]: m for m in local}
+    by_name: dict[str, LocalModel] = {}
     complete = True
 
     def key(model: LocalModel, depth: int = 0) -> str:
@@ -81,7 +79,9 @@ def _groups(
         known = weights.get(model.digest)
         if known:
             return "w:" + known
-        complete = False
+        if complete:  # the names are needed only for a model whose weights are not known
+            complete = False
+            by_name.update((name_identity(m.name)[0], m) for m in local)
         parent = by_name.get(name_identity(model.details.parent_model or "")[0])
         if parent is not None and parent is not model and depth < 8:
             return key(parent, depth + 1)
@@ -96,14 +96,10 @@ def _groups(
 def disk_usage(installed: Iterable[LocalModel], weights: Mapping[str, str]) -> DiskUsage:
     """``weights`` maps a manifest digest to its weights blob (from ``/api/show``)."""
     groups, complete = _groups(installed, weights)
-    total = 0
-    sharing: dict[str, tuple[str, ...]] = {}
-    for members in groups.values():
-        total += max((m.size or 0) for m in members)
-        if len(members) > 1:
-            for model in members:
-                sharing[model.name] = tuple(m.name for m in members if m is not model)
-    return DiskUsage(total, complete, sharing)
+    # The largest member of each group: one pass, whatever the group sizes (a list of 5,000
+    # copies of one model is one group of 5,000).
+    total = sum(max(m.size or 0 for m in members) for members in groups.values())
+    return DiskUsage(total, complete)
 
 
 def freed_by_deleting(

@@ -9,7 +9,8 @@ digests are shown (``from_cache``); the check itself is ``registry.RegistryCheck
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
+from operator import attrgetter
 
 from ollama_tui.api import LocalModel
 from ollama_tui.api.errors import InvalidInput
@@ -27,6 +28,7 @@ __all__ = [
     "FreshnessKey",
     "checkable",
     "freshness_cell",
+    "freshness_key",
     "freshness_sort_key",
     "freshness_words",
     "from_cache",
@@ -36,6 +38,7 @@ __all__ = [
 
 FreshnessKey = tuple[str, str]
 """(model name, digest as /api/tags gives it)."""
+freshness_key: Callable[[LocalModel], FreshnessKey] = attrgetter("name", "digest")
 
 FRESH_WIDTH = 8
 _CELLS = {

@@ -143,6 +143,8 @@ class ServerSession:
         self.freshness: dict[tuple[str, str], CheckResult] = {}
         """What the outdated check found, by (model name, digest as /api/tags gives it): a
         re-pulled model has a new digest, so an answer about the old one never applies."""
+        self.freshness_seen: set[tuple[str, str]] = set()
+        """The (name, digest) pairs already looked up in the check's cache."""
         # -- polling -----------------------------------------------------------------------
         self.poll_target: PollTarget | None = None
         """This server on the shared poller (set by the app)."""
@@ -171,6 +173,8 @@ class ServerSession:
         sets it, to show the new figures)."""
         self.weights_task: asyncio.Task[None] | None = None
         """The background learning in flight (one at a time per server)."""
+        self.weights_timer: Stoppable | None = None
+        """The learning about to start (a moment after the list changed)."""
         self.weights_again = False
         """The installed list changed while learning: learn once more when it ends."""
         self._weights_version = 0
@@ -205,6 +209,9 @@ class ServerSession:
             self.weights_learnt()
 
     def learning_weights(self) -> bool:
+        """Learning, or about to (the list changed a moment ago)."""
+        if self.weights_timer is not None:
+            return True
         return self.weights_task is not None and not self.weights_task.done()
 
     async def learn_weights(self) -> None:
@@ -295,10 +302,10 @@ class ServerSession:
         return self.paused
 
     def stop_timers(self) -> None:
-        for timer in (self.poll_timer, self.not_answering_timer):
+        for timer in (self.poll_timer, self.not_answering_timer, self.weights_timer):
             if timer is not None:
                 timer.stop()
-        self.poll_timer = self.not_answering_timer = None
+        self.poll_timer = self.not_answering_timer = self.weights_timer = None
 
     async def aclose(self) -> None:
         await self.client.aclose()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ollama_tui.api import LocalModel, OllamaClient
-from ollama_tui.disk import disk_usage, freed_by_deleting, weights_digest
+from ollama_tui.disk import disk_usage, freed_by_deleting, sharing_weights, weights_digest
 
 GB = 1_000_000_000
 W1, W2 = "a" * 64, "b" * 64
@@ -31,8 +31,9 @@ def test_copies_and_derivatives_count_their_weights_once() -> None:
     usage = disk_usage([base, copy, derived, other], weights)
     assert usage.complete
     assert usage.total == 4 * GB + 4_000 + 5 * GB  # not 17 GB
-    assert set(usage.sharing["mine:latest"]) == {"mistral:7b", "mistral-pirate:latest"}
-    assert "qwen:7b" not in usage.sharing
+    installed = [base, copy, derived, other]
+    assert set(sharing_weights(copy, installed, weights)[0]) == {"mistral:7b", derived.name}
+    assert sharing_weights(other, installed, weights) == ((), True)
     before = disk_usage([base, other], weights).total
     assert usage.total - before <= 4_000  # two copies and a derivative: its new layers at most
 
@@ -129,7 +130,7 @@ async def test_the_weights_index_asks_each_digest_once_four_at_a_time(sim: objec
         assert changes == len(index.weights) > 30
         usage = disk_usage(installed, index.weights)
         assert usage.complete
-        assert "same-digest:latest" in usage.sharing[base.name]
+        assert "same-digest:latest" in sharing_weights(base, installed, index.weights)[0]
         asked.clear()
         await index.learn(installed)
         assert asked == []

@@ -23,6 +23,7 @@ __all__ = [
     "MAX_MODELFILE_BYTES",
     "MAX_MODELS",
     "MAX_TEXT_CHARS",
+    "NAME_CACHE_SIZE",
     "STREAM_READ_TIMEOUT",
     "bytes_text",
     "cut",
@@ -48,6 +49,9 @@ MAX_TEXT_CHARS = 1_000
 MAX_DOCUMENT_CHARS = 256 * 1024
 # Items of a short list in a reply (capabilities, families, messages of a model).
 MAX_LIST_ITEMS = 1_000
+# Names whose parse is remembered (each at most MAX_TEXT_CHARS): a fleet's lists read every
+# name at each change (disk counting, copies, marks), the same names again and again.
+NAME_CACHE_SIZE = 16_384
 # Largest integer taken from the server (sizes, counts, durations): 2**63 - 1, Go's int64.
 MAX_INT = 2**63 - 1
 # Files the app reads (ollama_tui/files.py): only regular files up to these sizes. Real config

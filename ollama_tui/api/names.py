@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from ollama_tui.api.errors import InvalidInput
+from ollama_tui.api.limits import NAME_CACHE_SIZE
 
 DEFAULT_HOST = "registry.ollama.ai"
 DEFAULT_NAMESPACE = "library"
@@ -143,6 +145,7 @@ def normalize_model_name(s: str) -> str:
     return parse_model_name(s).display
 
 
+@functools.lru_cache(maxsize=NAME_CACHE_SIZE)
 def name_identity(s: str) -> tuple[str, str]:
     """``(key, display)``: names with equal keys are one model to the server (case-insensitive,
     default host, namespace and tag filled in). A name the server would not accept (an odd
