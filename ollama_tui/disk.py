@@ -79,10 +79,13 @@ def _groups(
         known = weights.get(model.digest)
         if known:
             return "w:" + known
-        if complete:  # the names are needed only for a model whose weights are not known
-            complete = False
+        complete = False
+        parent_name = model.details.parent_model
+        if not parent_name:
+            return "m:" + model.digest
+        if not by_name:  # only for a derivative whose weights are not known yet
             by_name.update((name_identity(m.name)[0], m) for m in local)
-        parent = by_name.get(name_identity(model.details.parent_model or "")[0])
+        parent = by_name.get(name_identity(parent_name)[0])
         if parent is not None and parent is not model and depth < 8:
             return key(parent, depth + 1)
         return "m:" + model.digest  # copies share the manifest digest, so this groups them

@@ -62,6 +62,8 @@ def _parse_time_slowly(value: str) -> datetime | None:
 
 def _str(value: object, default: str = "") -> str:
     """A one-line string from the server, cut to ``MAX_TEXT_CHARS`` (every widget shows it)."""
+    if type(value) is str and len(value) <= limits.MAX_TEXT_CHARS:
+        return value  # the usual case, without a call (thousands per model list)
     return limits.cut(value) if isinstance(value, str) else default
 
 
@@ -125,13 +127,12 @@ def _str_tuple(value: object) -> tuple[str, ...]:
 
 def _digest(value: object) -> str:
     text = _str(value)
-    for prefix in ("sha256:", "sha256-"):
-        if text.startswith(prefix):
-            return text[len(prefix) :]
-    return text
+    return text[7:] if text.startswith(("sha256:", "sha256-")) else text
 
 
 def _mapping(value: object) -> Mapping[str, Any]:
+    if type(value) is dict:  # what JSON gives: no abstract-class check
+        return value
     return value if isinstance(value, Mapping) else _EMPTY_INFO
 
 
