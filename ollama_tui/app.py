@@ -83,7 +83,7 @@ LAST_USED_SAVE_INTERVAL = 60.0
 # must not mean 5,000 repaints of the totals).
 DISK_REFRESH_INTERVAL = 0.5
 # How long after a change to the installed list its new models' weights are asked for.
-WEIGHTS_DELAY = 1.0
+WEIGHTS_DELAY = 0.5
 # Below this the tables and dialogs cannot show what matters: a notice instead.
 MIN_WIDTH = 50
 MIN_HEIGHT = 12

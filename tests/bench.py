@@ -27,7 +27,7 @@ How each row is measured (and why that is a fair figure):
    the figure is the time the UI cannot answer a key because of the poll. Row 3 first changes
    50 models on the simulator (control API, outside the timed window; 10 of them on screen),
    so every timed poll brings 50 changed rows; the 50 new models' weights, learnt in the
-   background a second after the poll (about 1 ms of UI time per model, spread out), are
+   background half a second after the poll (about 1 ms of UI time per model, spread out), are
    learnt before the next change, outside the timed window (row 14 is the UI while weights
    are learnt). Baseline: a DataTable in a minimal app doing
    ``clear()`` + ``add_rows()`` of the same 5,000 rows (as ``Text`` cells), measured the same

@@ -493,8 +493,13 @@ async def test_refused_at_start_then_server_appears(patch: pytest.MonkeyPatch) -
         assert_user_words(status_text(app), FAULTS["refuse"])
         name = await open_pull_dialog(pilot, app, TYPED)
         await sim.start("127.0.0.1", port_of(sim))
-        await wait_for(pilot, lambda: app.status.state == "connected", what="connected alone")
-        assert app.status.version  # asked again after reconnecting
+        # Any answer (a background /api/show) may say "connected" first; the poll it brings
+        # asks the version again.
+        await wait_for(
+            pilot,
+            lambda: app.status.state == "connected" and app.status.version,
+            what="connected alone, the version asked again",
+        )
         assert isinstance(app.screen, PullScreen) and name.value == TYPED
         await pilot.press("escape")
         await assert_no_leaks(pilot, app, sim, base)
