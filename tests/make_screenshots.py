@@ -9,7 +9,9 @@ snapshot tests, so the pictures change only when the UI does.
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
+import tempfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -84,6 +86,8 @@ async def shoot_fleet(servers: tuple[ServerSettings, ...]) -> None:
         await wait_for(
             pilot, lambda: all(s.status.state == "connected" and s.installed for s in app.sessions)
         )
+        # Every server's weights learnt: the DISK figures without "≥".
+        await wait_for(pilot, lambda: not any(s.learning_weights() for s in app.sessions))
         await pilot.pause()
         app.save_screenshot(name, path=str(OUT))
     print(OUT / name)
@@ -91,6 +95,11 @@ async def shoot_fleet(servers: tuple[ServerSettings, ...]) -> None:
 
 def main() -> None:
     OUT.mkdir(exist_ok=True)
+    # The same screens on every machine: no outdated-check answers from the user's cache, no
+    # last-used times from their state dir.
+    private = tempfile.mkdtemp(prefix="ollama-tui-screenshots-")
+    os.environ["XDG_CACHE_HOME"] = os.path.join(private, "cache")
+    os.environ["XDG_STATE_HOME"] = os.path.join(private, "state")
     with seeded_server() as sim:
         for name, size, step in SHOTS:
             asyncio.run(shoot(sim.url, name, size, step))

@@ -549,3 +549,18 @@ async def test_rows_added_above_do_not_move_the_cursor_on_screen(sim: Simulator)
         await poll(pilot, app)
         assert table.cursor_key is not None and table.cursor_key[0] == "m-30:latest"
         assert table.cursor_row - round(table.scroll_y) == screen_row  # type: ignore[operator]
+
+
+async def test_help_never_cuts_a_key_when_two_columns_do_not_fit(sim: Simulator) -> None:
+    """Two columns of help wider than the terminal had Rich cut the keys ("pg…", "sp…"): one
+    column (which scrolls) instead, every key whole."""
+    app = make_app(sim.url)
+    async with app.run_test(size=(112, 36)) as pilot:
+        await started(pilot, app)
+        await pilot.press("question_mark")
+        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen))
+        await pilot.pause()
+        strips = app.screen._compositor.render_strips()
+        text = "\n".join("".join(segment.text for segment in strip) for strip in strips)
+        for key in ("pgup", "space", "home, g", "LAST USED"):
+            assert key in text, text

@@ -117,7 +117,7 @@ class DashboardScreen(Screen[None]):
         Binding(
             "o",
             "check_updates",
-            "Check for updates (from this machine, not the server)",
+            "Check for updates (from this machine)",
             id="check-updates",
             show=False,
         ),
@@ -309,15 +309,15 @@ class DashboardScreen(Screen[None]):
         known = [when for when in since if when is not None]
         section = InstalledTable.HELP_SECTION
         if not known:
-            return [(section, "", "LAST USED: when last seen loaded (/api/ps)", True)]
+            return [(section, "LAST USED", "when last seen loaded (/api/ps)", True)]
         when = max(known)  # every server shown has been watched at least this long
         moment = datetime.fromtimestamp(when, UTC)
         local = moment.astimezone().strftime("%Y-%m-%d %H:%M")
         ago = relative_time(moment, self._clock())
         whom = "all servers" if len(sessions) > 1 else "this server"
         return [
-            (section, "", f"LAST USED: {whom} watched since {local}", True),
-            (section, "", f"({ago}); {NEVER_USED} = not seen loaded since", True),
+            (section, "LAST USED", f"{whom} watched since {local} ({ago})", True),
+            (section, NEVER_USED, "not seen loaded since then", True),
         ]
 
     def _update_fleet(self) -> None:

@@ -128,24 +128,34 @@ class HelpScreen(ModalScreen[None]):
             yield Static(id="help-text", markup=False)
 
     def on_mount(self) -> None:
-        table = self._render_entries()
-        self.query_one("#help-text", Static).update(table)
         body = self.query_one("#help-body")
-        # Auto width does not measure a Rich table inside a scroll container: measure it here.
-        width = self.app.console.measure(table).maximum
+        room = self.app.size.width
+        if body.styles.max_width is not None:  # the stylesheet's limit (a share of the screen)
+            room = min(room, int(body.styles.max_width.resolve(self.app.size, self.app.size)))
+        wide = self.app.size.width >= 110 and len(self.entries) > 12
+        table = self._render_entries(2 if wide else 1)
+        # Auto width does not measure a Rich table inside a scroll container: measure it here,
+        # unbounded (the console's own width is not the screen's).
+        console = self.app.console
+        unbounded = console.options.update_width(10_000)
+        width = console.measure(table, options=unbounded).maximum
+        if wide and width + 8 > room:
+            # Two columns would not fit: Rich would cut the keys ("pg…"); one column scrolls.
+            table = self._render_entries(1)
+            width = console.measure(table, options=unbounded).maximum
+        self.query_one("#help-text", Static).update(table)
         body.styles.width = width + 8  # border, padding and the scrollbar
         body.border_title = self.title_text
         body.border_subtitle = "esc: close"
 
-    def _render_entries(self) -> Table:
-        """Sections in one column, or two side by side when the terminal is wide."""
+    def _render_entries(self, columns: int) -> Table:
+        """Sections in one column, or two side by side (a wide terminal)."""
         order: list[str] = []
         by_section: dict[str, list[HelpEntry]] = {}
         for entry in self.entries:
             if entry[0] not in by_section:
                 order.append(entry[0])
             by_section.setdefault(entry[0], []).append(entry)
-        columns = 2 if self.app.size.width >= 110 and len(self.entries) > 12 else 1
         halves: list[list[str]] = [[] for _ in range(columns)]
         lines = [0] * columns
         for section in order:
