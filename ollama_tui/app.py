@@ -166,7 +166,6 @@ class OllamaTuiApp(SafeNotifyApp[None]):
         self._closing = False
         self._poll_tasks: set[asyncio.Task[None]] = set()
         """Polls and the background learning of weights: cancelled when the app ends."""
-        self._disk_timers: dict[int, _LoopTimer] = {}
         self._weights_deferred: list[ServerSession] = []
         """Sessions whose learning waits for every server's first poll."""
         self.dashboard: DashboardScreen | None = None
@@ -703,13 +702,13 @@ class OllamaTuiApp(SafeNotifyApp[None]):
     def _weights_learnt(self, session: ServerSession) -> None:
         """An answer taught the index something: the figures follow, at most every
         DISK_REFRESH_INTERVAL."""
-        if id(session) not in self._disk_timers and not self._closing:
-            self._disk_timers[id(session)] = _LoopTimer(
+        if session.disk_timer is None and not self._closing:
+            session.disk_timer = _LoopTimer(
                 DISK_REFRESH_INTERVAL, functools.partial(self._disk_changed, session)
             )
 
     def _disk_changed(self, session: ServerSession) -> None:
-        timer = self._disk_timers.pop(id(session), None)
+        timer, session.disk_timer = session.disk_timer, None
         if timer is not None:
             timer.stop()
         if self.dashboard is not None and not self._closing:

@@ -175,6 +175,8 @@ class ServerSession:
         """The background learning in flight (one at a time per server)."""
         self.weights_timer: Stoppable | None = None
         """The learning about to start (a moment after the list changed)."""
+        self.disk_timer: Stoppable | None = None
+        """The disk figures' next repaint while answers arrive (at most one pending)."""
         self.weights_again = False
         """The installed list changed while learning: learn once more when it ends."""
         self._weights_version = 0
@@ -302,10 +304,11 @@ class ServerSession:
         return self.paused
 
     def stop_timers(self) -> None:
-        for timer in (self.poll_timer, self.not_answering_timer, self.weights_timer):
+        timers = (self.poll_timer, self.not_answering_timer, self.weights_timer, self.disk_timer)
+        for timer in timers:
             if timer is not None:
                 timer.stop()
-        self.poll_timer = self.not_answering_timer = self.weights_timer = None
+        self.poll_timer = self.not_answering_timer = self.weights_timer = self.disk_timer = None
 
     async def aclose(self) -> None:
         await self.client.aclose()
