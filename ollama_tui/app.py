@@ -819,7 +819,7 @@ class OllamaTuiApp(SafeNotifyApp[None]):
         )
 
     async def _check_freshness(self, groups: ModelGroups, quiet: bool, max_age: float) -> None:
-        from ollama_tui.freshness import checkable, summary
+        from ollama_tui.freshness import checkable, freshness_key, summary
 
         pairs = [(s, m) for s, models in groups for m in models if checkable(m)]
         if not pairs:
@@ -832,13 +832,13 @@ class OllamaTuiApp(SafeNotifyApp[None]):
         checker.max_age = max_age
         try:
             async with checker:
-                results = await checker.check_many((m.name, m.digest) for _, m in pairs)
+                results = await checker.check_many(freshness_key(m) for _, m in pairs)
         except Exception as error:  # a bug must not end the app: said, and logged
             log.exception("check for updates failed")
             self.notify(f"Check for updates failed: {error}", severity="error", markup=False)
             return
         for (session, model), result in zip(pairs, results, strict=True):
-            session.freshness[(model.name, model.digest)] = result
+            session.freshness[freshness_key(model)] = result
         if self.dashboard is not None:
             self.dashboard.freshness_changed()
         labelled = [(s.label, r) for (s, _m), r in zip(pairs, results, strict=True)]

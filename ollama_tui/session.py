@@ -191,6 +191,10 @@ class ServerSession:
             return self.name
         return self.url.removeprefix("http://").rstrip("/") or self.url
 
+    def freshness_of(self, model: LocalModel) -> CheckResult | None:
+        """What the outdated check found for this very model (its name and digest)."""
+        return self.freshness.get((model.name, model.digest))
+
     # -- disk ---------------------------------------------------------------------------------
 
     def disk_in_use(self) -> DiskUsage:

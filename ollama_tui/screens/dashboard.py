@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -602,8 +602,12 @@ class DashboardScreen(Screen[None]):
 
     def _marked_by_server(self) -> list[tuple[ServerSession, list[LocalModel]]]:
         """The marked models grouped by server, in the servers' order."""
+        return self._by_server(self.installed_table.marked_items())
+
+    def _by_server(self, items: Iterable[Any]) -> list[tuple[ServerSession, list[LocalModel]]]:
+        """Installed rows' models grouped by server, in the servers' order."""
         groups: dict[int, tuple[ServerSession, list[LocalModel]]] = {}
-        for item in self.installed_table.marked_items():
+        for item in items:
             session, model = self._where(item)
             groups.setdefault(id(session), (session, []))[1].append(model)
         order = {id(s): i for i, s in enumerate(self.sessions)}
@@ -694,15 +698,10 @@ class DashboardScreen(Screen[None]):
 
     def _shown_by_server(self) -> list[tuple[ServerSession, list[LocalModel]]]:
         """The marked models by server; none marked: every row shown (filter applied)."""
-        if self.installed_table.marked:
-            return self._marked_by_server()
         table = self.installed_table
-        groups: dict[int, tuple[ServerSession, list[LocalModel]]] = {}
-        for key in table.visible_keys:
-            session, model = self._where(table.items[key])
-            groups.setdefault(id(session), (session, []))[1].append(model)
-        order = {id(s): i for i, s in enumerate(self.sessions)}
-        return sorted(groups.values(), key=lambda g: order.get(id(g[0]), 0))
+        if table.marked:
+            return self._marked_by_server()
+        return self._by_server(table.items[key] for key in table.visible_keys)
 
     def action_check_updates(self) -> None:
         """`o`: ask the registries whether the marked models (else all shown) are outdated.
@@ -802,7 +801,7 @@ class DashboardScreen(Screen[None]):
 
 
 def _is_outdated(session: ServerSession, model: LocalModel) -> bool:
-    result = session.freshness.get((model.name, model.digest))
+    result = session.freshness_of(model)
     return result is not None and result.state == "outdated"
 
 

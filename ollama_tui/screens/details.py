@@ -209,7 +209,7 @@ class DetailsScreen(Screen[None]):
                 rows.append(("Modified", relative_time(model.modified_at, self.clock())))
             if model.is_remote:
                 rows.append(("Remote", f"{model.remote_model or ''} @ {model.remote_host or ''}"))
-            if checked := self.session.freshness.get((model.name, model.digest)):  # `o` checks
+            if checked := self.session.freshness_of(model):  # `o` checks
                 rows.append(("Update", freshness_words(checked)))
         rows += self._weights_rows(show, details.parent_model or model.details.parent_model)
         for label, value in rows:

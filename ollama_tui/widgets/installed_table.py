@@ -223,7 +223,7 @@ class InstalledTable(VirtualTable[LocalModel, ModelKey]):
         from ollama_tui.freshness import FRESH_WIDTH, freshness_cell, freshness_sort_key
 
         def result(model: LocalModel, session: ServerSession | None) -> Any:
-            return None if session is None else session.freshness.get((model.name, model.digest))
+            return None if session is None else session.freshness_of(model)
 
         return Column(
             "fresh",
