@@ -18,7 +18,6 @@ import contextlib
 import functools
 import gc
 import logging
-import math
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -61,7 +60,13 @@ from ollama_tui.reachability import Reachability
 from ollama_tui.screens.dashboard import DashboardScreen
 from ollama_tui.screens.help import BindingCommands, HelpScreen, collect_help
 from ollama_tui.screens.where import WhereScreen
-from ollama_tui.session import MAX_BACKOFF, ConnectionStatus, ServerSession
+from ollama_tui.session import (
+    MAX_BACKOFF,
+    ConnectionStatus,
+    LoopTimer,
+    ServerSession,
+    next_round,
+)
 from ollama_tui.stylesheets import stylesheet_path
 
 __all__ = ["MAX_BACKOFF", "OllamaTuiApp", "release_dead_styles_caches"]
@@ -480,7 +485,7 @@ class OllamaTuiApp(SafeNotifyApp[None]):
             session.poll_timer.stop()
             session.poll_timer = None
         start = functools.partial(self._start_poll, session)
-        session.poll_timer = _LoopTimer(max(0.0, delay), start)
+        session.poll_timer = LoopTimer(max(0.0, delay), start)
 
     def _start_poll(self, session: ServerSession) -> None:
         if self._closing:
@@ -501,7 +506,7 @@ class OllamaTuiApp(SafeNotifyApp[None]):
         # The request's own timeout (10 s) is far too long to leave the status line saying
         # "connected": after an interval without an answer it says "not answering".
         self._stop_not_answering_timer(session)
-        session.not_answering_timer = _LoopTimer(
+        session.not_answering_timer = LoopTimer(
             session.patience(self.settings.interval),
             functools.partial(self._not_answering, session, self.monotonic()),
         )
@@ -517,15 +522,8 @@ class OllamaTuiApp(SafeNotifyApp[None]):
             session.not_answering_timer = None
 
     def _next_round(self) -> float:
-        """The delay to the next poll round: every server that answers is polled on the same
-        beat, so 20 servers cost one screen update per interval instead of 20 scattered ones.
-
-        Rounds are ``interval`` apart on the loop's clock; the next one is more than half an
-        interval away (after a refresh out of turn, the next poll comes 0.5 to 1.5 intervals
-        later, then every interval again)."""
-        interval = self.settings.interval
-        now = asyncio.get_running_loop().time()
-        return (math.floor((now + interval / 2) / interval) + 1) * interval - now
+        """The delay to the next poll round (``session.next_round``)."""
+        return next_round(self.settings.interval, asyncio.get_running_loop().time())
 
     async def _poll(self, session: ServerSession) -> None:
         try:
@@ -674,7 +672,7 @@ class OllamaTuiApp(SafeNotifyApp[None]):
             return
         # A moment later: a burst of changes (a pull, a script copying models) is learnt in
         # one round, and the poll that saw the change is on screen first.
-        session.weights_timer = _LoopTimer(
+        session.weights_timer = LoopTimer(
             WEIGHTS_DELAY, functools.partial(self._start_learning, session)
         )
 
@@ -703,7 +701,7 @@ class OllamaTuiApp(SafeNotifyApp[None]):
         """An answer taught the index something: the figures follow, at most every
         DISK_REFRESH_INTERVAL."""
         if session.disk_timer is None and not self._closing:
-            session.disk_timer = _LoopTimer(
+            session.disk_timer = LoopTimer(
                 DISK_REFRESH_INTERVAL, functools.partial(self._disk_changed, session)
             )
 
@@ -756,28 +754,11 @@ class OllamaTuiApp(SafeNotifyApp[None]):
     def _freshness_polled(self, session: ServerSession) -> None:
         """A server's list changed: drop results of models gone; show the cached answers for
         new (name, digest) pairs (a re-pulled model has a new digest: its old answer is gone)."""
-        from ollama_tui.freshness import freshness_key, from_cache
+        from ollama_tui.freshness import session_from_cache
 
-        known = session.freshness
-        cache = self._check_cache()
-        changed = False
-        if known or cache.count():  # else nothing to show or drop: no walk of the list
-            installed = session.installed
-            current = set(map(freshness_key, installed))
-            if any(key not in current for key in known):
-                session.freshness = known = {k: v for k, v in known.items() if k in current}
-                changed = True
-            seen = session.freshness_seen
-            fresh = [m for m in installed if (m.name, m.digest) not in seen]
-            seen.intersection_update(current)
-            seen.update(map(freshness_key, fresh))
-            if fresh and cache.count():
-                found = from_cache(
-                    cache, fresh, known, self.settings.insecure_registries, time.time(), math.inf
-                )
-                if found:
-                    known.update(found)
-                    changed = True
+        changed = session_from_cache(
+            session, self._check_cache(), self.settings.insecure_registries, time.time()
+        )
         if changed and self.dashboard is not None:
             self.dashboard.freshness_changed()
         if self._first_check_pending and all(s.status.last_ok is not None for s in self.sessions):
@@ -973,19 +954,6 @@ def release_dead_styles_caches() -> None:
     clear = getattr(StylesCache.get_inner_outer, "cache_clear", None)
     if callable(clear):
         clear()
-
-
-class _LoopTimer:
-    """A timer on the event loop itself (``stop()`` cancels it): a Textual ``Timer`` is a task
-    of its own, too much to make twice per poll of every server."""
-
-    __slots__ = ("_handle",)
-
-    def __init__(self, delay: float, callback: Callable[[], object]) -> None:
-        self._handle = asyncio.get_running_loop().call_later(delay, callback)
-
-    def stop(self) -> None:
-        self._handle.cancel()
 
 
 class TooSmallNotice(Static):

@@ -8,9 +8,11 @@ digests are shown (``from_cache``); the check itself is ``registry.RegistryCheck
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Mapping
 from operator import attrgetter
+from typing import TYPE_CHECKING
 
 from ollama_tui.api import LocalModel
 from ollama_tui.api.errors import InvalidInput
@@ -23,6 +25,9 @@ from ollama_tui.registry import (
     normalize_digest,
 )
 
+if TYPE_CHECKING:
+    from ollama_tui.session import ServerSession
+
 __all__ = [
     "FRESH_WIDTH",
     "FreshnessKey",
@@ -33,6 +38,7 @@ __all__ = [
     "freshness_words",
     "from_cache",
     "is_insecure",
+    "session_from_cache",
     "summary",
 ]
 
@@ -111,6 +117,37 @@ def from_cache(
         if result is not None:
             found[key] = result
     return found
+
+
+def session_from_cache(
+    session: ServerSession,
+    cache: CheckCache,
+    insecure_registries: Collection[str],
+    now: float,
+) -> bool:
+    """A server's list changed: drop its results of models gone, take the cached answers for
+    new (name, digest) pairs (a re-pulled model has a new digest: its old answer is gone).
+    Returns whether ``session.freshness`` changed. The dashboard and the exporter both call
+    it after each poll that changed the list."""
+    known = session.freshness
+    if not known and not cache.count():
+        return False  # nothing to show or drop: no walk of the list
+    changed = False
+    installed = session.installed
+    current = set(map(freshness_key, installed))
+    if any(key not in current for key in known):
+        session.freshness = known = {k: v for k, v in known.items() if k in current}
+        changed = True
+    seen = session.freshness_seen
+    fresh = [m for m in installed if (m.name, m.digest) not in seen]
+    seen.intersection_update(current)
+    seen.update(map(freshness_key, fresh))
+    if fresh and cache.count():
+        found = from_cache(cache, fresh, known, insecure_registries, now, math.inf)
+        if found:
+            known.update(found)
+            changed = True
+    return changed
 
 
 def summary(results: Iterable[tuple[str, CheckResult]], *, several: bool) -> tuple[str, bool]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import logging
+import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal, Protocol
@@ -39,11 +40,13 @@ __all__ = [
     "MAX_BACKOFF",
     "MIN_NOT_ANSWERING",
     "ConnectionStatus",
+    "LoopTimer",
     "PollResult",
     "ServerSession",
     "State",
     "Stoppable",
     "memory_in_use",
+    "next_round",
 ]
 
 log = logging.getLogger(__name__)
@@ -99,6 +102,28 @@ class Stoppable(Protocol):
     """A timer handle the app keeps on the session."""
 
     def stop(self) -> None: ...
+
+
+class LoopTimer:
+    """A timer on the running event loop itself (``stop()`` cancels it): a Textual ``Timer``
+    is a task of its own, too much to make twice per poll of every server."""
+
+    __slots__ = ("_handle",)
+
+    def __init__(self, delay: float, callback: Callable[[], object]) -> None:
+        self._handle = asyncio.get_running_loop().call_later(delay, callback)
+
+    def stop(self) -> None:
+        self._handle.cancel()
+
+
+def next_round(interval: float, now: float) -> float:
+    """The delay from ``now`` (the loop's clock) to the next poll round: every server that
+    answers is polled on the same beat, so 20 servers cost one update per interval instead of
+    20 scattered ones. Rounds are ``interval`` apart; the next one is more than half an
+    interval away (after a refresh out of turn, the next poll comes 0.5 to 1.5 intervals
+    later, then every interval again)."""
+    return (math.floor((now + interval / 2) / interval) + 1) * interval - now
 
 
 @dataclass(frozen=True)
