@@ -410,18 +410,89 @@ def build_outdated_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def build_export_parser() -> argparse.ArgumentParser:
+    from ollama_tui.exporter import DEFAULT_LISTEN, DEFAULT_MAX_MODEL_SERIES
+
+    parser = argparse.ArgumentParser(
+        prog="ollama-tui export",
+        description=(
+            "Serve the servers' state as Prometheus metrics (/metrics; /health answers 200 "
+            "while it runs), polling them as the dashboard does. No UI."
+        ),
+        epilog=(
+            "A server that does not answer exports only ollama_up 0 and the time of its last "
+            "successful poll. Per-model series of installed models: the largest "
+            "--max-model-series per server (totals always count every model)."
+        ),
+    )
+    parser.add_argument(
+        "--listen",
+        metavar="HOST:PORT",
+        type=_listen,
+        default=DEFAULT_LISTEN,
+        help=f"address to serve on (default {DEFAULT_LISTEN}; port 0: any free port)",
+    )
+    parser.add_argument(
+        "--host", metavar="URL", action="append", help="Ollama server; repeat for several"
+    )
+    parser.add_argument("--config", metavar="PATH", type=Path, help="config file to use")
+    parser.add_argument(
+        "--interval",
+        type=_interval,
+        metavar="SECONDS",
+        help=f"seconds between polls (default: the config's interval, else {DEFAULT_INTERVAL:g})",
+    )
+    parser.add_argument(
+        "--max-model-series",
+        type=_count,
+        metavar="N",
+        default=DEFAULT_MAX_MODEL_SERIES,
+        help=(
+            "installed models with series of their own, per server, largest first "
+            f"(default {DEFAULT_MAX_MODEL_SERIES}; 0: server totals only)"
+        ),
+    )
+    parser.set_defaults(demo=False, read_only=None, theme=None)
+    return parser
+
+
+def _listen(text: str) -> tuple[str, int]:
+    from ollama_tui.exporter import parse_listen
+
+    try:
+        return parse_listen(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be 0 or more")
+    return value
+
+
+COMMANDS = ("outdated", "export")
+
+
 def _main(argv: Sequence[str] | None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
-    command = arguments[0] if arguments and arguments[0] == "outdated" else None
+    command = arguments[0] if arguments and arguments[0] in COMMANDS else None
     if command == "outdated":
         args = build_outdated_parser().parse_args(arguments[1:])
+    elif command == "export":
+        args = build_export_parser().parse_args(arguments[1:])
     else:
         args = build_parser().parse_args(arguments)
     explicit = args.config is not None
     path: Path = args.config if explicit else default_config_path()
     try:
         config = load_config(path, must_exist=explicit)
-        config = dataclasses.replace(config, keymap=check_keymap(config))
+        if command != "export":  # keys mean nothing there (and checking them imports the UI)
+            config = dataclasses.replace(config, keymap=check_keymap(config))
     except ConfigError as error:
         print(f"ollama-tui: bad config: {error}", file=sys.stderr)
         return EXIT_USAGE
@@ -465,6 +536,12 @@ def _main(argv: Sequence[str] | None) -> int:
                 from ollama_tui.outdated import run as run_outdated
 
                 return run_outdated(settings, as_json=args.json)
+            if command == "export":
+                from ollama_tui.exporter import run as run_export
+
+                return run_export(
+                    settings, listen=args.listen, max_model_series=args.max_model_series
+                )
             return _run(settings)
     except OSError as error:  # e.g. the demo server could not listen
         print(f"ollama-tui: {error}", file=sys.stderr)

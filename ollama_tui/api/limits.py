@@ -17,6 +17,7 @@ __all__ = [
     "MAX_CONFIG_BYTES",
     "MAX_DOCUMENT_CHARS",
     "MAX_INT",
+    "MAX_LABEL_CHARS",
     "MAX_LAYERS",
     "MAX_LINE_BYTES",
     "MAX_LIST_ITEMS",
@@ -44,6 +45,9 @@ MAX_LAYERS = 1_000
 # A one-line string (a name, a status, an error, a digest, a family...): longer ones are cut
 # with "…" at the client boundary, before any widget sees them.
 MAX_TEXT_CHARS = 1_000
+# A Prometheus label value made of server text (a model name, a version) in the exporter: one
+# scrape writes each name in several series, and 1,000 characters each would bloat every scrape.
+MAX_LABEL_CHARS = 200
 # A multi-line text of /api/show (Modelfile, template, system prompt, license, parameters).
 # Real licenses are the longest, at tens of KB.
 MAX_DOCUMENT_CHARS = 256 * 1024
