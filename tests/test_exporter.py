@@ -265,7 +265,8 @@ async def test_exporter_polls_the_fleet_serves_metrics_and_survives_an_outage(fl
             await poll_until(settled, what="every server up with its disk figure complete")
             found = await metrics()
             assert found["ollama_up"] == {"ws/": 1.0, "gpu/": 1.0, "laptop/": 1.0}
-            counts = {k: len(p.models) for k, p in zip(("ws/", "gpu/", "laptop/"), fleet.plans)}
+            keys = ("ws/", "gpu/", "laptop/")
+            counts = {k: len(p.models) for k, p in zip(keys, fleet.plans, strict=True)}
             assert found["ollama_models_installed"] == counts
             assert "ws/llama3.2:latest" in found["ollama_running_model_vram_bytes"]
             assert "ws/llama3.2:latest" in found["ollama_model_last_used_timestamp_seconds"]
