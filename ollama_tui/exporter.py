@@ -61,10 +61,11 @@ log = logging.getLogger(__name__)
 
 DEFAULT_LISTEN = "127.0.0.1:9464"
 """Loopback by default: the metrics name models and servers; listening wider is a choice."""
-DEFAULT_MAX_MODEL_SERIES = 20
+DEFAULT_MAX_MODEL_SERIES = 10
 """Installed models with series of their own, per server (largest first); 0: totals only.
-Twenty keeps a scrape of 20 servers x 500 models under a tenth of a poll round's CPU (bench
-row 15: the library writes each series at a few microseconds); fifty took a sixth."""
+Ten keeps a scrape of 20 servers x 500 models well under a tenth of a poll round's CPU (bench
+row 15: the library writes a series in a few microseconds); 20 sat at the limit, 50 took a
+sixth."""
 STALE_INTERVALS = 2.0
 """A server's data older than this many poll intervals is not served (only ``up`` 0)."""
 LAST_USED_SAVE_INTERVAL = 60.0
@@ -208,10 +209,6 @@ class FleetCollector(Collector):
         installed = gauge("ollama_models_installed", "Models installed (all of them)")
         running = gauge("ollama_models_running", "Models loaded in memory")
         outdated = gauge("ollama_models_outdated", "Installed models whose registry has another")
-        checked = gauge(
-            "ollama_models_update_checked",
-            "Installed models whose update check has an answer (not unknown)",
-        )
         disk = gauge("ollama_disk_bytes", "Disk the models take, each weights blob counted once")
         disk_complete = gauge(
             "ollama_disk_bytes_complete", "1 once every model's weights blob is known, else 0"
@@ -267,9 +264,6 @@ class FleetCollector(Collector):
             running.add_metric([server], len(session.running_models))
             results = session.freshness.values()
             outdated.add_metric([server], sum(1 for r in results if r.state is Freshness.OUTDATED))
-            checked.add_metric(
-                [server], sum(1 for r in results if r.state is not Freshness.UNKNOWN)
-            )
             usage = session.disk_in_use()
             disk.add_metric([server], usage.total)
             disk_complete.add_metric([server], 1.0 if usage.complete else 0.0)
@@ -277,7 +271,7 @@ class FleetCollector(Collector):
             chosen = self._chosen_models(session)
             omitted.add_metric([server], len(models) - len(chosen))
             self._installed(server, session, chosen, size, model_outdated, model_checked, last_used)
-        yield from (up, last_ok, version, rtt, installed, running, outdated, checked)
+        yield from (up, last_ok, version, rtt, installed, running, outdated)
         yield from (disk, disk_complete, omitted, run_size, run_vram, run_expires, run_context)
         yield from (size, model_outdated, model_checked, last_used)
         if self.probes is not None:
