@@ -208,7 +208,10 @@ class FleetCollector(Collector):
         rtt = gauge("ollama_poll_rtt_seconds", "Round trip of the last poll (tags and ps)")
         installed = gauge("ollama_models_installed", "Models installed (all of them)")
         running = gauge("ollama_models_running", "Models loaded in memory")
-        outdated = gauge("ollama_models_outdated", "Installed models whose registry has another")
+        outdated = gauge(
+            "ollama_models_outdated",
+            "Installed models whose registry has another version (once checked)",
+        )
         disk = gauge("ollama_disk_bytes", "Disk the models take, each weights blob counted once")
         disk_complete = gauge(
             "ollama_disk_bytes_complete", "1 once every model's weights blob is known, else 0"
@@ -263,7 +266,10 @@ class FleetCollector(Collector):
             installed.add_metric([server], len(models))
             running.add_metric([server], len(session.running_models))
             results = session.freshness.values()
-            outdated.add_metric([server], sum(1 for r in results if r.state is Freshness.OUTDATED))
+            if results:  # only once a check has answered: "0 outdated" is a claim
+                outdated.add_metric(
+                    [server], sum(1 for r in results if r.state is Freshness.OUTDATED)
+                )
             usage = session.disk_in_use()
             disk.add_metric([server], usage.total)
             disk_complete.add_metric([server], 1.0 if usage.complete else 0.0)

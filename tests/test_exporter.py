@@ -123,6 +123,7 @@ def test_per_model_series_are_capped_largest_first_and_totals_count_everything()
     session.polled(Snapshot(list(reversed(models)), [small_running], None, 0.01), clock.now)
     again = [labels["model"] for labels, _ in scrape(collector)["ollama_model_size_bytes"]]
     assert again == named
+    assert "ollama_models_outdated" not in found  # never checked: no claim either way
     totals_only = scrape(
         FleetCollector([session], interval=1.0, max_model_series=0, monotonic=clock)
     )
