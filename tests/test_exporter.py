@@ -234,12 +234,16 @@ def test_listen_addresses_and_command_line_errors(capsys: pytest.CaptureFixture[
 
 async def test_exporter_polls_the_fleet_serves_metrics_and_survives_an_outage(fleet: Any) -> None:
     """In-process on three simulators: /metrics and /health; the weights learnt (disk
-    complete), the loaded model's last use; one server stopped: its up goes to 0, the others'
-    last successful poll keeps advancing."""
+    complete), the loaded model's last use, a check for updates; one server stopped: its up
+    goes to 0, the others' last successful poll keeps advancing."""
     servers = tuple(
         ServerSettings(n, url) for n, url in zip(("ws", "gpu", "laptop"), fleet.urls, strict=True)
     )
-    exporter = Exporter(Settings(servers=servers, interval=0.3), max_model_series=2)
+    # The first simulator is the registry too (as --demo does): gpu's llama3.2 is outdated.
+    settings = Settings(
+        servers=servers, interval=0.3, registry_urls={"registry.ollama.ai": fleet.urls[0]}
+    )
+    exporter = Exporter(settings, max_model_series=2)
     exporter.start()
     try:
         base = await exporter.serve("127.0.0.1", 0)
@@ -271,6 +275,15 @@ async def test_exporter_polls_the_fleet_serves_metrics_and_survives_an_outage(fl
             assert "ws/llama3.2:latest" in found["ollama_running_model_vram_bytes"]
             assert "ws/llama3.2:latest" in found["ollama_model_last_used_timestamp_seconds"]
             assert found["ollama_model_series_omitted"]["gpu/"] == counts["gpu/"] - 2
+
+            assert "ollama_models_outdated" not in found  # not checked yet
+            await exporter.check_now()
+            found = await metrics()
+            assert found["ollama_models_outdated"] == {"ws/": 0, "gpu/": 1, "laptop/": 0}
+            # Per model within the cap: ws's largest, up to date; gpu's llama3.2 is not among
+            # gpu's two largest, so only its count says it.
+            assert found["ollama_model_outdated"]["ws/llama3.2:latest"] == 0.0
+            assert "gpu/llama3.2:latest" not in found["ollama_model_outdated"]
 
             await fleet.simulators[1].stop()
             before = found["ollama_last_poll_success_timestamp_seconds"]
