@@ -28,6 +28,7 @@ import logging
 import signal
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable, Coroutine, Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any, Protocol, TextIO
@@ -170,10 +171,11 @@ class FleetCollector(Collector):
         """Each session's ``server`` label: its label (name, else URL), with the URL added when
         two would be the same (two identical label sets would fail the whole scrape)."""
         labels = [label_value(session.label) for session in self.sessions]
-        for index, session in enumerate(self.sessions):
-            if labels.count(labels[index]) > 1:
-                labels[index] = label_value(f"{session.label} {session.url}")
-        return labels
+        counts = Counter(labels)
+        return [
+            label if counts[label] == 1 else label_value(f"{session.label} {session.url}")
+            for label, session in zip(labels, self.sessions, strict=True)
+        ]
 
     def _chosen_models(self, session: ServerSession) -> list[tuple[LocalModel, str]]:
         """The installed models with series of their own, each with its ``model`` label (two

@@ -90,11 +90,13 @@ def test_hostile_server_text_is_escaped_bounded_and_never_breaks_a_scrape() -> N
         clock,
         version=HOSTILE,
     )
-    twin = polled_session(HOSTILE, [], [], clock)  # the same name twice: told apart by URL
-    twin.url = "http://other:11434"
-    found = scrape(FleetCollector([session, twin], interval=1.0, monotonic=clock))
+    twins = [polled_session(HOSTILE, [], [], clock) for _ in range(2)]  # a name thrice
+    twins[0].url, twins[1].url = "http://other:11434", "http://third:11434"
+    found = scrape(FleetCollector([session, *twins], interval=1.0, monotonic=clock))
     servers = [labels["server"] for labels, _ in found["ollama_up"]]
-    assert len(set(servers)) == 2 and servers[0].startswith('evil"}\n')
+    # Told apart by URL, every one of them.
+    assert servers[0].startswith('evil"}\n') and servers[0].endswith(" http://127.0.0.1:9")
+    assert servers[1].endswith(" http://other:11434") and len(set(servers)) == 3
     models = [labels["model"] for labels, _ in found["ollama_model_size_bytes"]]
     # Read back as written (the surrogate, which UTF-8 cannot carry, as "?"); long names
     # bounded, and two cut alike give one series (a duplicate would fail the whole scrape).
