@@ -645,14 +645,16 @@ def run(
     *,
     listen: tuple[str, int],
     max_model_series: int = DEFAULT_MAX_MODEL_SERIES,
+    probes: ProbeSource | None = None,
     err: TextIO | None = None,
 ) -> int:
-    """The ``export`` command: serve until SIGTERM (exit 0) or Ctrl-C."""
+    """The ``export`` command: serve until SIGTERM (exit 0) or Ctrl-C. ``probes``: where the
+    speed probes' results are read at each scrape (none: no probe series)."""
     err = err or sys.stderr
     logging.basicConfig(level=logging.WARNING, format="ollama-tui export: %(message)s")
 
     async def main() -> int:
-        exporter = Exporter(settings, max_model_series=max_model_series)
+        exporter = Exporter(settings, max_model_series=max_model_series, probes=probes)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         with contextlib.suppress(NotImplementedError, RuntimeError):  # not on Windows
