@@ -38,7 +38,7 @@ from textual.widgets import Static
 from ollama_tui.api import LocalModel, ModelShow, OllamaClient, RunningModel
 from ollama_tui.config import Settings, save_theme
 from ollama_tui.formatting import counted
-from ollama_tui.jobs import Job, JobQueue, JobState, explain_job_error
+from ollama_tui.jobs import Job, JobKind, JobQueue, JobState, explain_job_error
 from ollama_tui.last_used import LastUsedStore, ServerUsage
 from ollama_tui.messages import (
     CopyToServersRequested,
@@ -47,6 +47,7 @@ from ollama_tui.messages import (
     FreshnessCheckRequested,
     ModelGroups,
     PauseRequested,
+    ProbeRequested,
     QuitRequested,
     RefreshRequested,
     ServerPicked,
@@ -144,6 +145,13 @@ class OllamaTuiApp(SafeNotifyApp[None]):
             session.usage = ServerUsage(self.last_used, session.url)
         self._last_used_write: asyncio.Task[None] | None = None
         self._last_used_said: str | None = None
+        # Speed probe results per (server URL, digest), kept across restarts beside them.
+        from ollama_tui.probe import ProbeStore, probe_store_path
+
+        self.probes = ProbeStore(probe_store_path(self.settings.state_path))
+        self._probes_problem = self.probes.load()
+        for session in self.sessions:
+            session.probes = self.probes
         self.sessions_changed_signal: Signal[ServerSession] = Signal(self, "sessions-changed")
         """A poll changed a server's lists (installed or running): views of the fleet listen."""
         self.jobs_changed_signal: Signal[Job] = Signal(self, "jobs-changed")
@@ -372,6 +380,10 @@ class OllamaTuiApp(SafeNotifyApp[None]):
             # A server that never answers must not keep the collector off for long.
             self.set_timer(STARTUP_GC_PAUSE, self.end_startup, name="end start-up")
         self._say_last_used_warning()  # e.g. a corrupt file set aside
+        if self._probes_problem:
+            self.notify(
+                self._probes_problem, title="Speed probes", severity="warning", markup=False
+            )
         self.set_interval(LAST_USED_SAVE_INTERVAL, self._save_last_used, name="save last used")
 
     @on(DashboardReady)
@@ -911,6 +923,43 @@ class OllamaTuiApp(SafeNotifyApp[None]):
             return None
         return self.operations
 
+    # --- speed probe ------------------------------------------------------------------------------
+
+    def _probe_done(self, job: Job, what: str) -> None:
+        """Keep a probe's result (saved at once: a probe is rare and costly to repeat), show
+        it in the tables, and say it."""
+        from ollama_tui.probe import ProbeResult
+        from ollama_tui.speed import probe_summary
+
+        result = job.result
+        if not isinstance(result, ProbeResult):
+            self.notify(f"{what}: done", markup=False)
+            return
+        self.probes.put(result)
+        try:
+            self.probes.save()
+        except Exception as error:  # a convenience: never a crash
+            log.warning("saving speed probes failed", exc_info=True)
+            self.notify(
+                f"Could not save the speed probes: {error}",
+                title="Speed probes",
+                severity="warning",
+                markup=False,
+            )
+        if self.dashboard is not None:
+            self.dashboard.probes_changed()
+        if not job.params.compared:  # else the comparison shows it
+            self.notify(f"{what}: {probe_summary(result)}", title="Speed probe", markup=False)
+
+    @on(ProbeRequested)
+    def _probe_requested(self, message: ProbeRequested) -> None:
+        """Probe a model on every server that has it (e.g. from the where matrix)."""
+        from ollama_tui.operations import probe_targets
+
+        found = probe_targets(self.sessions, message.name)
+        targets = [(self.operations_for(session), model) for session, model in found]
+        self.operations_for(self.session).probe_on_servers(targets)
+
     @on(QuitRequested)
     def _quit_requested(self) -> None:
         self.request_quit()
@@ -948,7 +997,9 @@ class OllamaTuiApp(SafeNotifyApp[None]):
         what = f"{job.kind} {job.model}"  # notify() escapes it
         if self.jobs.show_servers and isinstance(server, ServerSession):
             what += f" on {server.label}"
-        if job.state is JobState.DONE:
+        if job.kind is JobKind.PROBE and job.state is JobState.DONE:
+            self._probe_done(job, what)
+        elif job.state is JobState.DONE:
             self.notify(f"{what}: done", markup=False)
         elif job.state is JobState.FAILED:
             advice = explain_job_error(job)

@@ -212,6 +212,7 @@ class DetailsScreen(Screen[None]):
             if checked := self.session.freshness_of(model):  # `o` checks
                 rows.append(("Update", freshness_words(checked)))
         rows += self._weights_rows(show, details.parent_model or model.details.parent_model)
+        rows += self._speed_rows()
         for label, value in rows:
             if value not in (None, ""):
                 info.add_row(Text(label, style="bold"), Text(safe_line(value)))
@@ -240,6 +241,18 @@ class DetailsScreen(Screen[None]):
             parts.append(Text("\nLicense", style="bold underline"))
             parts.append(Text(first[:200] + ("  (5: full text)" if first else "")))
         return Group(*parts)
+
+    def _speed_rows(self) -> list[tuple[str, Any]]:
+        """The last speed probe of this model on this server (`b` on the dashboard)."""
+        from ollama_tui.speed import speed_words
+
+        model = self.model
+        if not isinstance(model, LocalModel):  # a running model: its installed entry
+            installed = self.session.installed
+            model = next((m for m in installed if names_equal(m.name, model.name)), None)
+        if model is None or model.is_remote:
+            return []
+        return [("Speed", speed_words(self.session.probe_of(model), self.clock()))]
 
     def _weights_rows(self, show: ModelShow, parent: str) -> list[tuple[str, Any]]:
         """Where the weights come from and who else uses them (copies, derived models)."""
