@@ -153,8 +153,7 @@ def per_second(count: int | None, nanoseconds: int | None) -> float | None:
 
 def _missing(field: str, endpoint: str, hint: str = "") -> ProbeError:
     return ProbeError(
-        f"the server's reply to {endpoint} has no usable {field}, which the speed probe "
-        f"needs{hint}"
+        f"the server's reply to {endpoint} has no usable {field}, which the speed probe needs{hint}"
     )
 
 

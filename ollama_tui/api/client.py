@@ -825,9 +825,7 @@ class OllamaClient:
         if keep_alive is not None:
             body["keep_alive"] = parse_keep_alive(keep_alive)
         final: dict[str, Any] | None = None
-        async with contextlib.aclosing(
-            self._lines("/api/generate", body, "generation")
-        ) as lines:
+        async with contextlib.aclosing(self._lines("/api/generate", body, "generation")) as lines:
             async for obj in lines:
                 if obj.get("done") is True:
                     final = obj
