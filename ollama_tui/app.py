@@ -149,7 +149,7 @@ class OllamaTuiApp(SafeNotifyApp[None]):
         from ollama_tui.probe import ProbeStore, probe_store_path
 
         self.probes = ProbeStore(probe_store_path(self.settings.state_path))
-        self._probes_problem = self.probes.load()
+        self._probes_problem = self.probes.load()  # said once mounted
         for session in self.sessions:
             session.probes = self.probes
         self.sessions_changed_signal: Signal[ServerSession] = Signal(self, "sessions-changed")
@@ -936,16 +936,10 @@ class OllamaTuiApp(SafeNotifyApp[None]):
             self.notify(f"{what}: done", markup=False)
             return
         self.probes.put(result)
-        try:
-            self.probes.save()
-        except Exception as error:  # a convenience: never a crash
-            log.warning("saving speed probes failed", exc_info=True)
-            self.notify(
-                f"Could not save the speed probes: {error}",
-                title="Speed probes",
-                severity="warning",
-                markup=False,
-            )
+        self.probes.save()  # a failure becomes its warning, never an exception
+        if warning := self.probes.warning:
+            self.probes.warning = None
+            self.notify(warning, title="Speed probes", severity="warning", markup=False)
         if self.dashboard is not None:
             self.dashboard.probes_changed()
         if not job.params.compared:  # else the comparison shows it
