@@ -937,9 +937,9 @@ class JobQueue:
 
         params = job.params
         if params.embedding:
-            job.phase = "loading if needed, then embedding a fixed text"
+            job.phase = "loading if needed, then embedding"
         else:
-            job.phase = f"loading if needed, then generating {PROBE_OPTIONS['num_predict']} tokens"
+            job.phase = f"loading if needed, then {PROBE_OPTIONS['num_predict']} tokens"
         self._emit(job)
         job.result = await run_probe(
             client,  # type: ignore[arg-type]  # the session's OllamaClient

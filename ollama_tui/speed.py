@@ -83,10 +83,10 @@ def when_text(result: ProbeResult, now: datetime) -> str:
     return f"{local} ({ago})" if ago else local
 
 
-def speed_words(result: ProbeResult | None, now: datetime) -> str:
-    """The details' Speed row."""
+def speed_words(result: ProbeResult | None, now: datetime, *, hint: bool = True) -> str:
+    """The details' Speed row (``hint``: say which key probes)."""
     if result is None:
-        return "not probed (b probes it)"
+        return "not probed (b probes it)" if hint else "not probed"
     parts = []
     if result.tokens_per_second is not None:
         parts.append(f"{rate_text(result.tokens_per_second)} generated")

@@ -252,7 +252,10 @@ class DetailsScreen(Screen[None]):
             model = next((m for m in installed if names_equal(m.name, model.name)), None)
         if model is None or model.is_remote:
             return []
-        return [("Speed", speed_words(self.session.probe_of(model), self.clock()))]
+        result = self.session.probe_of(model)
+        # No key to offer in read-only mode: probing loads a model.
+        hint = not self.session.status.read_only
+        return [("Speed", speed_words(result, self.clock(), hint=hint))]
 
     def _weights_rows(self, show: ModelShow, parent: str) -> list[tuple[str, Any]]:
         """Where the weights come from and who else uses them (copies, derived models)."""
