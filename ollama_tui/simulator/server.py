@@ -101,6 +101,7 @@ EMBED_SPEED_FACTOR = 4.0
 MAX_PREDICT = 4096
 MAX_PACED_SECONDS = 60.0
 GGUF_HEAD_BYTES = 8 << 20  # enough of a small GGUF to read its metadata and tensor table
+_LINE_FAULTS = ("cut", "error_line", "end")  # faults that strike after some lines
 _QUANT_TYPES = {
     "q4_k_m": "Q4_K_M",
     "q4_k": "Q4_K_M",
@@ -197,7 +198,7 @@ class _Stream:
 
     def __init__(self, request: web.Request, fault: Fault | None) -> None:
         self.request = request
-        self.fault = fault if fault and fault.kind in ("cut", "error_line") else None
+        self.fault = fault if fault and fault.kind in _LINE_FAULTS else None
         self.response: web.StreamResponse | None = None
         self.lines = 0
 
@@ -229,6 +230,8 @@ class _Stream:
         assert self.fault is not None
         if self.fault.kind == "error_line":
             await resp.write(go_json_line({"error": self.fault.message}))
+            await resp.write_eof()
+        elif self.fault.kind == "end":
             await resp.write_eof()
         else:
             transport = self.request.transport
@@ -909,7 +912,7 @@ class Simulator:
             early = await self._apply_fault(request, fault)
             if early is not None:
                 return early
-            if fault.kind in ("cut", "error_line"):
+            if fault.kind in _LINE_FAULTS:
                 state.line_fault = fault
 
         routes = self._route(path)
@@ -933,7 +936,7 @@ class Simulator:
         fault = _state().line_fault
         if fault is None or not isinstance(resp, web.Response) or resp.prepared:
             return resp
-        if request.method == "HEAD" and fault.kind == "error_line":
+        if request.method == "HEAD" and fault.kind in ("error_line", "end"):
             return resp  # a HEAD answer has no body to carry an error line
         body = resp.body if isinstance(resp.body, bytes) else b""
         lines = [line + b"\n" for line in body.split(b"\n") if line]
@@ -945,6 +948,8 @@ class Simulator:
             await stream.write(line)
         if fault.kind == "error_line":
             await stream.write(go_json_line({"error": fault.message}))
+            return stream
+        if fault.kind == "end":
             return stream
         if request.transport is not None:
             request.transport.abort()
