@@ -5,8 +5,12 @@ and in the comparison of servers."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import dataclasses
+import io
 import itertools
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,12 +18,14 @@ import pytest
 from conftest import make_app, make_fleet_app, wait_for
 from textual.widgets import Input, Static
 
+from ollama_tui.__main__ import main
 from ollama_tui.app import OllamaTuiApp
 from ollama_tui.jobs import Job, JobKind, JobState
 from ollama_tui.probe import ProbeKind, ProbeResult
 from ollama_tui.screens.details import DetailsScreen
 from ollama_tui.screens.jobs import JobsScreen
 from ollama_tui.screens.probe import ProbeComparisonScreen, ProbeScreen
+from ollama_tui.screens.where import WhereScreen
 from ollama_tui.simulator import Fleet, Simulator
 from ollama_tui.simulator.fleet import FLEET_PRESET
 from ollama_tui.simulator.state import SeedModel
@@ -155,7 +161,31 @@ async def test_probe_one_then_all_servers_shows_speeds_in_details_column_and_com
         drawn = comparison.query_one("#probe-table", Static)
         text = "\n".join(s.text for s in drawn.render_lines(drawn.region.reset_offset))
         assert "1000 tok/s" in text and "250 tok/s" in text, text
+        # `ollama-tui probe --json` on the same servers reports the same, in the same order.
+        hosts = [arg for url in fast_fleet.urls for arg in ("--host", url)]
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
+            code = await asyncio.to_thread(main, ["probe", *hosts, LLAMA, "--json"])
+        assert code == 0
+        cli = json.loads(out.getvalue())
+        urls = {session.label: session.url for session in app.sessions}
+        assert [item["server"] for item in cli] == [urls[row.server] for row in rows]
+        for item, row in zip(cli, rows, strict=True):
+            assert row.result is not None
+            assert item["tokens_per_second"] == pytest.approx(row.result.speed, rel=0.01)
         await pilot.press("escape")
+
+        # The where view: b there probes on every server that has the row's model.
+        await pilot.press("w")
+        await wait_for(pilot, lambda: isinstance(app.screen, WhereScreen))
+        where = app.screen
+        assert isinstance(where, WhereScreen)
+        assert where.table.select_key(next(k for k in where.table.visible_keys if LLAMA in k))
+        await pilot.press("b")
+        await wait_for(pilot, lambda: isinstance(app.screen, ProbeScreen))
+        assert "on 3 servers" in app.screen.title_text  # type: ignore[attr-defined]
+        await pilot.press("escape", "escape")
+        await wait_for(pilot, lambda: app.screen is app.dashboard)
 
         # The all-servers view: each row its own server's figure; sorted by SPEED.
         await pilot.press("0")
