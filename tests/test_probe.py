@@ -17,7 +17,7 @@ import pytest
 from test_client_unit import Chunks, Recorder, client_for, ndjson
 
 from ollama_tui.__main__ import main
-from ollama_tui.api import ModelNotFound, StreamError, limits
+from ollama_tui.api import ModelNotFound, ProtocolError, StreamError, limits
 from ollama_tui.api.models import EmbedStats, GenerateStats
 from ollama_tui.probe import (
     PROBE_INPUTS,
@@ -115,6 +115,16 @@ async def test_a_broken_generation_is_an_error_that_says_why(
     async with client_for(recorder) as client:
         with pytest.raises(error, match=match):
             await run_probe(client, "m", "d", embedding=False)
+
+
+async def test_an_endless_generation_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(limits, "MAX_GENERATE_LINES", 3)
+    chunk = {"response": "x", "done": False}
+    async with client_for(generate_route(*[chunk] * 4, FINAL)) as client:
+        with pytest.raises(ProtocolError, match="more than 3 lines"):
+            await run_probe(client, "m", "d", embedding=False)
+    async with client_for(generate_route(*[chunk] * 3, FINAL)) as client:
+        assert (await run_probe(client, "m", "d", embedding=False)).tokens_per_second == 32.0
 
 
 async def test_zero_durations_give_no_speed_and_http_errors_are_raised() -> None:
