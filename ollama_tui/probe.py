@@ -29,12 +29,14 @@ from typing import TYPE_CHECKING, Any, Final
 
 from ollama_tui.api import limits
 from ollama_tui.api.errors import ProtocolError
+from ollama_tui.api.keep_alive import KeepAlive, describe_keep_alive
 from ollama_tui.files import atomic_write, read_bounded
 
 if TYPE_CHECKING:
     from ollama_tui.api.client import OllamaClient
 
 __all__ = [
+    "DEFAULT_KEEP_ALIVE_TEXT",
     "FILE_NAME",
     "PROBE_INPUTS",
     "PROBE_OPTIONS",
@@ -43,6 +45,7 @@ __all__ = [
     "ProbeKind",
     "ProbeResult",
     "ProbeStore",
+    "load_notice",
     "per_second",
     "probe_store_path",
     "run_probe",
@@ -66,6 +69,9 @@ PROBE_INPUTS: Final[tuple[str, ...]] = (
 )
 """The fixed inputs of an embedding probe (one embedding each)."""
 
+DEFAULT_KEEP_ALIVE_TEXT = (
+    "the server's default keep-alive (OLLAMA_KEEP_ALIVE, 5 minutes unless set)"
+)
 FILE_NAME = "probes.json"
 MAX_STORE_BYTES = 16 * 1024 * 1024
 VERSION = 1
@@ -149,6 +155,15 @@ def per_second(count: int | None, nanoseconds: int | None) -> float | None:
     if count is None or nanoseconds is None or nanoseconds <= 0 or count < 0:
         return None
     return count / (nanoseconds / _NS)
+
+
+def load_notice(model: str, keep_alive: KeepAlive | None = None, *, several: bool = False) -> str:
+    """What to say before a probe: that it loads ``model`` and for how long it stays loaded
+    (``keep_alive`` as given to :func:`run_probe`; None: the server's default). ``model`` is
+    used as given: escape it for the screen first."""
+    how_long = DEFAULT_KEEP_ALIVE_TEXT if keep_alive is None else describe_keep_alive(keep_alive)
+    where = " on each server that has it, one server at a time," if several else ""
+    return f"Probing loads {model}{where} and leaves it loaded for {how_long}."
 
 
 def _missing(field: str, endpoint: str, hint: str = "") -> ProbeError:
