@@ -330,10 +330,30 @@ class ProbeStore:
 
     def save(self) -> None:
         """Write the file if anything changed (atomically, 0600); a failure is kept as the
-        warning, never raised."""
+        warning, never raised. Results another process saved meanwhile (``ollama-tui probe``
+        while the dashboard runs) are kept too, where newer than this store's."""
+        if self.path is None or not self._dirty:
+            return
+        self.merge_file()
         data = self.dump()
         if data is not None:
             self.write(data)
+
+    def merge_file(self) -> None:
+        """Take the file's results that are newer than the ones kept (a file that cannot be
+        read or parsed now is left to :meth:`load`'s rules: nothing is taken from it)."""
+        if self.path is None:
+            return
+        try:
+            loaded = _parse(json.loads(read_bounded(self.path, MAX_STORE_BYTES)))
+        except (OSError, ValueError, TypeError, KeyError, AttributeError, RecursionError):
+            return
+        results = self._results
+        for result in loaded:
+            kept = results.get((result.server, result.digest))
+            if kept is None or kept.at < result.at:
+                results[(result.server, result.digest)] = result
+        self._trim()
 
     def dump(self) -> bytes | None:
         """What :meth:`save` writes, or None when nothing changed; the store counts as saved

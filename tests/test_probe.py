@@ -226,6 +226,14 @@ def test_store_round_trip_is_private_latest_per_key_and_bounded(
     assert again.load() is None
     assert again.results() == [embed, result(3.0, digest="e"), result(2.0)]
     assert again.get("http://a", "d") == result(2.0) and again.get("http://a", "x") is None
+    other = ProbeStore(path)  # another process (the CLI while the app runs) saved meanwhile
+    assert other.load() is None
+    other.put(result(9.0, server="http://c"))
+    other.save()
+    store.put(result(6.0))
+    store.save()
+    merged = ProbeStore(path)
+    assert merged.load() is None and {r.at for r in merged.results()} == {9.0, 6.0, 4.0, 3.0}
     monkeypatch.setattr(limits, "MAX_PROBE_RESULTS", 3)
     again.put(result(5.0, digest="f"))
     assert len(again) == 3 and again.get("http://a", "d") is None  # the oldest went
