@@ -161,9 +161,16 @@ def load_notice(model: str, keep_alive: KeepAlive | None = None, *, several: boo
     """What to say before a probe: that it loads ``model`` and for how long it stays loaded
     (``keep_alive`` as given to :func:`run_probe`; None: the server's default). ``model`` is
     used as given: escape it for the screen first."""
-    how_long = DEFAULT_KEEP_ALIVE_TEXT if keep_alive is None else describe_keep_alive(keep_alive)
     where = " on each server that has it, one server at a time," if several else ""
-    return f"Probing loads {model}{where} and leaves it loaded for {how_long}."
+    if keep_alive is None:
+        after = f"leaves it loaded for {DEFAULT_KEEP_ALIVE_TEXT}"
+    elif isinstance(keep_alive, int | float) and keep_alive < 0:
+        after = "leaves it loaded for good (keep-alive -1)"
+    elif keep_alive in (0, "0", "0s"):
+        after = "unloads it right after"
+    else:
+        after = f"leaves it loaded for {describe_keep_alive(keep_alive)}"
+    return f"Probing loads {model}{where} and {after}."
 
 
 def _missing(field: str, endpoint: str, hint: str = "") -> ProbeError:

@@ -27,6 +27,7 @@ from ollama_tui.probe import (
     ProbeKind,
     ProbeResult,
     ProbeStore,
+    load_notice,
     per_second,
     probe_store_path,
     run_probe,
@@ -199,6 +200,17 @@ async def test_simulator_paces_num_predict_reports_load_and_cancel_closes() -> N
         sim.faults.add("/api/generate", "end", after_lines=3)
         with pytest.raises(StreamError, match="done: true"):
             await client.generate("mistral:7b", "hi", options=PROBE_OPTIONS)
+
+
+def test_the_notice_says_what_is_loaded_and_for_how_long() -> None:
+    assert load_notice("m") == (
+        "Probing loads m and leaves it loaded for the server's default keep-alive "
+        "(OLLAMA_KEEP_ALIVE, 5 minutes unless set)."
+    )
+    assert "one server at a time" in load_notice("m", "10m", several=True)
+    assert load_notice("m", "10m").endswith("for 10m.")
+    assert load_notice("m", -1).endswith("for good (keep-alive -1).")
+    assert load_notice("m", 0).endswith("unloads it right after.")
 
 
 # -- the store -------------------------------------------------------------------------------
