@@ -29,12 +29,14 @@ from typing import TYPE_CHECKING, Any, Final
 
 from ollama_tui.api import limits
 from ollama_tui.api.errors import ProtocolError
+from ollama_tui.api.keep_alive import KeepAlive, describe_keep_alive
 from ollama_tui.files import atomic_write, read_bounded
 
 if TYPE_CHECKING:
     from ollama_tui.api.client import OllamaClient
 
 __all__ = [
+    "DEFAULT_KEEP_ALIVE_TEXT",
     "FILE_NAME",
     "PROBE_INPUTS",
     "PROBE_OPTIONS",
@@ -43,6 +45,7 @@ __all__ = [
     "ProbeKind",
     "ProbeResult",
     "ProbeStore",
+    "load_notice",
     "per_second",
     "probe_store_path",
     "run_probe",
@@ -66,6 +69,9 @@ PROBE_INPUTS: Final[tuple[str, ...]] = (
 )
 """The fixed inputs of an embedding probe (one embedding each)."""
 
+DEFAULT_KEEP_ALIVE_TEXT = (
+    "the server's default keep-alive (OLLAMA_KEEP_ALIVE, 5 minutes unless set)"
+)
 FILE_NAME = "probes.json"
 MAX_STORE_BYTES = 16 * 1024 * 1024
 VERSION = 1
@@ -149,6 +155,22 @@ def per_second(count: int | None, nanoseconds: int | None) -> float | None:
     if count is None or nanoseconds is None or nanoseconds <= 0 or count < 0:
         return None
     return count / (nanoseconds / _NS)
+
+
+def load_notice(model: str, keep_alive: KeepAlive | None = None, *, several: bool = False) -> str:
+    """What to say before a probe: that it loads ``model`` and for how long it stays loaded
+    (``keep_alive`` as given to :func:`run_probe`; None: the server's default). ``model`` is
+    used as given: escape it for the screen first."""
+    where = " on each server that has it, one server at a time," if several else ""
+    if keep_alive is None:
+        after = f"leaves it loaded for {DEFAULT_KEEP_ALIVE_TEXT}"
+    elif isinstance(keep_alive, int | float) and keep_alive < 0:
+        after = "leaves it loaded for good (keep-alive -1)"
+    elif keep_alive in (0, "0", "0s"):
+        after = "unloads it right after"
+    else:
+        after = f"leaves it loaded for {describe_keep_alive(keep_alive)}"
+    return f"Probing loads {model}{where} and {after}."
 
 
 def _missing(field: str, endpoint: str, hint: str = "") -> ProbeError:
@@ -315,10 +337,30 @@ class ProbeStore:
 
     def save(self) -> None:
         """Write the file if anything changed (atomically, 0600); a failure is kept as the
-        warning, never raised."""
+        warning, never raised. Results another process saved meanwhile (``ollama-tui probe``
+        while the dashboard runs) are kept too, where newer than this store's."""
+        if self.path is None or not self._dirty:
+            return
+        self.merge_file()
         data = self.dump()
         if data is not None:
             self.write(data)
+
+    def merge_file(self) -> None:
+        """Take the file's results that are newer than the ones kept (a file that cannot be
+        read or parsed now is left to :meth:`load`'s rules: nothing is taken from it)."""
+        if self.path is None:
+            return
+        try:
+            loaded = _parse(json.loads(read_bounded(self.path, MAX_STORE_BYTES)))
+        except (OSError, ValueError, TypeError, KeyError, AttributeError, RecursionError):
+            return
+        results = self._results
+        for result in loaded:
+            kept = results.get((result.server, result.digest))
+            if kept is None or kept.at < result.at:
+                results[(result.server, result.digest)] = result
+        self._trim()
 
     def dump(self) -> bytes | None:
         """What :meth:`save` writes, or None when nothing changed; the store counts as saved

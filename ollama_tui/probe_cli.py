@@ -18,12 +18,18 @@ from dataclasses import dataclass
 from typing import TextIO
 
 from ollama_tui.api import InvalidInput, OllamaClient, OllamaError
-from ollama_tui.api.keep_alive import KeepAlive, describe_keep_alive, parse_keep_alive
+from ollama_tui.api.keep_alive import KeepAlive, parse_keep_alive
 from ollama_tui.api.models import is_embedding_only
 from ollama_tui.api.names import names_equal, parse_model_name
 from ollama_tui.config import Settings
 from ollama_tui.formatting import safe_line
-from ollama_tui.probe import ProbeResult, ProbeStore, probe_store_path, run_probe
+from ollama_tui.probe import (
+    ProbeResult,
+    ProbeStore,
+    load_notice,
+    probe_store_path,
+    run_probe,
+)
 
 __all__ = [
     "EXIT_NOWHERE",
@@ -190,17 +196,7 @@ def run(
     except InvalidInput as error:
         print(f"{NAME}: bad --keep-alive: {error}", file=err)
         return EXIT_USAGE
-    how_long = (
-        "the server's default keep-alive (OLLAMA_KEEP_ALIVE, 5 minutes unless set)"
-        if keep is None
-        else describe_keep_alive(keep)
-    )
-    print(
-        f"Probing loads {safe_line(model)} on each server that has it, one server at a time, "
-        f"and leaves it loaded for {how_long}.",
-        file=err,
-        flush=True,
-    )
+    print(load_notice(safe_line(model), keep, several=True), file=err, flush=True)
     store = ProbeStore(probe_store_path(settings.state_path))
     problem = store.load()
     if problem:

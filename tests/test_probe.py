@@ -17,7 +17,7 @@ import pytest
 from test_client_unit import Chunks, Recorder, client_for, ndjson
 
 from ollama_tui.__main__ import main
-from ollama_tui.api import ModelNotFound, StreamError, limits
+from ollama_tui.api import ModelNotFound, ProtocolError, StreamError, limits
 from ollama_tui.api.models import EmbedStats, GenerateStats
 from ollama_tui.probe import (
     PROBE_INPUTS,
@@ -27,6 +27,7 @@ from ollama_tui.probe import (
     ProbeKind,
     ProbeResult,
     ProbeStore,
+    load_notice,
     per_second,
     probe_store_path,
     run_probe,
@@ -117,6 +118,16 @@ async def test_a_broken_generation_is_an_error_that_says_why(
             await run_probe(client, "m", "d", embedding=False)
 
 
+async def test_an_endless_generation_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(limits, "MAX_GENERATE_LINES", 3)
+    chunk = {"response": "x", "done": False}
+    async with client_for(generate_route(*[chunk] * 4, FINAL)) as client:
+        with pytest.raises(ProtocolError, match="more than 3 lines"):
+            await run_probe(client, "m", "d", embedding=False)
+    async with client_for(generate_route(*[chunk] * 3, FINAL)) as client:
+        assert (await run_probe(client, "m", "d", embedding=False)).tokens_per_second == 32.0
+
+
 async def test_zero_durations_give_no_speed_and_http_errors_are_raised() -> None:
     zero = {**FINAL, "eval_duration": 0, "prompt_eval_duration": 0}
     async with client_for(generate_route(zero)) as client:
@@ -191,6 +202,17 @@ async def test_simulator_paces_num_predict_reports_load_and_cancel_closes() -> N
             await client.generate("mistral:7b", "hi", options=PROBE_OPTIONS)
 
 
+def test_the_notice_says_what_is_loaded_and_for_how_long() -> None:
+    assert load_notice("m") == (
+        "Probing loads m and leaves it loaded for the server's default keep-alive "
+        "(OLLAMA_KEEP_ALIVE, 5 minutes unless set)."
+    )
+    assert "one server at a time" in load_notice("m", "10m", several=True)
+    assert load_notice("m", "10m").endswith("for 10m.")
+    assert load_notice("m", -1).endswith("for good (keep-alive -1).")
+    assert load_notice("m", 0).endswith("unloads it right after.")
+
+
 # -- the store -------------------------------------------------------------------------------
 
 
@@ -216,6 +238,14 @@ def test_store_round_trip_is_private_latest_per_key_and_bounded(
     assert again.load() is None
     assert again.results() == [embed, result(3.0, digest="e"), result(2.0)]
     assert again.get("http://a", "d") == result(2.0) and again.get("http://a", "x") is None
+    other = ProbeStore(path)  # another process (the CLI while the app runs) saved meanwhile
+    assert other.load() is None
+    other.put(result(9.0, server="http://c"))
+    other.save()
+    store.put(result(6.0))
+    store.save()
+    merged = ProbeStore(path)
+    assert merged.load() is None and {r.at for r in merged.results()} == {9.0, 6.0, 4.0, 3.0}
     monkeypatch.setattr(limits, "MAX_PROBE_RESULTS", 3)
     again.put(result(5.0, digest="f"))
     assert len(again) == 3 and again.get("http://a", "d") is None  # the oldest went

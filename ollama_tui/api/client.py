@@ -826,9 +826,17 @@ class OllamaClient:
             body["keep_alive"] = parse_keep_alive(keep_alive)
         final: dict[str, Any] | None = None
         async with contextlib.aclosing(self._lines("/api/generate", body, "generation")) as lines:
+            count = 0
             async for obj in lines:
                 if obj.get("done") is True:
                     final = obj
+                    break  # the last line: nothing after it matters
+                count += 1
+                if count > limits.MAX_GENERATE_LINES:
+                    raise ProtocolError(
+                        f"the server streamed more than {limits.MAX_GENERATE_LINES:,} lines "
+                        "without finishing the generation; gave up"
+                    )
         if final is None:
             raise StreamError(
                 "the server closed the stream before the generation finished (no final "
