@@ -11,18 +11,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from ollama_tui.api.keep_alive import describe_keep_alive
 from ollama_tui.formatting import relative_time
 
 if TYPE_CHECKING:
     from ollama_tui.probe import ProbeResult
 
 __all__ = [
-    "DEFAULT_KEEP_ALIVE",
     "SPEED_WIDTH",
     "ComparisonRow",
     "compared",
-    "keep_alive_words",
     "load_text",
     "probe_summary",
     "rate_text",
@@ -34,17 +31,6 @@ __all__ = [
 
 SPEED_WIDTH = 10
 """The SPEED column's width: "85.3 tok/s", "1234 emb/s"."""
-
-DEFAULT_KEEP_ALIVE = "the server's default keep-alive (5 min unless OLLAMA_KEEP_ALIVE sets another)"
-
-
-def keep_alive_words(keep_alive: str | float | None) -> str:
-    """How long a probed model stays loaded, as the confirmation says it."""
-    if keep_alive is None:
-        return DEFAULT_KEEP_ALIVE
-    if isinstance(keep_alive, int | float) and keep_alive == 0:
-        return "no time: it is unloaded right after the probe"
-    return describe_keep_alive(keep_alive)
 
 
 def rate_text(value: float | None, unit: str = "tok/s") -> str:

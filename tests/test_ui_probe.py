@@ -21,7 +21,7 @@ from textual.widgets import Input, Static
 from ollama_tui.__main__ import main
 from ollama_tui.app import OllamaTuiApp
 from ollama_tui.jobs import Job, JobKind, JobState
-from ollama_tui.probe import ProbeKind, ProbeResult
+from ollama_tui.probe import DEFAULT_KEEP_ALIVE_TEXT, ProbeKind, ProbeResult
 from ollama_tui.screens.details import DetailsScreen
 from ollama_tui.screens.jobs import JobsScreen
 from ollama_tui.screens.probe import ProbeComparisonScreen, ProbeScreen
@@ -34,7 +34,6 @@ from ollama_tui.widgets.installed_table import InstalledTable
 
 pytestmark = pytest.mark.simulator_only
 
-DEFAULT_KEEP_ALIVE = "the server's default keep-alive (5 min unless OLLAMA_KEEP_ALIVE sets another)"
 # Fast enough that 64 paced tokens take a fraction of a second; all different.
 SPEEDS = {"workstation": 400.0, "gpu-box": 1000.0, "laptop": 250.0}
 LLAMA = "llama3.2:latest"
@@ -97,13 +96,13 @@ async def test_probe_one_then_all_servers_shows_speeds_in_details_column_and_com
         assert isinstance(dialog, ProbeScreen)
         assert dialog.title_text == f"Probe the speed of {LLAMA} on workstation?"
         note = dialog.query_one("#probe-note", Static)
-        assert "Loads the model on workstation" in str(note.render())
-        assert DEFAULT_KEEP_ALIVE in str(note.render())
+        assert f"Probing loads {LLAMA} on workstation and leaves it" in str(note.render())
+        assert DEFAULT_KEEP_ALIVE_TEXT in str(note.render())
         assert "loaded already" in " ".join(t.plain for t in dialog.items())  # preset: loaded
         # A keep-alive typed: the note says it, and it is what the server is sent.
         dialog.query_one("#probe-keep-alive", Input).focus()
         await pilot.press(*"10m")
-        assert "stays loaded for 10m." in str(note.render())
+        assert "leaves it loaded for 10m." in str(note.render())
         await pilot.press("enter")
         await wait_for(pilot, lambda: probes(app) and probes(app)[0].state.is_final)
         job = probes(app)[0]

@@ -26,7 +26,6 @@ from ollama_tui.screens.load import KeepAliveValidator
 from ollama_tui.speed import (
     ComparisonRow,
     compared,
-    keep_alive_words,
     load_text,
     rate_text,
     when_text,
@@ -99,16 +98,19 @@ class ProbeScreen(ModalScreen[ProbeChoice | None]):
         return lines
 
     def note_text(self, keep_alive: KeepAlive | None) -> str:
-        """What the probe does, with how long the model then stays loaded."""
-        where = self.targets[0].server if len(self.targets) == 1 else "each server"
+        """What the probe does, with how long the model then stays loaded (the CLI's words)."""
+        from ollama_tui.probe import load_notice
+
+        several = len(self.targets) > 1
+        what = self.model_name if several else f"{self.model_name} on {self.targets[0].server}"
         work = (
             "embeds a fixed text"
             if self.embedding
             else f"generates {self.tokens} tokens from a fixed prompt"
         )
         return (
-            f"Loads the model on {where} (RAM/VRAM) unless it is loaded, then {work}. "
-            f"It then stays loaded for {keep_alive_words(keep_alive)}."
+            f"{load_notice(what, keep_alive, several=several)} It then {work} and reads "
+            "the speeds from the reply's own timings."
         )
 
     def compose(self) -> ComposeResult:
