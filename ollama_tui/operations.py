@@ -789,25 +789,27 @@ class Operations:
         """Once every probe has ended: the comparison (or, over another dialog, a notice)."""
         from datetime import UTC, datetime
 
+        from ollama_tui.probe import ProbeResult
+        from ollama_tui.probe_cli import Probed, fastest_first
         from ollama_tui.screens.probe import ProbeComparisonScreen
-        from ollama_tui.speed import ComparisonRow, compared, rate_text
+        from ollama_tui.speed import rate_text
 
         for _ops, job in submitted:
             await self.jobs.wait_ended(job)
         rows = []
         for ops, job in submitted:
             label = ops.session.label
-            if job.state is JobState.DONE and job.result is not None:
-                rows.append(ComparisonRow(label, job.result))  # type: ignore[arg-type]
+            if job.state is JobState.DONE and isinstance(job.result, ProbeResult):
+                rows.append(Probed(label, job.result))
             elif job.state is JobState.FAILED:
-                rows.append(ComparisonRow(label, None, f"failed: {job.error}"))
+                rows.append(Probed(label, why=f"failed: {job.error}", failed=True))
             else:
-                rows.append(ComparisonRow(label, None, str(job.state)))
+                rows.append(Probed(label, why=str(job.state)))
         if isinstance(self.app.screen, ModalScreen) and not _is_view(self.app.screen):
             # Never over a dialog the user is typing in: say the gist instead.
-            best = compared(rows)[0]
+            best = fastest_first(rows)[0]
             fastest = (
-                f"fastest: {best.server} {rate_text(best.result.speed, best.result.unit)}"
+                f"fastest: {best.label} {rate_text(best.result.speed, best.result.unit)}"
                 if best.result is not None
                 else "no result"
             )

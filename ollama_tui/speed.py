@@ -1,13 +1,11 @@
 """How speed probe results read: the SPEED column, the details row, notices and the comparison.
 
-The probe itself (requests, timing, the results store) is :mod:`ollama_tui.probe`; this is only
-its wording, UI-free, so it can be tested without an app.
+The probe itself (requests, timing, the results store) is :mod:`ollama_tui.probe`, the order
+of a comparison ``probe_cli.fastest_first``; this is only the dashboard's wording, UI-free.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -18,8 +16,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "SPEED_WIDTH",
-    "ComparisonRow",
-    "compared",
     "load_text",
     "probe_summary",
     "rate_text",
@@ -93,27 +89,3 @@ def probe_summary(result: ProbeResult) -> str:
         extra.append(f"prompt {rate_text(result.prompt_tokens_per_second)}")
     extra.append(f"load {load_text(result.load_seconds)}")
     return f"{head} ({', '.join(extra)})"
-
-
-@dataclass(frozen=True)
-class ComparisonRow:
-    """One server's line in the comparison: its result, or why it has none."""
-
-    server: str
-    """The server's label (untrusted: escape before showing)."""
-    result: ProbeResult | None
-    problem: str = ""
-    """ "cancelled", "failed: …" when there is no result."""
-
-
-def compared(rows: Iterable[ComparisonRow]) -> list[ComparisonRow]:
-    """Fastest first; results without a figure next; servers without a result last (each
-    group in the order given)."""
-
-    def rank(row: ComparisonRow) -> tuple[int, float]:
-        if row.result is None:
-            return (2, 0.0)
-        speed = row.result.speed
-        return (1, 0.0) if speed is None else (0, -speed)
-
-    return sorted(rows, key=rank)  # stable: ties keep the order given

@@ -29,7 +29,7 @@ from ollama_tui.screens.where import WhereScreen
 from ollama_tui.simulator import Fleet, Simulator
 from ollama_tui.simulator.fleet import FLEET_PRESET
 from ollama_tui.simulator.state import SeedModel
-from ollama_tui.speed import ComparisonRow, compared, speed_cell, speed_words
+from ollama_tui.speed import speed_cell, speed_words
 from ollama_tui.widgets.installed_table import InstalledTable
 
 pytestmark = pytest.mark.simulator_only
@@ -154,9 +154,9 @@ async def test_probe_one_then_all_servers_shows_speeds_in_details_column_and_com
         gpu_box = [r.json for r in fast_fleet.simulators[1].requests if r.path == "/api/generate"]
         assert gpu_box and "keep_alive" not in gpu_box[-1]  # none typed: the server's default
         rows = comparison.rows
-        assert [r.server for r in rows] == ["gpu-box", "workstation", "laptop"]  # fastest first
+        assert [r.label for r in rows] == ["gpu-box", "workstation", "laptop"]  # fastest first
         for row in rows:
-            assert row.result is not None and close_to(row.result.speed, SPEEDS[row.server])
+            assert row.result is not None and close_to(row.result.speed, SPEEDS[row.label])
         drawn = comparison.query_one("#probe-table", Static)
         text = "\n".join(s.text for s in drawn.render_lines(drawn.region.reset_offset))
         assert "1000 tok/s" in text and "250 tok/s" in text, text
@@ -168,7 +168,7 @@ async def test_probe_one_then_all_servers_shows_speeds_in_details_column_and_com
         assert code == 0
         cli = json.loads(out.getvalue())
         urls = {session.label: session.url for session in app.sessions}
-        assert [item["server"] for item in cli] == [urls[row.server] for row in rows]
+        assert [item["server"] for item in cli] == [urls[row.label] for row in rows]
         for item, row in zip(cli, rows, strict=True):
             assert row.result is not None
             assert item["tokens_per_second"] == pytest.approx(row.result.speed, rel=0.01)
@@ -248,7 +248,7 @@ def result(speed: float | None, kind: ProbeKind = ProbeKind.GENERATE) -> ProbeRe
     )  # fmt: skip
 
 
-def test_speed_wording_and_comparison_order() -> None:
+def test_speed_wording() -> None:
     assert speed_cell(None) == ""
     assert speed_cell(result(45.04)) == "45.0 tok/s"
     assert speed_cell(result(1234.4, ProbeKind.EMBED)) == "1234 emb/s"
@@ -257,10 +257,3 @@ def test_speed_wording_and_comparison_order() -> None:
     words = speed_words(result(45.0), now)
     assert "45.0 tok/s generated" in words and "prompt 99.5 tok/s" in words
     assert "load 0 s" in words
-    rows = [
-        ComparisonRow("failed", None, "failed: boom"),
-        ComparisonRow("slow", result(10.0)),
-        ComparisonRow("none", result(None)),
-        ComparisonRow("fast", result(99.0)),
-    ]
-    assert [r.server for r in compared(rows)] == ["fast", "slow", "none", "failed"]

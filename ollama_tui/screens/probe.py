@@ -21,15 +21,10 @@ from textual.widgets import Button, Input, Static
 
 from ollama_tui.api.keep_alive import KeepAlive, parse_keep_alive
 from ollama_tui.formatting import safe_line
+from ollama_tui.probe_cli import Probed, fastest_first
 from ollama_tui.screens.confirm import dialog_text
 from ollama_tui.screens.load import KeepAliveValidator
-from ollama_tui.speed import (
-    ComparisonRow,
-    compared,
-    load_text,
-    rate_text,
-    when_text,
-)
+from ollama_tui.speed import load_text, rate_text, when_text
 from ollama_tui.stylesheets import OPERATIONS_CSS
 
 __all__ = ["ProbeChoice", "ProbeComparisonScreen", "ProbeScreen", "ProbeTarget"]
@@ -184,10 +179,10 @@ class ProbeComparisonScreen(ModalScreen[None]):
         Binding("escape,q,enter", "close", "Close", id="ops.probe-compare.close"),
     ]
 
-    def __init__(self, model: str, rows: Sequence[ComparisonRow], *, now: datetime) -> None:
+    def __init__(self, model: str, rows: Sequence[Probed], *, now: datetime) -> None:
         super().__init__(id="probe-compare", classes="ops-dialog")
         self.model_name = model
-        self.rows = compared(rows)
+        self.rows = fastest_first(rows)  # as `ollama-tui probe` prints them
         self.now = now
 
     def table(self) -> Table:
@@ -198,10 +193,10 @@ class ProbeComparisonScreen(ModalScreen[None]):
         table.add_column("SPEED", justify="right", no_wrap=True)
         table.add_column("WHEN", no_wrap=True, overflow="ellipsis")
         for row in self.rows:
-            server = Text(safe_line(row.server))
+            server = Text(safe_line(row.label))
             result = row.result
             if result is None:
-                table.add_row(server, "", "", "", Text(safe_line(row.problem), style="red"))
+                table.add_row(server, "", "", "", Text(safe_line(row.why), style="red"))
                 continue
             moment = datetime.fromtimestamp(result.at, UTC).astimezone()
             when = when_text(result, self.now).removeprefix(moment.strftime("%Y-%m-%d "))
