@@ -155,6 +155,8 @@ class OllamaTuiApp(SafeNotifyApp[None]):
         self.sessions_changed_signal: Signal[ServerSession] = Signal(self, "sessions-changed")
         """A poll changed a server's lists (installed or running): views of the fleet listen."""
         self.jobs_changed_signal: Signal[Job] = Signal(self, "jobs-changed")
+        self.probes_changed_signal: Signal[object] = Signal(self, "probes-changed")
+        """A speed probe's result was kept (a ``ProbeResult``): open details follow."""
         """Every change of a job (state or progress): the jobs view, strip and editor listen."""
         self.jobs = JobQueue(
             server=lambda: self.session,
@@ -899,7 +901,14 @@ class OllamaTuiApp(SafeNotifyApp[None]):
         # show the dashboard, and start-up time is what a user waits for.
         from ollama_tui.screens.details import DetailsScreen
 
-        self.push_screen(DetailsScreen(model, session or self.session, clock=self.clock))
+        self.push_screen(
+            DetailsScreen(
+                model,
+                session or self.session,
+                clock=self.clock,
+                probes_changed=self.probes_changed_signal,
+            )
+        )
 
     def show_help(self) -> None:
         screen = self.screen
@@ -942,6 +951,7 @@ class OllamaTuiApp(SafeNotifyApp[None]):
             self.notify(warning, title="Speed probes", severity="warning", markup=False)
         if self.dashboard is not None:
             self.dashboard.probes_changed()
+        self.probes_changed_signal.publish(result)
         if not job.params.compared:  # else the comparison shows it
             self.notify(f"{what}: {probe_summary(result)}", title="Speed probe", markup=False)
 

@@ -125,6 +125,18 @@ async def test_probe_one_then_all_servers_shows_speeds_in_details_column_and_com
         info = details.query_one("#details-info", Static)
         shown = "\n".join(s.text for s in info.render_lines(info.region.reset_offset))
         assert "Speed" in shown and "400 tok/s generated" in shown, shown
+        # Open details follow a probe that ends meanwhile (as the app publishes it).
+        newer = dataclasses.replace(result, at=result.at + 1, tokens_per_second=123.0)
+        app.probes.put(newer)
+        app.probes_changed_signal.publish(newer)
+        await wait_for(
+            pilot,
+            lambda: (
+                "123 tok/s generated"
+                in "".join(s.text for s in info.render_lines(info.region.reset_offset))
+            ),
+        )
+        app.probes.put(dataclasses.replace(result, at=result.at + 2))
         await pilot.press("escape")
 
         # v: the SPEED column (off by default), sortable, fastest first.
