@@ -150,6 +150,7 @@ class OllamaTuiApp(SafeNotifyApp[None]):
 
         self.probes = ProbeStore(probe_store_path(self.settings.state_path))
         self._probes_problem = self.probes.load()  # said once mounted
+        self._probes_write: asyncio.Task[None] | None = None
         for session in self.sessions:
             session.probes = self.probes
         self.sessions_changed_signal: Signal[ServerSession] = Signal(self, "sessions-changed")
@@ -426,6 +427,9 @@ class OllamaTuiApp(SafeNotifyApp[None]):
         for task in list(self._poll_tasks):
             task.cancel()
         await self._save_last_used_now()
+        if self._probes_write is not None:  # a probe's result is never lost to quitting
+            with contextlib.suppress(Exception):
+                await self._probes_write
         for session in self.sessions:
             session.stop_timers()
             if session.first_fetch is not None:
@@ -945,15 +949,28 @@ class OllamaTuiApp(SafeNotifyApp[None]):
             self.notify(f"{what}: done", markup=False)
             return
         self.probes.put(result)
-        self.probes.save()  # a failure becomes its warning, never an exception
-        if warning := self.probes.warning:
-            self.probes.warning = None
-            self.notify(warning, title="Speed probes", severity="warning", markup=False)
+        data = self.probes.dump()
+        if data is not None:
+            before = self._probes_write
+            self._probes_write = asyncio.get_running_loop().create_task(
+                self._write_probes(before, data), name="save speed probes"
+            )
         if self.dashboard is not None:
             self.dashboard.probes_changed()
         self.probes_changed_signal.publish(result)
         if not job.params.compared:  # else the comparison shows it
             self.notify(f"{what}: {probe_summary(result)}", title="Speed probe", markup=False)
+
+    async def _write_probes(self, before: asyncio.Task[None] | None, data: bytes) -> None:
+        """Write on a thread, after the write before (an older one must not land last); a
+        failure is said, never raised."""
+        if before is not None:
+            with contextlib.suppress(Exception):
+                await before
+        await asyncio.to_thread(self.probes.write, data)
+        if (warning := self.probes.warning) and not self._closing:
+            self.probes.warning = None
+            self.notify(warning, title="Speed probes", severity="warning", markup=False)
 
     @on(ProbeRequested)
     def _probe_requested(self, message: ProbeRequested) -> None:

@@ -12,6 +12,7 @@ import io
 import itertools
 import json
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,7 +22,7 @@ from textual.widgets import Input, Static
 from ollama_tui.__main__ import main
 from ollama_tui.app import OllamaTuiApp
 from ollama_tui.jobs import Job, JobKind, JobState
-from ollama_tui.probe import DEFAULT_KEEP_ALIVE_TEXT, ProbeKind, ProbeResult
+from ollama_tui.probe import DEFAULT_KEEP_ALIVE_TEXT, ProbeKind, ProbeResult, ProbeStore
 from ollama_tui.screens.details import DetailsScreen
 from ollama_tui.screens.jobs import JobsScreen
 from ollama_tui.screens.probe import ProbeComparisonScreen, ProbeScreen
@@ -80,10 +81,11 @@ async def fast_fleet() -> Any:
 
 
 async def test_probe_one_then_all_servers_shows_speeds_in_details_column_and_comparison(
-    fast_fleet: Fleet,
+    fast_fleet: Fleet, tmp_path: Path
 ) -> None:
     workstation = fast_fleet.simulators[0]
-    app = make_fleet_app(fast_fleet)
+    saved = tmp_path / "probes.json"  # beside the last-used file
+    app = make_fleet_app(fast_fleet, state_path=tmp_path / "last-used.json")
     async with app.run_test(size=(100, 30)) as pilot:
         assert app.dashboard is not None
         table = app.dashboard.installed_table
@@ -114,6 +116,8 @@ async def test_probe_one_then_all_servers_shows_speeds_in_details_column_and_com
         assert isinstance(result, ProbeResult) and result.kind is ProbeKind.GENERATE
         assert close_to(result.tokens_per_second, SPEEDS["workstation"])
         assert any("probe llama3.2:latest on workstation: 400 tok/s" in m for m in messages(app))
+        await wait_for(pilot, saved.exists)  # saved at once, not only at exit
+        assert saved.stat().st_mode & 0o777 == 0o600
 
         # Details: a Speed row.
         await pilot.press("enter")
@@ -126,7 +130,7 @@ async def test_probe_one_then_all_servers_shows_speeds_in_details_column_and_com
         shown = "\n".join(s.text for s in info.render_lines(info.region.reset_offset))
         assert "Speed" in shown and "400 tok/s generated" in shown, shown
         # Open details follow a probe that ends meanwhile (as the app publishes it).
-        newer = dataclasses.replace(result, at=result.at + 1, tokens_per_second=123.0)
+        newer = dataclasses.replace(result, at=result.at + 0.001, tokens_per_second=123.0)
         app.probes.put(newer)
         app.probes_changed_signal.publish(newer)
         await wait_for(
@@ -136,7 +140,7 @@ async def test_probe_one_then_all_servers_shows_speeds_in_details_column_and_com
                 in "".join(s.text for s in info.render_lines(info.region.reset_offset))
             ),
         )
-        app.probes.put(dataclasses.replace(result, at=result.at + 2))
+        app.probes.put(dataclasses.replace(result, at=result.at + 0.002))
         await pilot.press("escape")
 
         # v: the SPEED column (off by default), sortable, fastest first.
@@ -217,6 +221,9 @@ async def test_probe_one_then_all_servers_shows_speeds_in_details_column_and_com
         assert probes(app)[-1].params.embedding
         assert workstation.request_count("/api/embed") == 1
         assert speed_of(app.dashboard.installed_table, "nomic-embed-text:latest").endswith("emb/s")
+    kept = ProbeStore(saved)
+    assert kept.load() is None
+    assert len(kept) == 4  # llama3.2 on each server, nomic-embed-text on the workstation
 
 
 async def test_probe_is_refused_read_only_and_a_running_probe_cancels(sim: Simulator) -> None:
