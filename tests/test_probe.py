@@ -328,3 +328,17 @@ def test_probe_cli_gives_each_server_its_configured_speed(
         fleet.simulators[0].faults.add("/api/generate", "end", after_lines=2)
         assert main([*argv, "--json"]) == 3
         assert "alpha" in capsys.readouterr().err
+
+
+def test_simulator_cli_speeds_one_for_all_or_one_per_server() -> None:
+    from ollama_tui.simulator.__main__ import _plan, build_parser
+
+    parser = build_parser()
+    args = parser.parse_args(["--fleet", "3", "--listen", "127.0.0.1:0", "--speed", "45,120,18"])
+    assert args.speed == [45.0, 120.0, 18.0] and len(_plan(args) or []) == 3
+    with pytest.raises(ValueError, match="2 speeds for 3 servers"):
+        _plan(parser.parse_args(["--fleet", "3", "--speed", "1,2"]))
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--speed", "0"])
+    with pytest.raises(ValueError, match="positive"):
+        Simulator(speed=float("inf"))
