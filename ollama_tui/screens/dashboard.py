@@ -774,7 +774,8 @@ class DashboardScreen(Screen[None]):
         if self.speed_shown and all(
             s.probes is None or not s.probes.results() for s in self.sessions
         ):
-            self.app.notify("SPEED column on: nothing probed yet — b probes a model.")
+            hint = "" if self.read_only else " — b probes a model"
+            self.app.notify(f"SPEED column on: nothing probed yet{hint}.")
 
     def probes_changed(self) -> None:
         """A probe ended with a result: SPEED cells follow (re-sorted if sorted by them)."""
