@@ -746,59 +746,17 @@ class OllamaClient:
         self, path: str, body: Mapping[str, Any], action: str
     ) -> AsyncGenerator[ProgressEvent, None]:
         """POST and turn the NDJSON answer into events; closing this closes the connection."""
-        endpoint = f"POST {path}"
-        request = self._http.build_request("POST", path, json=body, timeout=self._stream_timeout)
-        try:
-            response = await self._http.send(request, stream=True)
-        except httpx.ReadTimeout:
-            raise self._silent(action) from None
-        except httpx.TransportError as exc:
-            raise self._unreachable(exc) from exc
-        try:
-            self._answered(response)
-            if response.status_code >= 400:
-                try:
-                    content = await self._read_body(response, endpoint)
-                except httpx.HTTPError:
-                    content = b""
-                raise self._api_error(response, content, endpoint)
-            decoder = NDJSONDecoder(endpoint)
-            feed = decoder.feed
-            from_json = ProgressEvent.from_json
-            observer = self.observer
-            finished = False
-            try:
-                async for chunk in response.aiter_bytes():
-                    if observer is not None:
-                        observer.answered()  # a waiting job may resume at once
-                    for obj in feed(chunk):
-                        if "error" in obj:
-                            raise self._stream_error(obj["error"], action)
-                        event = from_json(obj)
-                        # A create that pulls its base sends the pull's own "success" first:
-                        # only a stream whose last line is "success" has finished.
-                        finished = event.status == "success"
-                        yield event
-                for obj in decoder.close():
-                    if "error" in obj:
-                        raise self._stream_error(obj["error"], action)
-                    event = from_json(obj)
-                    finished = event.status == "success"
-                    yield event
-            except httpx.ReadTimeout:
-                raise self._silent(action) from None
-            except httpx.TransportError as exc:
-                raise self._lost(
-                    ConnectionLost(
-                        f"the connection to the Ollama server was lost during the {action}"
-                    )
-                ) from exc
-            except httpx.DecodingError:
-                raise self._undecodable(endpoint) from None
-            if not finished:
-                raise StreamError(f"the server closed the stream before the {action} finished")
-        finally:
-            await response.aclose()
+        from_json = ProgressEvent.from_json
+        finished = False
+        async with contextlib.aclosing(self._lines(path, body, action)) as lines:
+            async for obj in lines:
+                event = from_json(obj)
+                # A create that pulls its base sends the pull's own "success" first: only a
+                # stream whose last line is "success" has finished.
+                finished = event.status == "success"
+                yield event
+        if not finished:
+            raise StreamError(f"the server closed the stream before the {action} finished")
 
     # -- generate / embed (the speed probe) ---------------------------------------------
 
@@ -877,7 +835,7 @@ class OllamaClient:
         self, path: str, body: Mapping[str, Any], action: str
     ) -> AsyncGenerator[dict[str, Any], None]:
         """POST and yield the NDJSON answer's objects; an ``error`` line raises. Closing this
-        closes the connection. (Pull/push/create have their own tuned loop in ``_stream``.)"""
+        closes the connection."""
         endpoint = f"POST {path}"
         request = self._http.build_request("POST", path, json=body, timeout=self._stream_timeout)
         try:
@@ -895,12 +853,13 @@ class OllamaClient:
                     content = b""
                 raise self._api_error(response, content, endpoint)
             decoder = NDJSONDecoder(endpoint)
+            feed = decoder.feed
             observer = self.observer
             try:
                 async for chunk in response.aiter_bytes():
                     if observer is not None:
-                        observer.answered()
-                    for obj in decoder.feed(chunk):
+                        observer.answered()  # a waiting job may resume at once
+                    for obj in feed(chunk):
                         if "error" in obj:
                             raise self._stream_error(obj["error"], action)
                         yield obj
