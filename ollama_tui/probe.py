@@ -17,9 +17,7 @@ The store (``probes.json`` beside the last-used file) is JSON, written atomicall
 
 from __future__ import annotations
 
-import json
 import math
-import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -30,7 +28,7 @@ from typing import TYPE_CHECKING, Any, Final
 from ollama_tui.api import limits
 from ollama_tui.api.errors import ProtocolError
 from ollama_tui.api.keep_alive import KeepAlive, describe_keep_alive
-from ollama_tui.files import atomic_write, read_bounded
+from ollama_tui.files import StateFile
 
 if TYPE_CHECKING:
     from ollama_tui.api.client import OllamaClient
@@ -244,7 +242,7 @@ def probe_store_path(settings_state_path: Path | None) -> Path | None:
     return None if settings_state_path is None else settings_state_path.with_name(FILE_NAME)
 
 
-class ProbeStore:
+class ProbeStore(StateFile):
     """The latest probe result per (server URL, model digest), kept in a JSON file.
 
     Like ``last_used.LastUsedStore``: ``path`` None keeps results in memory only; a file that
@@ -253,12 +251,12 @@ class ProbeStore:
     the file (call it once, first) and returns what went wrong, if anything.
     """
 
+    WHAT = "probe results"
+    MAX_BYTES = MAX_STORE_BYTES
+
     def __init__(self, path: Path | None) -> None:
-        self.path = path
-        self.warning: str | None = None
-        """The last problem with the file (load or save), for the user."""
+        super().__init__(path)
         self._results: dict[tuple[str, str], ProbeResult] = {}
-        self._dirty = False
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -297,43 +295,17 @@ class ProbeStore:
     def load(self) -> str | None:
         """Read the file (a missing one is no problem); returns the problem, if any (also
         kept as ``warning``). Results already put and newer than the file's are kept."""
-        if self.path is None:
-            return None
-        try:
-            raw = read_bounded(self.path, MAX_STORE_BYTES)
-        except FileNotFoundError:
-            return None
-        except OSError as error:
-            self.path = None  # never overwrite what could not be read
-            return self._warn(f"Could not read {error}; probe results are kept in memory only.")
-        try:
-            loaded = _parse(json.loads(raw))
-        except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as error:
-            return self._set_aside(f"{type(error).__name__}: {limits.cut(str(error), 200)}")
+        return self._read()
+
+    def _take(self, data: Any) -> None:
         mine = self._results
-        self._results = {(r.server, r.digest): r for r in loaded}
+        self._results = {(r.server, r.digest): r for r in _parse(data)}
         for result in mine.values():
             self.put(result)
         self._trim()
-        return None
 
-    def _warn(self, text: str) -> str:
-        self.warning = text
-        return text
-
-    def _set_aside(self, why: str) -> str:
-        assert self.path is not None
-        aside = self.path.with_name(self.path.name + ".corrupt")
-        try:
-            os.replace(self.path, aside)
-        except OSError as error:
-            path, self.path = self.path, None  # not overwritten: it may be someone's file
-            return self._warn(
-                f"{path} is corrupt ({why}) and could not be set aside: {error}; probe "
-                "results are kept in memory only."
-            )
-        self._dirty = bool(self._results)
-        return self._warn(f"{self.path} was corrupt ({why}); set aside as {aside.name}.")
+    def _to_json(self) -> Any:
+        return {"version": VERSION, "probes": [r.to_json() for r in self.results()]}
 
     def save(self) -> None:
         """Write the file if anything changed (atomically, 0600); a failure is kept as the
@@ -342,18 +314,14 @@ class ProbeStore:
         if self.path is None or not self._dirty:
             return
         self.merge_file()
-        data = self.dump()
-        if data is not None:
-            self.write(data)
+        super().save()
 
     def merge_file(self) -> None:
         """Take the file's results that are newer than the ones kept (a file that cannot be
         read or parsed now is left to :meth:`load`'s rules: nothing is taken from it)."""
-        if self.path is None:
-            return
         try:
-            loaded = _parse(json.loads(read_bounded(self.path, MAX_STORE_BYTES)))
-        except (OSError, ValueError, TypeError, KeyError, AttributeError, RecursionError):
+            loaded = _parse(self._read_quietly())
+        except (ValueError, TypeError, KeyError, AttributeError):
             return
         results = self._results
         for result in loaded:
@@ -361,25 +329,6 @@ class ProbeStore:
             if kept is None or kept.at < result.at:
                 results[(result.server, result.digest)] = result
         self._trim()
-
-    def dump(self) -> bytes | None:
-        """What :meth:`save` writes, or None when nothing changed; the store counts as saved
-        from here on (:meth:`write` marks it changed again if writing fails)."""
-        if self.path is None or not self._dirty:
-            return None
-        data = {"version": VERSION, "probes": [r.to_json() for r in self.results()]}
-        self._dirty = False
-        return json.dumps(data).encode()
-
-    def write(self, data: bytes) -> None:
-        """Write what :meth:`dump` returned (any thread); a failure becomes the warning."""
-        if self.path is None:
-            return
-        try:
-            atomic_write(self.path, data, private=True, make_dirs=True)
-        except OSError as error:
-            self._dirty = True
-            self.warning = f"Could not save probe results to {self.path}: {error}"
 
 
 def _parse(data: Any) -> list[ProbeResult]:
