@@ -410,6 +410,46 @@ def build_outdated_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def build_probe_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ollama-tui probe",
+        description=(
+            "Measure the speed of MODEL on every configured server that has it, one server at "
+            "a time: a short fixed generation (64 tokens; embedding models: a fixed batch "
+            "through /api/embed), timed by the server's own figures. This loads the model on "
+            "each server and leaves it loaded for the server's default keep-alive (or "
+            "--keep-alive)."
+        ),
+        epilog=(
+            "Exit code: 0 done, 2 usage or config error (also: refused in read-only mode), "
+            "3 a server failed, 4 no server has the model. Results are kept in probes.json "
+            "beside the last-used file ($XDG_STATE_HOME/ollama-tui/)."
+        ),
+    )
+    parser.add_argument("model", metavar="MODEL", help="model name, e.g. llama3.2")
+    parser.add_argument(
+        "--host", metavar="URL", action="append", help="Ollama server; repeat for several"
+    )
+    parser.add_argument("--config", metavar="PATH", type=Path, help="config file to use")
+    parser.add_argument("--json", action="store_true", help="print a JSON list instead")
+    parser.add_argument(
+        "--keep-alive",
+        metavar="DUR",
+        help="how long the model stays loaded after the probe (e.g. 10m, 0, -1 = forever)",
+    )
+    parser.add_argument(
+        "--read-only",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="refuse to probe (as the config's read_only does)",
+    )
+    parser.add_argument(
+        "--demo", action="store_true", help="probe the simulated demo fleet (as --demo)"
+    )
+    parser.set_defaults(interval=None, theme=None)
+    return parser
+
+
 def build_export_parser() -> argparse.ArgumentParser:
     from ollama_tui.exporter import DEFAULT_LISTEN, DEFAULT_MAX_MODEL_SERIES
 
@@ -475,7 +515,7 @@ def _count(text: str) -> int:
     return value
 
 
-COMMANDS = ("outdated", "export")
+COMMANDS = ("outdated", "probe", "export")
 
 
 def _main(argv: Sequence[str] | None) -> int:
@@ -483,6 +523,8 @@ def _main(argv: Sequence[str] | None) -> int:
     command = arguments[0] if arguments and arguments[0] in COMMANDS else None
     if command == "outdated":
         args = build_outdated_parser().parse_args(arguments[1:])
+    elif command == "probe":
+        args = build_probe_parser().parse_args(arguments[1:])
     elif command == "export":
         args = build_export_parser().parse_args(arguments[1:])
     else:
@@ -536,6 +578,12 @@ def _main(argv: Sequence[str] | None) -> int:
                 from ollama_tui.outdated import run as run_outdated
 
                 return run_outdated(settings, as_json=args.json)
+            if command == "probe":
+                from ollama_tui.probe_cli import run as run_probe
+
+                return run_probe(
+                    settings, args.model, as_json=args.json, keep_alive=args.keep_alive
+                )
             if command == "export":
                 from ollama_tui.exporter import run as run_export
 

@@ -37,7 +37,7 @@ from textual.widgets import Static
 from ollama_tui.api import LocalModel, ModelShow, OllamaClient, RunningModel
 from ollama_tui.config import Settings, save_theme
 from ollama_tui.formatting import counted
-from ollama_tui.jobs import Job, JobQueue, JobState, explain_job_error
+from ollama_tui.jobs import Job, JobKind, JobQueue, JobState, explain_job_error
 from ollama_tui.last_used import LastUsedStore, ServerUsage
 from ollama_tui.messages import (
     CopyToServersRequested,
@@ -46,6 +46,7 @@ from ollama_tui.messages import (
     FreshnessCheckRequested,
     ModelGroups,
     PauseRequested,
+    ProbeRequested,
     QuitRequested,
     RefreshRequested,
     ServerPicked,
@@ -149,9 +150,19 @@ class OllamaTuiApp(SafeNotifyApp[None]):
             session.usage = ServerUsage(self.last_used, session.url)
         self._last_used_write: asyncio.Task[None] | None = None
         self._last_used_said: str | None = None
+        # Speed probe results per (server URL, digest), kept across restarts beside them.
+        from ollama_tui.probe import ProbeStore, probe_store_path
+
+        self.probes = ProbeStore(probe_store_path(self.settings.state_path))
+        self._probes_problem = self.probes.load()  # said once mounted
+        self._probes_write: asyncio.Task[None] | None = None
+        for session in self.sessions:
+            session.probes = self.probes
         self.sessions_changed_signal: Signal[ServerSession] = Signal(self, "sessions-changed")
         """A poll changed a server's lists (installed or running): views of the fleet listen."""
         self.jobs_changed_signal: Signal[Job] = Signal(self, "jobs-changed")
+        self.probes_changed_signal: Signal[object] = Signal(self, "probes-changed")
+        """A speed probe's result was kept (a ``ProbeResult``): open details follow."""
         """Every change of a job (state or progress): the jobs view, strip and editor listen."""
         self.jobs = JobQueue(
             server=lambda: self.session,
@@ -377,6 +388,10 @@ class OllamaTuiApp(SafeNotifyApp[None]):
             # A server that never answers must not keep the collector off for long.
             self.set_timer(STARTUP_GC_PAUSE, self.end_startup, name="end start-up")
         self._say_last_used_warning()  # e.g. a corrupt file set aside
+        if self._probes_problem:
+            self.notify(
+                self._probes_problem, title="Speed probes", severity="warning", markup=False
+            )
         self.set_interval(LAST_USED_SAVE_INTERVAL, self._save_last_used, name="save last used")
 
     @on(DashboardReady)
@@ -417,6 +432,9 @@ class OllamaTuiApp(SafeNotifyApp[None]):
         for task in list(self._poll_tasks):
             task.cancel()
         await self._save_last_used_now()
+        if self._probes_write is not None:  # a probe's result is never lost to quitting
+            with contextlib.suppress(Exception):
+                await self._probes_write
         for session in self.sessions:
             session.stop_timers()
             if session.first_fetch is not None:
@@ -868,7 +886,14 @@ class OllamaTuiApp(SafeNotifyApp[None]):
         # show the dashboard, and start-up time is what a user waits for.
         from ollama_tui.screens.details import DetailsScreen
 
-        self.push_screen(DetailsScreen(model, session or self.session, clock=self.clock))
+        self.push_screen(
+            DetailsScreen(
+                model,
+                session or self.session,
+                clock=self.clock,
+                probes_changed=self.probes_changed_signal,
+            )
+        )
 
     def show_help(self) -> None:
         screen = self.screen
@@ -891,6 +916,51 @@ class OllamaTuiApp(SafeNotifyApp[None]):
             self.notify("Read-only mode: the server cannot be changed.", severity="warning")
             return None
         return self.operations
+
+    # --- speed probe ------------------------------------------------------------------------------
+
+    def _probe_done(self, job: Job, what: str) -> None:
+        """Keep a probe's result (saved at once: a probe is rare and costly to repeat), show
+        it in the tables, and say it."""
+        from ollama_tui.probe import ProbeResult
+        from ollama_tui.speed import probe_summary
+
+        result = job.result
+        if not isinstance(result, ProbeResult):
+            self.notify(f"{what}: done", markup=False)
+            return
+        self.probes.put(result)
+        data = self.probes.dump()
+        if data is not None:
+            before = self._probes_write
+            self._probes_write = asyncio.get_running_loop().create_task(
+                self._write_probes(before, data), name="save speed probes"
+            )
+        if self.dashboard is not None:
+            self.dashboard.probes_changed()
+        self.probes_changed_signal.publish(result)
+        if not job.params.compared:  # else the comparison shows it
+            self.notify(f"{what}: {probe_summary(result)}", title="Speed probe", markup=False)
+
+    async def _write_probes(self, before: asyncio.Task[None] | None, data: bytes) -> None:
+        """Write on a thread, after the write before (an older one must not land last); a
+        failure is said, never raised."""
+        if before is not None:
+            with contextlib.suppress(Exception):
+                await before
+        await asyncio.to_thread(self.probes.write, data)
+        if (warning := self.probes.warning) and not self._closing:
+            self.probes.warning = None
+            self.notify(warning, title="Speed probes", severity="warning", markup=False)
+
+    @on(ProbeRequested)
+    def _probe_requested(self, message: ProbeRequested) -> None:
+        """Probe a model on every server that has it (e.g. from the where matrix)."""
+        from ollama_tui.operations import probe_targets
+
+        found = probe_targets(self.sessions, message.name)
+        targets = [(self.operations_for(session), model) for session, model in found]
+        self.operations_for(self.session).probe_on_servers(targets)
 
     @on(QuitRequested)
     def _quit_requested(self) -> None:
@@ -929,7 +999,9 @@ class OllamaTuiApp(SafeNotifyApp[None]):
         what = f"{job.kind} {job.model}"  # notify() escapes it
         if self.jobs.show_servers and isinstance(server, ServerSession):
             what += f" on {server.label}"
-        if job.state is JobState.DONE:
+        if job.kind is JobKind.PROBE and job.state is JobState.DONE:
+            self._probe_done(job, what)
+        elif job.state is JobState.DONE:
             self.notify(f"{what}: done", markup=False)
         elif job.state is JobState.FAILED:
             advice = explain_job_error(job)

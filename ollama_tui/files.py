@@ -1,4 +1,5 @@
-"""Reading and writing the user's files safely: the config file, Modelfiles, the keymap.
+"""Reading and writing the user's files safely: the config file, Modelfiles, the keymap, and
+the app's own state files (``StateFile``).
 
 - ``read_bounded`` reads only a regular file, and only up to a limit: a FIFO given by mistake
   does not hang (it is opened without blocking and refused), ``/dev/zero`` does not fill memory.
@@ -12,12 +13,21 @@ No UI here: callers turn ``FileRefused`` (an ``OSError``) into their own message
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import secrets
 import stat
 from pathlib import Path
+from typing import Any
 
-__all__ = ["FileRefused", "atomic_write", "read_bounded", "read_text_bounded", "write_target"]
+__all__ = [
+    "FileRefused",
+    "StateFile",
+    "atomic_write",
+    "read_bounded",
+    "read_text_bounded",
+    "write_target",
+]
 
 # Not blocking: opening a FIFO for reading would otherwise wait for a writer, forever.
 _READ_FLAGS = (
@@ -171,3 +181,100 @@ def _sync_dir(folder: Path) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+class StateFile:
+    """A JSON file of the app's own making (last-used times, probe results), kept by a store.
+
+    ``path`` None keeps everything in memory (tests, apps built in tests). A file that cannot
+    be read is never overwritten: the store goes on in memory. A corrupt or foreign one is set
+    aside as ``<name>.corrupt`` and the store starts afresh. Writes are atomic, mode 0600.
+    ``warning`` says the last problem, for the user; nothing here raises. A subclass names
+    what it keeps (``WHAT``) and turns its data to and from JSON (``_to_json``, ``_take``).
+    """
+
+    WHAT = "state"
+    """What the file keeps, for messages ("last-used times")."""
+    MAX_BYTES = 16 * 1024 * 1024
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self.warning: str | None = None
+        self._dirty = False
+
+    def _take(self, data: Any) -> None:
+        """Take the file's JSON; ValueError, TypeError, KeyError... for what is not the
+        store's (the file is then set aside)."""
+        raise NotImplementedError
+
+    def _to_json(self) -> Any:
+        raise NotImplementedError
+
+    def _read(self) -> str | None:
+        """Read the file into the store (a missing one is no problem); the problem, if any."""
+        if self.path is None:
+            return None
+        try:
+            raw = read_bounded(self.path, self.MAX_BYTES)
+        except FileNotFoundError:
+            return None
+        except OSError as error:
+            path, self.path = self.path, None  # never overwrite what could not be read
+            return self._warn(f"Could not read {path}: {error}; {self.WHAT} start afresh.")
+        try:
+            self._take(json.loads(raw))
+        except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as error:
+            return self._set_aside(f"{type(error).__name__}: {str(error)[:200]}")
+        return None
+
+    def _read_quietly(self) -> Any:
+        """The file's JSON now, or None when it cannot be read or parsed (no warning)."""
+        if self.path is None:
+            return None
+        try:
+            return json.loads(read_bounded(self.path, self.MAX_BYTES))
+        except (OSError, ValueError, RecursionError):
+            return None
+
+    def _warn(self, text: str) -> str:
+        self.warning = text
+        return text
+
+    def _set_aside(self, why: str) -> str:
+        assert self.path is not None
+        aside = self.path.with_name(self.path.name + ".corrupt")
+        try:
+            os.replace(self.path, aside)
+        except OSError as error:
+            path, self.path = self.path, None  # not overwritten: it may be someone's file
+            return self._warn(
+                f"{path} is corrupt ({why}) and could not be set aside: {error}; "
+                f"{self.WHAT} are kept in memory only."
+            )
+        self._dirty = True  # what the store holds now replaces it
+        return self._warn(f"{self.path} was corrupt ({why}); set aside as {aside.name}.")
+
+    def save(self) -> None:
+        """Write the file if anything changed; a failure is kept as the warning."""
+        data = self.dump()
+        if data is not None:
+            self.write(data)
+
+    def dump(self) -> bytes | None:
+        """What :meth:`save` writes, or None when nothing changed; the store counts as saved
+        from here on (:meth:`write` marks it changed again if writing fails). An app encodes
+        on its event loop and writes on a thread: the data never crosses threads unencoded."""
+        if self.path is None or not self._dirty:
+            return None
+        self._dirty = False
+        return json.dumps(self._to_json()).encode()
+
+    def write(self, data: bytes) -> None:
+        """Write what :meth:`dump` returned (any thread); a failure becomes the warning."""
+        if self.path is None:
+            return
+        try:
+            atomic_write(self.path, data, private=True, make_dirs=True)
+        except OSError as error:
+            self._dirty = True
+            self.warning = f"Could not save {self.WHAT} to {self.path}: {error}"

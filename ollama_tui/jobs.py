@@ -1,8 +1,10 @@
-"""Background pull / push / create jobs and their progress state.
+"""Background pull / push / create jobs, speed probes, and their progress state.
 
 Jobs belong to the app, not to a screen: a :class:`JobQueue` runs them as asyncio tasks, at most
 ``max_transfers`` pulls and pushes at a time (the rest wait, FIFO, in the QUEUED state; creates
-start at once), and reports every change
+start at once; speed probes run one at a time, whatever their server, so a probe never
+shares a server with another and "probe on all servers" goes one server at a time), and
+reports every change
 through two callbacks:
 
 - ``on_change(job)``: immediately on every state change (queued, running, done, failed,
@@ -67,6 +69,8 @@ class JobKind(StrEnum):
     PULL = "pull"
     PUSH = "push"
     CREATE = "create"
+    PROBE = "probe"
+    """A speed probe (``ollama_tui.probe.run_probe``): loads the model, times a short run."""
 
 
 _YIELD_EVERY = 50
@@ -242,6 +246,13 @@ class JobParams:
     from_model: str | None = None
     # A pull that copies a model from this server (its label) to the job's server.
     copied_from: str = ""
+    # A probe: the model's digest (what its result is kept by), whether it is probed through
+    # /api/embed, and the keep-alive sent (None: the server's default).
+    digest: str = ""
+    embedding: bool = False
+    keep_alive: str | float | None = None
+    # A probe of several compared: its result shows in the comparison, not in a notice.
+    compared: bool = False
 
 
 @dataclass(eq=False)
@@ -274,6 +285,8 @@ class Job:
     one stays queued until it is DONE, and fails without running if it fails or is cancelled."""
     bytes_this_run: int = 0
     """Bytes transferred while we watched this run (resumed head starts excluded)."""
+    result: object | None = None
+    """What a DONE probe measured (a ``ProbeResult``); None otherwise."""
     _clock: Callable[[], float] = field(default=time.monotonic, repr=False)
     _meter: _RateMeter | None = field(default=None, repr=False)
     # Past MAX_LAYERS bars, further layers only add to these totals (the newest one is
@@ -358,6 +371,8 @@ class Job:
         if self.state is JobState.QUEUED and self.after is not None and self.after.is_active:
             # No model name here: callers show this text as it is (names are untrusted).
             return f"queued — after job #{self.after.id} ({self.after.kind})"
+        if self.state is JobState.QUEUED and self.kind is JobKind.PROBE:
+            return "queued — probes run one at a time"
         if self.state is JobState.CANCELLED and self.kind is JobKind.PULL:
             return "cancelled — pull again to resume"
         if self.state is JobState.WAITING:
@@ -470,6 +485,7 @@ class Job:
         self.started_at = None
         self.finished_at = None
         self.bytes_this_run = 0
+        self.result = None
         self._meter = None
 
 
@@ -648,6 +664,23 @@ class JobQueue:
         )
         return self._submit(JobKind.CREATE, name, params, server, after)
 
+    def submit_probe(
+        self,
+        name: str,
+        *,
+        digest: str,
+        embedding: bool,
+        keep_alive: str | float | None = None,
+        server: JobServer | None = None,
+        compared: bool = False,
+    ) -> Job:
+        """Queue a speed probe of ``name`` (``embedding``: through /api/embed); it starts once
+        no other probe runs. Its ``result`` is set when it is DONE."""
+        params = JobParams(
+            digest=digest, embedding=embedding, keep_alive=keep_alive, compared=compared
+        )
+        return self._submit(JobKind.PROBE, name, params, server)
+
     def cancel(self, job_id: int) -> bool:
         """Cancel a queued or running job; False if it had already ended.
 
@@ -791,6 +824,9 @@ class JobQueue:
     def _transfers_running(self) -> int:
         return sum(1 for job_id in self._tasks if self._jobs[job_id].kind in _TRANSFER_KINDS)
 
+    def _probe_running(self) -> bool:
+        return any(self._jobs[job_id].kind is JobKind.PROBE for job_id in self._tasks)
+
     def _start_ready(self) -> None:
         # Pulls and pushes move gigabytes to or from a registry: at most max_transfers at once,
         # first come first served. A create works on the server's own disk and starts at once,
@@ -814,6 +850,9 @@ class JobQueue:
                 )
                 continue
             if job.kind in _TRANSFER_KINDS and self._transfers_running() >= self._max_transfers:
+                continue
+            # A probe measures a server: a second one beside it would measure the first too.
+            if job.kind is JobKind.PROBE and self._probe_running():
                 continue
             self._waiting.remove(job)
             rt = self._runtime[job.id]
@@ -852,6 +891,9 @@ class JobQueue:
     async def _run(self, job: Job, client: JobClient) -> None:
         """Run the job to its end, waiting for the server whenever a transfer's connection is
         lost; raises what ends it (handled in _task_done)."""
+        if job.kind is JobKind.PROBE:
+            await self._run_probe(job, client)
+            return
         loop = asyncio.get_running_loop()
         waiting_since: float | None = None  # loop time of the first loss in a row
         while True:
@@ -886,6 +928,26 @@ class JobQueue:
                 job.error = None
                 job._meter = _RateMeter(self._clock())
                 self._emit(job)
+
+    async def _run_probe(self, job: Job, client: JobClient) -> None:
+        """One probe; it is never sent again by itself (a lost connection fails it: a second
+        try would load the model again, and the user may not want that)."""
+        # Imported on first use: start-up needs none of it.
+        from ollama_tui.probe import PROBE_OPTIONS, run_probe
+
+        params = job.params
+        if params.embedding:
+            job.phase = "loading if needed, then embedding"
+        else:
+            job.phase = f"loading if needed, then {PROBE_OPTIONS['num_predict']} tokens"
+        self._emit(job)
+        job.result = await run_probe(
+            client,  # type: ignore[arg-type]  # the session's OllamaClient
+            job.model,
+            params.digest,
+            embedding=params.embedding,
+            keep_alive=params.keep_alive,
+        )
 
     async def _wait_for_server(self, job: Job, reachability: Reachability, answers: int) -> None:
         """Until something answers after ``answers``; probing now and then if nothing asks."""

@@ -10,7 +10,6 @@ never a crash. No Textual or Rich here.
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from collections.abc import Iterable, Mapping, Sequence
@@ -19,7 +18,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from ollama_tui.api import limits
-from ollama_tui.files import atomic_write, read_bounded
+from ollama_tui.files import StateFile
 
 __all__ = ["FORGET_AFTER", "LastUsedStore", "ServerUsage", "Usage", "default_state_path"]
 
@@ -51,17 +50,18 @@ class Usage:
     """When the model was first missing from the server's list (None: it is there)."""
 
 
-class LastUsedStore:
-    """Per server (its URL) and model name: when it was last seen in ``/api/ps``."""
+class LastUsedStore(StateFile):
+    """Per server (its URL) and model name: when it was last seen in ``/api/ps``. The file is
+    read at once; ``warning`` is said once to the user (e.g. a corrupt file set aside)."""
+
+    WHAT = "last-used times"
+    MAX_BYTES = MAX_STATE_BYTES
 
     def __init__(self, path: Path | None) -> None:
-        self.path = path
-        self.warning: str | None = None
-        """Said once to the user: e.g. the corrupt file that was set aside."""
+        super().__init__(path)
         self._servers: dict[str, dict[str, Usage]] = {}
         self._since: dict[str, float] = {}
-        self._dirty = False
-        self._load()
+        self._read()
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -121,23 +121,7 @@ class LastUsedStore:
 
     # -- the file ------------------------------------------------------------------------------
 
-    def _load(self) -> None:
-        if self.path is None:
-            return
-        try:
-            raw = read_bounded(self.path, MAX_STATE_BYTES)
-        except FileNotFoundError:
-            return
-        except OSError as error:
-            self.warning = f"Could not read {self.path}: {error}; last-used times start afresh."
-            self.path = None  # never overwrite what could not be read
-            return
-        try:
-            self._parse(json.loads(raw))
-        except (ValueError, TypeError, KeyError, AttributeError) as error:
-            self._set_aside(f"{type(error).__name__}: {limits.cut(str(error), 200)}")
-
-    def _parse(self, data: Any) -> None:
+    def _take(self, data: Any) -> None:
         if not isinstance(data, dict) or data.get("version") != VERSION:
             raise ValueError("not a last-used file of this version")
         servers: dict[str, dict[str, Usage]] = {}
@@ -150,30 +134,8 @@ class LastUsedStore:
             }
         self._servers, self._since = servers, since
 
-    def _set_aside(self, why: str) -> None:
-        assert self.path is not None
-        aside = self.path.with_name(self.path.name + ".corrupt")
-        try:
-            os.replace(self.path, aside)
-            self.warning = f"{self.path} was corrupt ({why}); set aside as {aside.name}."
-        except OSError as error:
-            self.warning = f"{self.path} is corrupt ({why}) and could not be set aside: {error}"
-            self.path = None
-
-    def save(self) -> None:
-        """Write the file if anything changed (atomically, 0600); a failure is kept as the
-        warning, never raised: last-used times are a convenience."""
-        data = self.dump()
-        if data is not None:
-            self.write(data)
-
-    def dump(self) -> bytes | None:
-        """What :meth:`save` writes, or None when nothing changed; the store counts as saved
-        from here on (:meth:`write` marks it changed again if writing fails). The app encodes
-        on its event loop and writes on a thread: the data never crosses threads unencoded."""
-        if self.path is None or not self._dirty:
-            return None
-        data = {
+    def _to_json(self) -> Any:
+        return {
             "version": VERSION,
             "servers": {
                 server: {
@@ -186,18 +148,6 @@ class LastUsedStore:
                 for server, models in self._servers.items()
             },
         }
-        self._dirty = False
-        return json.dumps(data).encode()
-
-    def write(self, data: bytes) -> None:
-        """Write what :meth:`dump` returned (any thread); a failure becomes the warning."""
-        if self.path is None:
-            return
-        try:
-            atomic_write(self.path, data, private=True, make_dirs=True)
-        except OSError as error:
-            self._dirty = True
-            self.warning = f"Could not save last-used times to {self.path}: {error}"
 
 
 class ServerUsage:

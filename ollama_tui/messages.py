@@ -18,6 +18,7 @@ __all__ = [
     "DetailsRequested",
     "FreshnessCheckRequested",
     "PauseRequested",
+    "ProbeRequested",
     "QuitRequested",
     "RefreshRequested",
     "ServerPicked",
@@ -121,3 +122,12 @@ class UpdateOutdatedRequested(Message):
     def __init__(self, groups: ModelGroups) -> None:
         super().__init__()
         self.groups = groups
+
+
+class ProbeRequested(Message):
+    """Probe the speed of the model ``name`` on every server that has it (after a
+    confirmation), then compare."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self.name = name

@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from ollama_tui.fleet_copy import CopyPlan, SourceModel
     from ollama_tui.registry import RegistryChecker
 
-__all__ = ["Operations", "deleted_message"]
+__all__ = ["Operations", "deleted_message", "probe_targets"]
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +51,28 @@ def deleted_message(names: Sequence[str], shown: int = 3) -> str:
     listed = ", ".join(names[:shown])
     rest = len(names) - shown
     return f"Deleted {len(names)} models: {listed}" + (f" and {rest} more" if rest > 0 else "")
+
+
+def probe_targets(
+    sessions: Sequence[ServerSession], name: str
+) -> list[tuple[ServerSession, LocalModel]]:
+    """Each server that has a model of this name (as the server compares names), with its
+    own entry (its digest and capabilities), in the servers' order; cloud models left out."""
+    found = []
+    for session in sessions:
+        model = next((m for m in session.installed if names_equal(m.name, name)), None)
+        if model is not None and not model.is_remote:
+            found.append((session, model))
+    return found
+
+
+def _is_view(screen: ModalScreen[Any]) -> bool:
+    """A view (help, where, jobs) rather than a dialog waiting for an answer."""
+    from ollama_tui.screens.help import HelpScreen
+    from ollama_tui.screens.jobs import JobsScreen
+    from ollama_tui.screens.where import WhereScreen
+
+    return isinstance(screen, HelpScreen | JobsScreen | WhereScreen)
 
 
 def _line_on_server(name: str, ops: Operations) -> Text:
@@ -678,6 +700,122 @@ class Operations:
                 ops._refresh()
 
         self._run(flow, "Unload all", group="ops-dialog")
+
+    # -- speed probe ------------------------------------------------------------------------
+
+    def _probe_active(self, model: LocalModel) -> Job | None:
+        """A probe of this model on this server that is queued or running."""
+        return next(
+            (
+                job
+                for job in self.jobs.active
+                if job.kind is JobKind.PROBE
+                and job.server is self.session
+                and names_equal(job.model, model.name)
+            ),
+            None,
+        )
+
+    def probe_on_servers(self, targets: Sequence[tuple[Operations, LocalModel]]) -> None:
+        """`b` (one server) / `B` (every server that has the model): say what is loaded where
+        and for how long, then probe as jobs (one at a time: the queue runs one probe at a
+        time); with several servers, compare the results once every probe has ended."""
+        from ollama_tui.probe import PROBE_OPTIONS
+        from ollama_tui.screens.probe import ProbeScreen, ProbeTarget
+
+        # Not _dialog_open(): the where matrix (a modal view) asks for this on purpose; only a
+        # second probe dialog must not stack.
+        if self.refused("the speed probe") or isinstance(self.app.screen, ProbeScreen):
+            return
+        targets = [(ops, model) for ops, model in targets if not model.is_remote]
+        if not targets:
+            self.app.notify("No server has this model to probe.", severity="warning")
+            return
+        name = targets[0][1].name
+        busy = [ops for ops, model in targets if ops._probe_active(model) is not None]
+        if busy:
+            where = ", ".join(ops.session.label for ops in busy)
+            self.app.notify(
+                f"A probe of {name} on {where} is queued or running already — J shows it.",
+                severity="warning",
+                markup=False,
+            )
+            return
+
+        async def flow() -> None:
+            embedding = [await ops._embedding_only(model.name) for ops, model in targets]
+            screen = ProbeScreen(
+                name,
+                [
+                    ProbeTarget(ops.session.label, ops._running(model.name) is not None)
+                    for ops, model in targets
+                ],
+                embedding=all(embedding),
+                tokens=int(PROBE_OPTIONS["num_predict"]),
+            )
+            choice = await self.app.push_screen_wait(screen)
+            if choice is None:
+                return
+            submitted = [
+                (
+                    ops,
+                    self.jobs.submit_probe(
+                        model.name,
+                        digest=model.digest,
+                        embedding=embeds,
+                        keep_alive=choice.keep_alive,
+                        server=ops.session,
+                        compared=len(targets) > 1,
+                    ),
+                )
+                for (ops, model), embeds in zip(targets, embedding, strict=True)
+            ]
+            where = (
+                targets[0][0].session.label
+                if len(targets) == 1
+                else f"{len(targets)} servers, one at a time"
+            )
+            self._notify(f"Probing {name} on {where} — J shows the jobs, x there cancels.")
+            if len(submitted) > 1:
+                self._run(
+                    lambda: self._compare(name, submitted),
+                    "Speed comparison",
+                    group="ops-probe",
+                )
+
+        self._run(flow, "Speed probe", group="ops-dialog")
+
+    async def _compare(self, name: str, submitted: Sequence[tuple[Operations, Job]]) -> None:
+        """Once every probe has ended: the comparison (or, over another dialog, a notice)."""
+        from datetime import UTC, datetime
+
+        from ollama_tui.probe import ProbeResult
+        from ollama_tui.probe_cli import Probed, fastest_first
+        from ollama_tui.screens.probe import ProbeComparisonScreen
+        from ollama_tui.speed import rate_text
+
+        for _ops, job in submitted:
+            await self.jobs.wait_ended(job)
+        rows = []
+        for ops, job in submitted:
+            label = ops.session.label
+            if job.state is JobState.DONE and isinstance(job.result, ProbeResult):
+                rows.append(Probed(label, job.result))
+            elif job.state is JobState.FAILED:
+                rows.append(Probed(label, why=f"failed: {job.error}", failed=True))
+            else:
+                rows.append(Probed(label, why=str(job.state)))
+        if isinstance(self.app.screen, ModalScreen) and not _is_view(self.app.screen):
+            # Never over a dialog the user is typing in: say the gist instead.
+            best = fastest_first(rows)[0]
+            fastest = (
+                f"fastest: {best.label} {rate_text(best.result.speed, best.result.unit)}"
+                if best.result is not None
+                else "no result"
+            )
+            self._notify(f"Speed of {name} on {len(rows)} servers: {fastest}.")
+            return
+        self.app.push_screen(ProbeComparisonScreen(name, rows, now=datetime.now(UTC)))
 
     def _jobs_writing(self, models: Sequence[LocalModel]) -> dict[str, Job]:
         """The active pull or create of each model that has one (model name -> job)."""

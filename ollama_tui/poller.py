@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import functools
 import logging
 import threading
 import time
@@ -143,14 +144,10 @@ class Poller:
         self._target(None)
         loop = asyncio.new_event_loop()
 
-        def run() -> None:
-            asyncio.set_event_loop(loop)
-            loop.call_soon(self._ready.set)  # set once the loop runs
-            loop.run_forever()
-            loop.close()
-
         self._loop = loop
-        self._thread = threading.Thread(target=run, name="ollama-tui-poller", daemon=True)
+        self._thread = threading.Thread(
+            target=run_loop, args=(loop, self._ready), name="ollama-tui-poller", daemon=True
+        )
         self._thread.start()
 
     def prefetch(self, target: PollTarget | None = None) -> None:
@@ -170,9 +167,7 @@ class Poller:
                 continue
             client = target.client
             if client is None or not client.can_fetch_blocking:
-                target.prefetched = asyncio.run_coroutine_threadsafe(
-                    self._fetch(target, True), self._loop
-                )
+                target.prefetched = run_on(self._loop, functools.partial(self._fetch, target, True))
                 continue
             # With the standard library, on a thread of its own: the poller's loop would import
             # httpcore and anyio for its first request, competing with the UI's first frame.
@@ -204,7 +199,7 @@ class Poller:
             log.debug("start-up fetch failed; the async client takes over", exc_info=True)
             retry: concurrent.futures.Future[Snapshot] | None = None
             try:
-                retry = asyncio.run_coroutine_threadsafe(self._fetch(target, True), loop)
+                retry = run_on(loop, functools.partial(self._fetch, target, True))
                 # Bounded: a loop stopped by a closing app would never run the retry.
                 future.set_result(retry.result(timeout=2 * client.timeout + 5))
             except concurrent.futures.TimeoutError:
@@ -276,21 +271,20 @@ class Poller:
         prefetched, target.prefetched = target.prefetched, None
         return prefetched
 
-    async def _call(self, coro: Coroutine[Any, Any, T]) -> T:
+    async def _call(self, start: Callable[[], Coroutine[Any, Any, T]]) -> T:
         if not self._ready.is_set() and self._thread is not None:
             await asyncio.to_thread(self._ready.wait, 10)
         loop = self._loop
         if loop is None or not loop.is_running():
-            coro.close()
             raise RuntimeError("poller is not running")
         # Cancelling the awaiting UI task cancels the request on the poller's loop too.
-        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, loop))
+        return await asyncio.wrap_future(run_on(loop, start))
 
     async def poll(self, target: PollTarget | None = None, *, with_version: bool) -> Snapshot:
         """Fetch a snapshot of one server (the first by default); raises the client's errors
         (ServerUnreachable, ApiError, ...)."""
         self.start()
-        return await self._call(self._fetch(self._target(target), with_version))
+        return await self._call(functools.partial(self._fetch, self._target(target), with_version))
 
     async def _fetch(self, target: PollTarget, with_version: bool) -> Snapshot:
         client = target.client
@@ -340,7 +334,7 @@ class Poller:
                     await target.client.aclose()
 
         try:
-            await self._call(shutdown())
+            await self._call(shutdown)
         finally:
             loop.call_soon_threadsafe(loop.stop)
             await asyncio.to_thread(thread.join, 5)
@@ -349,3 +343,55 @@ class Poller:
 
 async def _none() -> None:
     return None
+
+
+def run_loop(loop: asyncio.AbstractEventLoop, ready: threading.Event | None = None) -> None:
+    """The poller thread: run ``loop`` until stopped, then end what it still holds, as
+    ``asyncio.run`` does: a task started as it stopped is cancelled, not left unawaited."""
+    asyncio.set_event_loop(loop)
+    if ready is not None:
+        loop.call_soon(ready.set)  # set once the loop runs
+    try:
+        loop.run_forever()
+        left = asyncio.all_tasks(loop)
+        for task in left:
+            task.cancel()
+        if left:
+            loop.run_until_complete(asyncio.gather(*left, return_exceptions=True))
+    finally:
+        loop.close()
+
+
+def run_on(
+    loop: asyncio.AbstractEventLoop, start: Callable[[], Coroutine[Any, Any, T]]
+) -> concurrent.futures.Future[T]:
+    """``asyncio.run_coroutine_threadsafe(start(), loop)``, but the coroutine is made on the
+    loop, when it gets to it: a loop that stops first (an app closing while a start-up fetch
+    is retried) leaves no coroutine that was never awaited. Cancelling the returned future
+    cancels the work on the loop."""
+    future: concurrent.futures.Future[T] = concurrent.futures.Future()
+
+    def copy(task: asyncio.Task[T]) -> None:
+        if future.done():
+            return
+        if task.cancelled():
+            future.cancel()
+        elif (error := task.exception()) is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(task.result())
+
+    def begin() -> None:
+        if future.cancelled():
+            return
+        task = loop.create_task(start())
+        task.add_done_callback(copy)
+
+        def cancelled(done: concurrent.futures.Future[T]) -> None:
+            if done.cancelled() and not loop.is_closed():
+                loop.call_soon_threadsafe(task.cancel)
+
+        future.add_done_callback(cancelled)
+
+    loop.call_soon_threadsafe(begin)
+    return future

@@ -34,6 +34,7 @@ from ollama_tui.reachability import Reachability
 
 if TYPE_CHECKING:
     from ollama_tui.last_used import ServerUsage
+    from ollama_tui.probe import ProbeResult, ProbeStore
     from ollama_tui.registry import CheckResult
 
 __all__ = [
@@ -189,6 +190,9 @@ class ServerSession:
         """The last poll's notes (models left out), said once, not at every poll."""
         self.usage: ServerUsage | None = None
         """When each model was last seen loaded (set by the app; the LAST USED column)."""
+        self.probes: ProbeStore | None = None
+        """The speed probes' results of every server, by (server URL, digest) (the app's
+        store, set by the app; the SPEED column and details read this server's)."""
         # -- disk: which weights blob each model uses, learnt in the background ---------------
         self.weights = WeightsIndex(
             lambda name: self.client.show(name), changed=self._weights_learnt
@@ -219,6 +223,12 @@ class ServerSession:
     def freshness_of(self, model: LocalModel) -> CheckResult | None:
         """What the outdated check found for this very model (its name and digest)."""
         return self.freshness.get((model.name, model.digest))
+
+    def probe_of(self, model: LocalModel) -> ProbeResult | None:
+        """The last speed probe of this very model (its digest) on this server."""
+        if self.probes is None or not model.digest:
+            return None
+        return self.probes.get(self.url, model.digest)
 
     # -- disk ---------------------------------------------------------------------------------
 

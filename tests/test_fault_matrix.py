@@ -38,12 +38,13 @@ from textual.widgets import Input, Static
 from textual.worker import WorkerState
 from tiny_gguf import write_tiny_gguf
 
-from ollama_tui import app as app_module
 from ollama_tui import poller as poller_module
+from ollama_tui import session as session_module
 from ollama_tui.api import LocalModel, OllamaClient, RunningModel
 from ollama_tui.app import OllamaTuiApp
 from ollama_tui.config import Settings
 from ollama_tui.jobs import Job, JobState
+from ollama_tui.screens import details as details_module
 from ollama_tui.screens.confirm import ConfirmScreen
 from ollama_tui.screens.copy import CopyScreen
 from ollama_tui.screens.create import CreateScreen
@@ -331,7 +332,8 @@ async def press_timed(app: OllamaTuiApp, key: str, reacted: Callable[[], object]
 
 def build_app(url: str, patch: pytest.MonkeyPatch, *, timeout: float = TIMEOUT) -> OllamaTuiApp:
     """The real app with short timeouts, a short interval and a capped back-off."""
-    patch.setattr(app_module, "MAX_BACKOFF", BACKOFF)
+    patch.setattr(session_module, "MAX_BACKOFF", BACKOFF)
+    patch.setattr(details_module, "RETRY_FIRST", BACKOFF)
     patch.setattr(poller_module, "OllamaClient", functools.partial(OllamaClient, timeout=timeout))
     settings = Settings(host=url, interval=INTERVAL, max_transfers=4, load_timeout=2 * timeout)
     return OllamaTuiApp(settings, client=OllamaClient(url, timeout=timeout))

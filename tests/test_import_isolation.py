@@ -10,7 +10,7 @@ CODE = """
 import json, sys
 import ollama_tui.api, ollama_tui.modelfile, ollama_tui.simulator, ollama_tui.session
 import ollama_tui.api.keep_alive, ollama_tui.modelfile_checks, ollama_tui.rename, ollama_tui.jobs
-import ollama_tui.exporter
+import ollama_tui.probe, ollama_tui.probe_cli, ollama_tui.exporter
 from ollama_tui.api import OllamaClient
 from ollama_tui.session import ServerSession
 OllamaClient("127.0.0.1:1")

@@ -15,6 +15,8 @@ from ollama_tui.api.errors import (
 )
 from ollama_tui.api.hosts import DEFAULT_HOST, resolve_host
 from ollama_tui.api.models import (
+    EmbedStats,
+    GenerateStats,
     LocalModel,
     ModelDetails,
     ModelShow,
@@ -34,6 +36,8 @@ __all__ = [
     "DEFAULT_HOST",
     "ApiError",
     "ConnectionLost",
+    "EmbedStats",
+    "GenerateStats",
     "InvalidInput",
     "LocalModel",
     "ModelDetails",

@@ -36,6 +36,8 @@ from ollama_tui.api.headers import request_headers
 from ollama_tui.api.hosts import is_loopback, resolve_host
 from ollama_tui.api.keep_alive import parse_keep_alive
 from ollama_tui.api.models import (
+    EmbedStats,
+    GenerateStats,
     LocalModel,
     ModelShow,
     ProgressEvent,
@@ -744,6 +746,96 @@ class OllamaClient:
         self, path: str, body: Mapping[str, Any], action: str
     ) -> AsyncGenerator[ProgressEvent, None]:
         """POST and turn the NDJSON answer into events; closing this closes the connection."""
+        from_json = ProgressEvent.from_json
+        finished = False
+        async with contextlib.aclosing(self._lines(path, body, action)) as lines:
+            async for obj in lines:
+                event = from_json(obj)
+                # A create that pulls its base sends the pull's own "success" first: only a
+                # stream whose last line is "success" has finished.
+                finished = event.status == "success"
+                yield event
+        if not finished:
+            raise StreamError(f"the server closed the stream before the {action} finished")
+
+    # -- generate / embed (the speed probe) ---------------------------------------------
+
+    async def generate(
+        self,
+        name: str,
+        prompt: str,
+        *,
+        options: Mapping[str, Any] | None = None,
+        keep_alive: str | float | None = None,
+    ) -> GenerateStats:
+        """``POST /api/generate`` with a prompt, streamed; returns the last line's timings.
+
+        The generated text is read and dropped. ``keep_alive`` is sent only when given (else
+        the server's default applies). An ``error`` line raises ``StreamError`` with the
+        server's words; a stream that ends without its ``done: true`` line is a
+        ``StreamError`` too (a runner that dies mid-generation just closes the stream).
+        Cancelling the awaiting task closes the request (the server stops generating).
+        """
+        parse_model_name(name)
+        body: dict[str, Any] = {"model": name, "prompt": prompt, "stream": True}
+        if options:
+            body["options"] = dict(options)
+        if keep_alive is not None:
+            body["keep_alive"] = parse_keep_alive(keep_alive)
+        final: dict[str, Any] | None = None
+        async with contextlib.aclosing(self._lines("/api/generate", body, "generation")) as lines:
+            count = 0
+            async for obj in lines:
+                if obj.get("done") is True:
+                    final = obj
+                    break  # the last line: nothing after it matters
+                count += 1
+                if count > limits.MAX_GENERATE_LINES:
+                    raise ProtocolError(
+                        f"the server streamed more than {limits.MAX_GENERATE_LINES:,} lines "
+                        "without finishing the generation; gave up"
+                    )
+        if final is None:
+            raise StreamError(
+                "the server closed the stream before the generation finished (no final "
+                "line with done: true; the model runner may have failed)"
+            )
+        return GenerateStats.from_json(final)
+
+    async def embed(
+        self,
+        name: str,
+        inputs: Sequence[str],
+        *,
+        options: Mapping[str, Any] | None = None,
+        keep_alive: str | float | None = None,
+    ) -> EmbedStats:
+        """``POST /api/embed`` of ``inputs``; the vectors are counted and dropped.
+
+        The reply is read with the usual body cap (``limits.MAX_BODY_BYTES``); like ``load``
+        there is no read timeout (the model may have to load first). Cancelling the awaiting
+        task closes the request.
+        """
+        parse_model_name(name)
+        body: dict[str, Any] = {"model": name, "input": list(inputs)}
+        if options:
+            body["options"] = dict(options)
+        if keep_alive is not None:
+            body["keep_alive"] = parse_keep_alive(keep_alive)
+        endpoint = "POST /api/embed"
+        _, content = await self._send("POST", "/api/embed", body, long=True)
+        data = self._decode(content, endpoint)
+        if not isinstance(data, dict):
+            raise ProtocolError(f"the server's answer to {endpoint} is not a JSON object")
+        if data.get("error"):
+            raise StreamError(limits.cut(str(data["error"]).strip()))
+        return EmbedStats.from_json(data)
+
+    async def _lines(
+        self, path: str, body: Mapping[str, Any], action: str
+    ) -> AsyncGenerator[dict[str, Any], None]:
+        """POST and yield the NDJSON answer's objects; an ``error`` line raises. Closing this
+        closes the connection."""
         endpoint = f"POST {path}"
         request = self._http.build_request("POST", path, json=body, timeout=self._stream_timeout)
         try:
@@ -762,9 +854,7 @@ class OllamaClient:
                 raise self._api_error(response, content, endpoint)
             decoder = NDJSONDecoder(endpoint)
             feed = decoder.feed
-            from_json = ProgressEvent.from_json
             observer = self.observer
-            finished = False
             try:
                 async for chunk in response.aiter_bytes():
                     if observer is not None:
@@ -772,17 +862,11 @@ class OllamaClient:
                     for obj in feed(chunk):
                         if "error" in obj:
                             raise self._stream_error(obj["error"], action)
-                        event = from_json(obj)
-                        # A create that pulls its base sends the pull's own "success" first:
-                        # only a stream whose last line is "success" has finished.
-                        finished = event.status == "success"
-                        yield event
+                        yield obj
                 for obj in decoder.close():
                     if "error" in obj:
                         raise self._stream_error(obj["error"], action)
-                    event = from_json(obj)
-                    finished = event.status == "success"
-                    yield event
+                    yield obj
             except httpx.ReadTimeout:
                 raise self._silent(action) from None
             except httpx.TransportError as exc:
@@ -793,8 +877,6 @@ class OllamaClient:
                 ) from exc
             except httpx.DecodingError:
                 raise self._undecodable(endpoint) from None
-            if not finished:
-                raise StreamError(f"the server closed the stream before the {action} finished")
         finally:
             await response.aclose()
 

@@ -16,6 +16,7 @@ __all__ = [
     "MAX_BODY_BYTES",
     "MAX_CONFIG_BYTES",
     "MAX_DOCUMENT_CHARS",
+    "MAX_GENERATE_LINES",
     "MAX_INT",
     "MAX_LABEL_CHARS",
     "MAX_LAYERS",
@@ -23,6 +24,7 @@ __all__ = [
     "MAX_LIST_ITEMS",
     "MAX_MODELFILE_BYTES",
     "MAX_MODELS",
+    "MAX_PROBE_RESULTS",
     "MAX_TEXT_CHARS",
     "NAME_CACHE_SIZE",
     "STREAM_READ_TIMEOUT",
@@ -58,6 +60,12 @@ MAX_LIST_ITEMS = 1_000
 NAME_CACHE_SIZE = 16_384
 # Largest integer taken from the server (sizes, counts, durations): 2**63 - 1, Go's int64.
 MAX_INT = 2**63 - 1
+# Lines of one generate stream (one per token: the probe asks for 64); a server that streams on
+# past this without its done line is refused rather than read forever.
+MAX_GENERATE_LINES = 100_000
+# Speed probe results kept in the probe file (one per server and model digest, the latest);
+# past this the oldest are dropped. A fleet of 20 servers x 500 models probed once each fits.
+MAX_PROBE_RESULTS = 10_000
 # Files the app reads (ollama_tui/files.py): only regular files up to these sizes. Real config
 # files and Modelfiles are a few KB; a FIFO or /dev/zero given by mistake must not hang or fill
 # memory.

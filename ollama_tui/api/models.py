@@ -535,3 +535,57 @@ _set_status = _slot_descriptors["status"].__set__
 _set_digest = _slot_descriptors["digest"].__set__
 _set_total = _slot_descriptors["total"].__set__
 _set_completed = _slot_descriptors["completed"].__set__
+
+
+@dataclass(frozen=True)
+class GenerateStats:
+    """The timing fields of a generate reply's last (``done: true``) line.
+
+    Durations are integer nanoseconds, counts are tokens; each is checked like every number the
+    server sends (None: missing, negative, not a number, out of range). Go omits a zero value
+    (``omitempty``), so a missing count may mean 0: the caller decides what it needs.
+    """
+
+    total_duration: int | None = None
+    load_duration: int | None = None
+    prompt_eval_count: int | None = None
+    prompt_eval_duration: int | None = None
+    eval_count: int | None = None
+    eval_duration: int | None = None
+    done_reason: str = ""
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any]) -> Self:
+        get = d.get
+        return cls(
+            total_duration=checked_int(get("total_duration")),
+            load_duration=checked_int(get("load_duration")),
+            prompt_eval_count=checked_int(get("prompt_eval_count")),
+            prompt_eval_duration=checked_int(get("prompt_eval_duration")),
+            eval_count=checked_int(get("eval_count")),
+            eval_duration=checked_int(get("eval_duration")),
+            done_reason=_str(get("done_reason")),
+        )
+
+
+@dataclass(frozen=True)
+class EmbedStats:
+    """An ``/api/embed`` reply without its vectors: how many came back, and the timings
+    (checked like :class:`GenerateStats`; ``embeddings`` is None when the list is missing or
+    is not a list)."""
+
+    embeddings: int | None = None
+    total_duration: int | None = None
+    load_duration: int | None = None
+    prompt_eval_count: int | None = None
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any]) -> Self:
+        get = d.get
+        vectors = get("embeddings")
+        return cls(
+            embeddings=len(vectors) if isinstance(vectors, list) else None,
+            total_duration=checked_int(get("total_duration")),
+            load_duration=checked_int(get("load_duration")),
+            prompt_eval_count=checked_int(get("prompt_eval_count")),
+        )

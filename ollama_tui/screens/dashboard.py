@@ -63,6 +63,8 @@ OPERATION_ACTIONS = frozenset(
         "unload",
         "unload_all",
         "update_outdated",
+        "probe",
+        "probe_all",
     }
 )
 # The actions whose availability the footer shows; it is rebuilt when one of them flips.
@@ -80,6 +82,8 @@ _VERBS = {
     "unload": "Unload",
     "unload_all": "Unload all",
     "update_outdated": "Update outdated",
+    "probe": "Speed probe",
+    "probe_all": "Probe on all servers",
 }
 UNKNOWN = "–"  # a total that is not known (no server answering)
 NEVER_ANSWERED = (
@@ -122,6 +126,11 @@ class DashboardScreen(Screen[None]):
             show=False,
         ),
         Binding("O", "update_outdated", "Update outdated", id="update-outdated", show=False),
+        # Loads the model: confirmed first, refused in read-only mode (an operation).
+        Binding("b", "probe", "Speed probe (loads the model)", id="probe", show=False),
+        # Only with several servers (see __init__).
+        Binding("B", "probe_all", "Probe on all servers that have it", id="probe-all", show=False),
+        Binding("v", "toggle_speed", "SPEED column on/off", id="toggle-speed", show=False),
         # Only with several servers (see __init__).
         Binding("w", "where", "Where is each model", id="where", show=False),
         Binding("q", "quit", "Quit", id="quit"),
@@ -148,6 +157,7 @@ class DashboardScreen(Screen[None]):
         "left_square_bracket",
         "C",
         "w",
+        "B",
     )
 
     def __init__(
@@ -197,6 +207,8 @@ class DashboardScreen(Screen[None]):
             self.fleet_running.display = self.fleet_installed.display = False
         self.all_servers = False
         """The merged tables of every server are shown."""
+        self.speed_shown = False
+        """The SPEED column (speed probe results) is on (`v`)."""
         self._fleet_rows: dict[int, tuple[object, object, list[Any], list[Any]]] = {}
         self._fleet_dirty = True
         self.filter_bar = FilterBar(id="filter")
@@ -734,6 +746,43 @@ class DashboardScreen(Screen[None]):
         if self.fleet_installed is not None:
             self.fleet_installed.freshness_changed(checked)
 
+    # --- speed probe ----------------------------------------------------------------------------
+
+    def action_probe(self) -> None:
+        """`b`: probe the model under the cursor on its server (after a confirmation)."""
+        model = self._installed_target()
+        if model is not None and (ops := self._ops()):
+            ops.probe_on_servers([(ops, model)])
+
+    def action_probe_all(self) -> None:
+        """`B`: probe the model under the cursor on every server that has it (by name), one
+        server at a time, then compare."""
+        from ollama_tui.operations import probe_targets
+
+        model = self._installed_target()
+        if model is None or not (ops := self._ops(self.session)):
+            return
+        targets = [(self._ops(s), m) for s, m in probe_targets(self.sessions, model.name)]
+        ops.probe_on_servers(targets)
+
+    def action_toggle_speed(self) -> None:
+        """`v`: the SPEED column on or off (allowed in read-only mode: it only shows)."""
+        self.speed_shown = not self.speed_shown
+        for table in (self.server_installed, self.fleet_installed):
+            if table is not None:
+                table.show_speed(self.speed_shown)
+        if self.speed_shown and all(
+            s.probes is None or not s.probes.results() for s in self.sessions
+        ):
+            hint = "" if self.read_only else " — b probes a model"
+            self.app.notify(f"SPEED column on: nothing probed yet{hint}.")
+
+    def probes_changed(self) -> None:
+        """A probe ended with a result: SPEED cells follow (re-sorted if sorted by them)."""
+        for table in (self.server_installed, self.fleet_installed):
+            if table is not None:
+                table.probes_changed()
+
     def action_where(self) -> None:
         self.post_message(WhereRequested())
 
@@ -780,17 +829,23 @@ class DashboardScreen(Screen[None]):
         if item is not None:
             item = self._where(item)[1]
         name = str(getattr(item, "name", ""))  # app.notify escapes it, once
-        if action in ("push", "copy", "copy_to_servers", "rename", "delete") and on_running:
+        if (
+            action in ("push", "copy", "copy_to_servers", "rename", "delete", "probe", "probe_all")
+            and on_running
+        ):
             return f"{verb} works on the installed models: tab switches to that table."
         if action == "delete":
             if item is None and not self.installed_table.marked:
                 return "Nothing to delete: no model under the cursor or marked."
             return None
         if (
-            action in ("push", "copy", "copy_to_servers", "rename", "load", "unload")
+            action
+            in ("push", "copy", "copy_to_servers", "rename", "load", "unload", "probe", "probe_all")
             and item is None
         ):
             return f"{verb}: no model under the cursor."
+        if action in ("probe", "probe_all") and getattr(item, "is_remote", False):
+            return f"{name} is a cloud model: its speed is its remote host's, not this server's."
         if action == "load" and getattr(item, "is_remote", False):
             return f"{name} is a cloud model: it runs on its remote host, not loaded here."
         if action == "unload" and not on_running and self._loaded_target() is None:

@@ -38,6 +38,8 @@ from ollama_tui.widgets.footer import Footer
 from ollama_tui.widgets.modelfile_view import ModelfileView
 
 if TYPE_CHECKING:
+    from textual.signal import Signal
+
     from ollama_tui.session import ServerSession
 
 __all__ = ["DetailsScreen"]
@@ -69,8 +71,10 @@ class DetailsScreen(Screen[None]):
         session: ServerSession,
         *,
         clock: Callable[[], datetime] | None = None,
+        probes_changed: Signal[object] | None = None,
     ) -> None:
         super().__init__(classes="details-screen")
+        self._probes_changed = probes_changed
         self.model = model
         self.session = session
         """The server the model is on: its client and its cache of /api/show answers."""
@@ -79,6 +83,7 @@ class DetailsScreen(Screen[None]):
         self.error: str | None = None
         self._retry: Timer | None = None
         self._retry_delay = RETRY_FIRST
+        self._speed_shown: list[tuple[str, Any]] = []
 
     def compose(self) -> ComposeResult:
         yield Static(self._title(), id="details-title", markup=False)
@@ -106,6 +111,8 @@ class DetailsScreen(Screen[None]):
     def on_mount(self) -> None:
         self.query_one("#details-tabs").display = False
         self.query_one("#details-error").display = False
+        if self._probes_changed is not None:
+            self._probes_changed.subscribe(self, self._probe_kept)
         cached = self.session.show_cache.get(self._cache_key())
         if cached is not None:
             self._show(cached)
@@ -212,6 +219,8 @@ class DetailsScreen(Screen[None]):
             if checked := self.session.freshness_of(model):  # `o` checks
                 rows.append(("Update", freshness_words(checked)))
         rows += self._weights_rows(show, details.parent_model or model.details.parent_model)
+        self._speed_shown = self._speed_rows()
+        rows += self._speed_shown
         for label, value in rows:
             if value not in (None, ""):
                 info.add_row(Text(label, style="bold"), Text(safe_line(value)))
@@ -240,6 +249,26 @@ class DetailsScreen(Screen[None]):
             parts.append(Text("\nLicense", style="bold underline"))
             parts.append(Text(first[:200] + ("  (5: full text)" if first else "")))
         return Group(*parts)
+
+    def _probe_kept(self, result: object) -> None:
+        """A probe ended: the Speed row follows when it was this model on this server."""
+        if self.show is not None and self._speed_rows() != self._speed_shown:
+            self.query_one("#details-info", Static).update(self._overview(self.show))
+
+    def _speed_rows(self) -> list[tuple[str, Any]]:
+        """The last speed probe of this model on this server (`b` on the dashboard)."""
+        from ollama_tui.speed import speed_words
+
+        model = self.model
+        if not isinstance(model, LocalModel):  # a running model: its installed entry
+            installed = self.session.installed
+            model = next((m for m in installed if names_equal(m.name, model.name)), None)
+        if model is None or model.is_remote:
+            return []
+        result = self.session.probe_of(model)
+        # No key to offer in read-only mode: probing loads a model.
+        hint = not self.session.status.read_only
+        return [("Speed", speed_words(result, self.clock(), hint=hint))]
 
     def _weights_rows(self, show: ModelShow, parent: str) -> list[tuple[str, Any]]:
         """Where the weights come from and who else uses them (copies, derived models)."""

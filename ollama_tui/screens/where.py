@@ -20,7 +20,7 @@ from textual.widgets import Input, Static
 
 from ollama_tui.fleet_matrix import MatrixRow, Presence, fleet_matrix
 from ollama_tui.formatting import safe_line
-from ollama_tui.messages import CopyToServersRequested
+from ollama_tui.messages import CopyToServersRequested, ProbeRequested
 from ollama_tui.session import ServerSession
 from ollama_tui.widgets.filter_bar import FilterBar
 from ollama_tui.widgets.model_table import Column, VirtualTable
@@ -34,7 +34,8 @@ LEGEND = (
     "✓ the reference copy: the digest most servers have (a tie: the leftmost one's)  "
     "≠ another digest (diverged)  blank: not there  ? not heard from yet"
 )
-KEYS_HELP = "/ filter  C copy to the servers without it  s sort  ←→ scroll  esc close"
+# At most 78 cells: one line at 80 columns (←→ scroll is in the help, ?).
+KEYS_HELP = "/ filter  C copy to the servers without it  b probe speed  s sort  esc close"
 # How wide a server's column may be: its name is cut with "…" to fit.
 MAX_SERVER_CELLS = 14
 MIN_SERVER_CELLS = 3
@@ -151,6 +152,7 @@ class WhereScreen(ModalScreen[None]):
         Binding("escape,w", "close", "Close", id="where.close"),
         Binding("slash", "filter", "Filter", id="where.filter"),
         Binding("C", "copy", "Copy to the servers without it", id="where.copy"),
+        Binding("b", "probe", "Probe speed on each server that has it", id="where.probe"),
         # A modal screen does not pass keys on to the app's bindings: its own way to help.
         Binding("question_mark", "app.help", "Help", id="where.help", show=False),
     ]
@@ -260,6 +262,16 @@ class WhereScreen(ModalScreen[None]):
     def on_virtual_table_selected(self, event: VirtualTable.Selected) -> None:
         event.stop()
         self.action_copy()
+
+    def action_probe(self) -> None:
+        """Ask to probe the row's model on every server that has it, one at a time."""
+        row = self.table.cursor_item
+        if row is None:
+            return
+        if self.read_only:
+            self.app.notify("Read-only mode: the servers cannot be changed.", severity="warning")
+            return
+        self.post_message(ProbeRequested(row.name))
 
     def action_copy(self) -> None:
         """Ask to copy the row's reference copy to the servers that lack it or differ."""

@@ -1,7 +1,8 @@
 """``python -m ollama_tui.simulator --listen 127.0.0.1:PORT [--models N] [--bandwidth B]``.
 
 ``--fleet N`` (or several comma-separated ``--listen`` addresses) runs a fleet of servers in
-this one process, each with its own state.
+this one process, each with its own state. ``--speed TOKENS_PER_S[,...]`` sets the inference
+speed (one for every server, or one per server of a fleet).
 """
 
 from __future__ import annotations
@@ -9,11 +10,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
+import math
 import signal
 import sys
 
-from .fleet import Fleet, fleet_addresses
-from .server import Simulator
+from .fleet import Fleet, ServerPlan, fleet_addresses, plan_for
+from .server import DEFAULT_SPEED, EMBED_SPEED_FACTOR, PROMPT_SPEED_FACTOR, Simulator
 
 
 def _address(text: str) -> tuple[str, int]:
@@ -43,6 +46,20 @@ def _count(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError("a fleet needs at least 1 server")
     return value
+
+
+def _speeds(text: str) -> list[float]:
+    """One speed (tokens per second), or several separated by commas (one per server)."""
+    speeds: list[float] = []
+    for part in text.split(","):
+        try:
+            value = float(part)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number of tokens/s: {part!r}") from None
+        if not (math.isfinite(value) and value > 0):
+            raise argparse.ArgumentTypeError(f"a speed must be above 0 tokens/s: {part!r}")
+        speeds.append(value)
+    return speeds
 
 
 def _prepare(text: str) -> tuple[str, int]:
@@ -92,6 +109,15 @@ def build_parser() -> argparse.ArgumentParser:
         "preset's version for each server)",
     )
     parser.add_argument("--load-time", type=float, default=0.0, help="seconds a load takes")
+    parser.add_argument(
+        "--speed",
+        type=_speeds,
+        default=None,
+        metavar="TOKENS_PER_S[,...]",
+        help=f"generated tokens per second (default {DEFAULT_SPEED:g}; the fleet preset: 45, "
+        f"120, 18); prompts are read {PROMPT_SPEED_FACTOR:g}x as fast, embeddings made at "
+        f"{EMBED_SPEED_FACTOR:g}x; several (comma-separated) = one per server of a fleet",
+    )
     parser.add_argument("--empty", action="store_true", help="start without local models")
     parser.add_argument(
         "--prepare",
@@ -106,6 +132,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _plan(args: argparse.Namespace) -> list[tuple[str, int]] | None:
     """The fleet's addresses, or None for a single server (the original mode)."""
+    addresses = _addresses(args)
+    speeds: list[float] | None = args.speed
+    count = 1 if addresses is None else len(addresses)
+    if speeds is not None and len(speeds) not in (1, count):
+        raise ValueError(f"--speed gives {len(speeds)} speeds for {count} servers")
+    return addresses
+
+
+def _addresses(args: argparse.Namespace) -> list[tuple[str, int]] | None:
     listen: list[tuple[str, int]] = args.listen
     if args.fleet is None:
         return listen if len(listen) > 1 else None
@@ -125,12 +160,18 @@ async def _serve(args: argparse.Namespace, addresses: list[tuple[str, int]] | No
         "initial": not args.empty,
         "load_time": args.load_time,
     }
+    speeds: list[float] | None = args.speed
     if addresses is None:
-        sims = [Simulator(version=args.server_version or "0.12.6", **options)]
+        speed = speeds[0] if speeds else DEFAULT_SPEED
+        sims = [Simulator(version=args.server_version or "0.12.6", speed=speed, **options)]
         await sims[0].start(*args.listen[0])
         stop_all = sims[0].stop
     else:
-        fleet = Fleet(len(addresses), version=args.server_version, **options)
+        plans: list[ServerPlan] = [plan_for(k) for k in range(len(addresses))]
+        if speeds:
+            each = speeds * len(plans) if len(speeds) == 1 else speeds
+            plans = [dataclasses.replace(p, speed=v) for p, v in zip(plans, each, strict=True)]
+        fleet = Fleet(plans=plans, version=args.server_version, **options)
         sims = fleet.simulators
         await fleet.start(addresses=addresses)
         stop_all = fleet.stop

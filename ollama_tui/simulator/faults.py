@@ -11,6 +11,9 @@ Kinds and parameters:
                      the connection abruptly.
 - ``error_line``     ``after_lines`` (int, default 0), ``message``: send K lines of the real
                      answer, then ``{"error": message}`` and end the stream (HTTP stays 200).
+- ``end``            ``after_lines`` (int, default 0): send K lines of the real answer, then end
+                     the stream cleanly, without its last line (a runner that died mid-generation,
+                     OLLAMA_API.md §17: no ``done`` line and no ``error`` line, HTTP 200).
 - ``hang``           accept the request and never answer (until the client gives up or stop()).
 - ``refuse``         close the connection at once without any response.
 
@@ -27,7 +30,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 KINDS = frozenset(
-    {"delay", "status", "malformed_json", "not_json", "cut", "error_line", "hang", "refuse"}
+    {
+        "delay",
+        "status",
+        "malformed_json",
+        "not_json",
+        "cut",
+        "error_line",
+        "end",
+        "hang",
+        "refuse",
+    }
 )
 
 
@@ -41,7 +54,7 @@ class Fault:
 
     @property
     def after_lines(self) -> int:
-        """Lines of real output before a ``cut`` / ``error_line`` strikes."""
+        """Lines of real output before a ``cut`` / ``error_line`` / ``end`` strikes."""
         return int(self.params.get("after_lines", 0))
 
     @property

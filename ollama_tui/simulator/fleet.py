@@ -3,7 +3,9 @@
 The first three follow ``FLEET_PRESET``: different models on each, one model loaded on the
 first, ``llama3.2:latest`` on two servers with different digests (the copies diverged),
 ``nomic-embed-text`` and ``qwen2.5:0.5b`` the same on two, and a distinct version each. Servers
-beyond the third get a few catalogue models of their own.
+beyond the third get a few catalogue models of their own. Each server has its own inference
+speed (``ServerPlan.speed``: 45, 120 and 18 tokens/s for the preset), so a probe shows
+different speeds per server.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from .server import Simulator
+from .server import DEFAULT_SPEED, Simulator
 from .state import SeedModel
 
 __all__ = ["FLEET_PRESET", "Fleet", "ServerPlan", "fleet_addresses", "plan_for"]
@@ -24,11 +26,13 @@ MAX_PORT = 65535
 
 @dataclass(frozen=True)
 class ServerPlan:
-    """What one server of a fleet starts with; ``label`` is for people (the CLI prints it)."""
+    """What one server of a fleet starts with; ``label`` is for people (the CLI prints it);
+    ``speed`` is its inference speed in generated tokens per second (``Simulator(speed=)``)."""
 
     label: str
     version: str
     models: tuple[SeedModel, ...]
+    speed: float = DEFAULT_SPEED
 
 
 FLEET_PRESET: tuple[ServerPlan, ...] = (
@@ -41,6 +45,7 @@ FLEET_PRESET: tuple[ServerPlan, ...] = (
             SeedModel("nomic-embed-text:latest", "nomic-embed-text:latest", timedelta(days=20)),
             SeedModel("gemma3:1b", "gemma3:1b", timedelta(days=4, hours=6)),
         ),
+        speed=45.0,
     ),
     ServerPlan(
         "gpu-box",
@@ -53,6 +58,7 @@ FLEET_PRESET: tuple[ServerPlan, ...] = (
             SeedModel("deepseek-r1:1.5b", "deepseek-r1:1.5b", timedelta(days=5, hours=1)),
             SeedModel("nomic-embed-text:latest", "nomic-embed-text:latest", timedelta(days=18)),
         ),
+        speed=120.0,
     ),
     ServerPlan(
         "laptop",
@@ -62,6 +68,7 @@ FLEET_PRESET: tuple[ServerPlan, ...] = (
             SeedModel("smollm2:135m", "smollm2:135m", timedelta(days=3, hours=9)),
             SeedModel("qwen2.5:0.5b", "qwen2.5:0.5b", timedelta(days=9, minutes=17)),
         ),
+        speed=18.0,
     ),
 )
 
@@ -75,6 +82,7 @@ _EXTRA = (
     "deepseek-r1:1.5b",
     "mistral:7b",
 )
+_EXTRA_SPEEDS = (60.0, 30.0, 90.0, 25.0, 150.0)
 
 
 def plan_for(index: int) -> ServerPlan:
@@ -87,7 +95,8 @@ def plan_for(index: int) -> ServerPlan:
         SeedModel(name, name, timedelta(days=1 + (index * 7 + k * 3) % 60))
         for k, name in enumerate(names)
     )
-    return ServerPlan(f"server-{index + 1}", "0.31.0", models)
+    speed = _EXTRA_SPEEDS[start % len(_EXTRA_SPEEDS)]
+    return ServerPlan(f"server-{index + 1}", "0.31.0", models, speed)
 
 
 def fleet_addresses(
@@ -111,7 +120,8 @@ def fleet_addresses(
 
 class Fleet:
     """``count`` Simulators, one per plan; keyword arguments go to every ``Simulator``
-    (``version=`` replaces the plans' versions; server k gets ``seed + k``).
+    (``version=`` replaces the plans' versions, ``speed=`` their speeds; server k gets
+    ``seed + k``).
 
     ``await fleet.start(host, ports)`` (or ``addresses=``) listens; ``fleet.urls`` and
     ``fleet.simulators`` are in the same order; ``await fleet.stop()`` stops them all.
@@ -124,10 +134,17 @@ class Fleet:
         if not self.plans:
             raise ValueError("a fleet needs at least one server")
         version = kwargs.pop("version", None)
+        speed = kwargs.pop("speed", None)
         seed = int(kwargs.pop("seed", 0))
         # Each server its own synthetic models (``models=N``): the seed differs per server.
         self.simulators = [
-            Simulator(version=version or plan.version, seeds=plan.models, seed=seed + k, **kwargs)
+            Simulator(
+                version=version or plan.version,
+                seeds=plan.models,
+                seed=seed + k,
+                speed=plan.speed if speed is None else speed,
+                **kwargs,
+            )
             for k, plan in enumerate(self.plans)
         ]
 

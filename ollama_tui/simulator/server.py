@@ -91,7 +91,17 @@ JSON_TYPE = "application/json; charset=utf-8"
 NDJSON_TYPE = "application/x-ndjson"
 TEXT_TYPE = "text/plain; charset=utf-8"
 ZERO_DIGEST = "0000000000000000000"
+# Inference speed (tokens generated per second) of a server unless given; prompt tokens are
+# read PROMPT_SPEED_FACTOR times faster and EMBED_SPEED_FACTOR embeddings made per token time.
+DEFAULT_SPEED = 100.0
+PROMPT_SPEED_FACTOR = 8.0
+EMBED_SPEED_FACTOR = 4.0
+# Bounds on one generation: tokens (num_predict -1 = "until done" in Ollama), and the time
+# the simulator actually spends pacing it (the reported timings still follow the speed).
+MAX_PREDICT = 4096
+MAX_PACED_SECONDS = 60.0
 GGUF_HEAD_BYTES = 8 << 20  # enough of a small GGUF to read its metadata and tensor table
+_LINE_FAULTS = ("cut", "error_line", "end")  # faults that strike after some lines
 _QUANT_TYPES = {
     "q4_k_m": "Q4_K_M",
     "q4_k": "Q4_K_M",
@@ -188,7 +198,7 @@ class _Stream:
 
     def __init__(self, request: web.Request, fault: Fault | None) -> None:
         self.request = request
-        self.fault = fault if fault and fault.kind in ("cut", "error_line") else None
+        self.fault = fault if fault and fault.kind in _LINE_FAULTS else None
         self.response: web.StreamResponse | None = None
         self.lines = 0
 
@@ -220,6 +230,8 @@ class _Stream:
         assert self.fault is not None
         if self.fault.kind == "error_line":
             await resp.write(go_json_line({"error": self.fault.message}))
+            await resp.write_eof()
+        elif self.fault.kind == "end":
             await resp.write_eof()
         else:
             transport = self.request.transport
@@ -258,8 +270,12 @@ class Simulator:
     ``progress_interval`` (seconds between progress lines), ``check_host`` (a loopback-bound
     server answers 403 to Host headers other than loopback/private IPs, ``localhost``,
     ``*.localhost``, ``*.local``, ``*.internal`` and the machine's hostname, like Ollama),
-    ``seeds`` (the models to start with instead of the built-in initial set, see
-    ``SeedModel``; ``reset()`` brings them back).
+    ``speed`` (tokens generated per second: generate streams ``options.num_predict`` tokens
+    at that pace and reports matching ``eval_duration``; prompts are read
+    ``PROMPT_SPEED_FACTOR`` times faster; ``/api/embed`` makes ``EMBED_SPEED_FACTOR`` times
+    ``speed`` embeddings per second; ``load_duration`` is the load's real time when the
+    request loaded the model, else 0), ``seeds`` (the models to start with instead of the
+    built-in initial set, see ``SeedModel``; ``reset()`` brings them back).
     """
 
     def __init__(
@@ -278,7 +294,11 @@ class Simulator:
         progress_interval: float = 0.06,
         check_host: bool = True,
         seeds: Sequence[SeedModel] | None = None,
+        speed: float = DEFAULT_SPEED,
     ) -> None:
+        if not (math.isfinite(speed) and speed > 0):
+            raise ValueError(f"speed must be a positive number of tokens per second: {speed!r}")
+        self.speed = float(speed)
         self.bandwidth = float(bandwidth)
         self.synthetic_models = models
         self.seed = seed
@@ -892,7 +912,7 @@ class Simulator:
             early = await self._apply_fault(request, fault)
             if early is not None:
                 return early
-            if fault.kind in ("cut", "error_line"):
+            if fault.kind in _LINE_FAULTS:
                 state.line_fault = fault
 
         routes = self._route(path)
@@ -916,7 +936,7 @@ class Simulator:
         fault = _state().line_fault
         if fault is None or not isinstance(resp, web.Response) or resp.prepared:
             return resp
-        if request.method == "HEAD" and fault.kind == "error_line":
+        if request.method == "HEAD" and fault.kind in ("error_line", "end"):
             return resp  # a HEAD answer has no body to carry an error line
         body = resp.body if isinstance(resp.body, bytes) else b""
         lines = [line + b"\n" for line in body.split(b"\n") if line]
@@ -928,6 +948,8 @@ class Simulator:
             await stream.write(line)
         if fault.kind == "error_line":
             await stream.write(go_json_line({"error": fault.message}))
+            return stream
+        if fault.kind == "end":
             return stream
         if request.transport is not None:
             request.transport.abort()
@@ -1529,31 +1551,39 @@ class Simulator:
         if "embedding" not in record.capabilities:
             raise HttpError(400, f"{json.dumps(raw)} does not support embeddings")
         seconds = keep_alive_seconds(body.get("keep_alive"), self.default_keep_alive)
-        await self._load_async(record, seconds, body)
+        load_ns = await self._load_async(record, seconds, body)
         inputs = body.get("input")
         texts = [inputs] if isinstance(inputs, str) else list(inputs or [])
         dims = min(record.embedding_length or 768, int(body.get("dimensions") or 10**9))
+        embed_ns = _nanoseconds(len(texts) / (self.speed * EMBED_SPEED_FACTOR))
+        await asyncio.sleep(min(embed_ns / 1e9, MAX_PACED_SECONDS))
         vectors = [_fake_embedding(str(t), dims) for t in texts]
         return json_response(
             {
                 "model": raw,
                 "embeddings": vectors,
-                "total_duration": 1_234_567,
-                "load_duration": 1_000_000,
-                "prompt_eval_count": sum(len(str(t)) for t in texts),
+                "total_duration": load_ns + embed_ns,
+                "load_duration": load_ns,
+                "prompt_eval_count": sum(_token_count(str(t)) for t in texts),
             }
         )
 
     async def _load_async(
         self, record: ModelRecord, seconds: float, body: Mapping[str, Any]
-    ) -> None:
+    ) -> int:
+        """Load (or keep loaded) ``record``; the nanoseconds it took when this loaded it, else
+        0 (the reply's ``load_duration``)."""
         options = body.get("options") or {}
         num_ctx = options.get("num_ctx") if isinstance(options, dict) else None
         key = record.runner_key
-        if key not in self._runners and self.load_time > 0:
+        self._running()  # drop expired runners: loading one again is a real load
+        loading = key not in self._runners
+        started = time.perf_counter()
+        if loading and self.load_time > 0:
             self._load(record, max(seconds, self.load_time + 1), num_ctx)
             await asyncio.sleep(self.load_time)
         self._load(record, seconds, num_ctx if isinstance(num_ctx, int) else None)
+        return _nanoseconds(time.perf_counter() - started) if loading else 0
 
     async def _inference(
         self, request: web.Request, body: Mapping[str, Any], kind: str, has_input: bool
@@ -1576,10 +1606,16 @@ class Simulator:
         think = body.get("think")
         if think not in (None, False) and "thinking" not in record.capabilities:
             raise HttpError(400, f"{json.dumps(raw)} does not support thinking")
-        await self._load_async(record, seconds, body)
+        load_ns = await self._load_async(record, seconds, body)
         if not has_input:
             return json_response(self._done(kind, raw, created, "load"))
         words = ["Hello", "!", " I", " am", " a", " simulated", " model", "."]
+        predict = _num_predict(body.get("options"))
+        if predict is not None:
+            words = [_FILLER[k % len(_FILLER)] for k in range(predict)]
+        prompt_tokens = _token_count(json.dumps(body.get("prompt") or body.get("messages")))
+        prompt_ns = _nanoseconds(prompt_tokens / (self.speed * PROMPT_SPEED_FACTOR))
+        eval_ns = _nanoseconds(len(words) / self.speed)
         chunks = [self._chunk(kind, raw, created, w) for w in words]
         if think not in (None, False):
             thoughts = []
@@ -1589,16 +1625,20 @@ class Simulator:
                 target["thinking"] = text
                 thoughts.append(chunk)
             chunks = thoughts + chunks
-        final = self._done(kind, raw, created, "stop")
-        final.update(
-            total_duration=123_456_789,
-            load_duration=1_234_567,
-            prompt_eval_count=12,
-            prompt_eval_duration=2_345_678,
-            eval_count=len(words),
-            eval_duration=98_765_432,
-        )
+        final = self._done(kind, raw, created, "length" if predict else "stop")
+        metrics = {
+            "total_duration": load_ns + prompt_ns + eval_ns,
+            "load_duration": load_ns,
+            "prompt_eval_count": prompt_tokens,
+            "prompt_eval_duration": prompt_ns,
+            "eval_count": len(words),
+            "eval_duration": eval_ns,
+        }
+        # Go's omitempty: a zero figure is left out.
+        final.update((key, value) for key, value in metrics.items() if value)
+        pace = 1.0 / self.speed
         if body.get("stream") is False:
+            await asyncio.sleep(min((prompt_ns + eval_ns) / 1e9, MAX_PACED_SECONDS))
             text = "".join(words)
             if kind == "chat":
                 final["message"] = {"role": "assistant", "content": text}
@@ -1607,9 +1647,17 @@ class Simulator:
             return json_response(final)
 
         async def events() -> AsyncIterator[dict[str, Any]]:
-            for chunk in chunks:
+            # Paced at the server's speed (against a deadline, so sleeps do not add up), so
+            # that the time taken matches the timings reported; bounded by MAX_PACED_SECONDS.
+            loop = asyncio.get_running_loop()
+            start = loop.time() + min(prompt_ns / 1e9, MAX_PACED_SECONDS)
+            end = loop.time() + MAX_PACED_SECONDS
+            for index, chunk in enumerate(chunks):
+                ahead = min(start + index * pace, end) - loop.time()
+                await asyncio.sleep(ahead if ahead > 0.002 else 0)
                 yield chunk
-                await asyncio.sleep(0)
+            ahead = min(start + len(chunks) * pace, end) - loop.time()
+            await asyncio.sleep(max(ahead, 0))
             yield final
 
         return await self._stream_ops(request, events(), True)
@@ -1770,6 +1818,29 @@ def _replace_text_layers(
     kept.append(text_layer(MEDIA_PARAMS, params_text(parameters)))
     kept.append(text_layer(MEDIA_CONFIG, '{"model_format":"gguf","model_family":"llama"}'))
     return tuple(kept)
+
+
+_FILLER = (" The", " sky", " looks", " blue", " because", " air", " scatters", " light", ".")
+
+
+def _num_predict(options: object) -> int | None:
+    """``options.num_predict`` as a number of tokens to generate, at most MAX_PREDICT (a
+    negative one means "until done": the cap); None when not given."""
+    if not isinstance(options, dict):
+        return None
+    value = options.get("num_predict")
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return None
+    return MAX_PREDICT if value < 0 else min(int(value), MAX_PREDICT)
+
+
+def _token_count(text: str) -> int:
+    """About four characters a token, like real tokenizers on English text; at least one."""
+    return max(1, len(text) // 4)
+
+
+def _nanoseconds(seconds: float) -> int:
+    return round(seconds * 1e9)
 
 
 def _fake_embedding(text: str, dims: int) -> list[float]:

@@ -139,6 +139,7 @@ class InstalledTable(VirtualTable[LocalModel, ModelKey]):
         # /api/tags) are built after the SERVER wrapping, from (model, session) functions.
         server_columns: list[Column[Any]] = [self._freshness_column()]
         server_columns.append(self._last_used_column())
+        server_columns.append(self._speed_column())
         if fleet:
             super().__init__(
                 [*fleet_columns(columns), *server_columns],  # type: ignore[list-item]
@@ -217,6 +218,52 @@ class InstalledTable(VirtualTable[LocalModel, ModelKey]):
         self._usage_resort_due = False
         if self.sort_column == "last_used":
             self._resort(preserve_cursor=True, rekey=True)
+
+    # -- SPEED -----------------------------------------------------------------------------------
+
+    def _speed_column(self) -> Column[Any]:
+        """SPEED: the last speed probe of the model on its server (off until `v` turns it on;
+        fastest first when sorted by it)."""
+        from ollama_tui.speed import SPEED_WIDTH, speed_cell, speed_sort_key
+
+        def result(model: LocalModel, session: ServerSession | None) -> Any:
+            return None if session is None else session.probe_of(model)
+
+        return Column(
+            "speed",
+            "SPEED",
+            self.per_server(lambda m, s: speed_cell(result(m, s))),
+            sort_key=self.per_server(lambda m, s: speed_sort_key(result(m, s))),
+            dynamic=True,
+            width=SPEED_WIDTH,
+            # Above most columns: the user asked for it, it must not be the first to go.
+            priority=85,
+            justify="right",
+            hide_when_empty=True,
+            reverse_first=True,
+        )
+
+    @property
+    def speed_shown(self) -> bool:
+        return self._data_width[self._column_index["speed"]] > 0
+
+    def show_speed(self, on: bool) -> None:
+        """Show or hide SPEED (its cells are drawn at render time, so the table cannot measure
+        them: shown means given its width). Hidden while sorted by it: sorted by name again."""
+        index = self._column_index["speed"]
+        width = (self.columns[index].width or 0) if on else 0
+        if self._data_width[index] != width:
+            self._data_width[index] = width
+            self._layout_for = None
+        if not on and self.sort_column == "speed":
+            self.sort_by("name", False)
+        self.refresh()
+
+    def probes_changed(self) -> None:
+        """A probe result came in: repaint, and re-sort when sorted by SPEED."""
+        if self.sort_column == "speed":
+            self._resort(preserve_cursor=True, rekey=True)
+        self.refresh()
 
     def _freshness_column(self) -> Column[Any]:
         """UPDATE: what the outdated check found (hidden until some model has been checked)."""

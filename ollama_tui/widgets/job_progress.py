@@ -90,6 +90,11 @@ def job_status(job: Job) -> Text:
     if job.phase and job.is_active:
         text.append(" · ")
         text.append(safe_line(job.phase), style="italic")
+    if job.kind is JobKind.PROBE and job.state is JobState.DONE and job.result is not None:
+        from ollama_tui.speed import probe_summary
+
+        text.append(" · ")
+        text.append(probe_summary(job.result), style="bold")  # type: ignore[arg-type]
     if job.layers_note:
         text.append(" · ")
         text.append(job.layers_note, style="dim")
