@@ -43,6 +43,7 @@ from ollama_tui.config import Settings
 from ollama_tui.freshness import checkable, freshness_key, session_from_cache
 from ollama_tui.last_used import LastUsedStore, ServerUsage
 from ollama_tui.poller import Poller, Snapshot
+from ollama_tui.probe import ProbeStore, probe_store_path
 from ollama_tui.registry import CheckCache, Freshness, RegistryChecker, default_cache_path
 from ollama_tui.session import LoopTimer, ServerSession, next_round
 
@@ -50,6 +51,7 @@ __all__ = [
     "DEFAULT_LISTEN",
     "DEFAULT_MAX_MODEL_SERIES",
     "Exporter",
+    "FileProbes",
     "FleetCollector",
     "ProbeLike",
     "ProbeSource",
@@ -100,6 +102,42 @@ class ProbeSource(Protocol):
     """Where probe results are kept (``probe.ProbeStore``)."""
 
     def results(self) -> Iterable[ProbeLike]: ...
+
+
+class FileProbes:
+    """The probe results the dashboard and ``ollama-tui probe`` keep (``probes.json`` beside
+    the last-used file), read again at a scrape when the file has changed since (one ``stat``
+    per scrape otherwise). The exporter never writes the file."""
+
+    def __init__(self, store: ProbeStore) -> None:
+        self.store = store
+        self._stamp: tuple[int, int] | None = self._file_stamp()
+
+    def _file_stamp(self) -> tuple[int, int] | None:
+        path = self.store.path
+        if path is None:
+            return None
+        try:
+            info = path.stat()
+        except OSError:
+            return None
+        return info.st_mtime_ns, info.st_size
+
+    def results(self) -> list[ProbeLike]:
+        stamp = self._file_stamp()
+        if stamp != self._stamp:
+            self._stamp = stamp
+            self.store.merge_file()
+        return list(self.store.results())
+
+    @classmethod
+    def for_settings(cls, settings: Settings) -> FileProbes:
+        """The store of the settings' state folder, read now (a problem is logged)."""
+        store = ProbeStore(probe_store_path(settings.state_path))
+        problem = store.load()
+        if problem:
+            log.warning("%s", problem)
+        return cls(store)
 
 
 def label_value(text: str) -> str:
@@ -649,12 +687,14 @@ def run(
     err: TextIO | None = None,
 ) -> int:
     """The ``export`` command: serve until SIGTERM (exit 0) or Ctrl-C. ``probes``: where the
-    speed probes' results are read at each scrape (none: no probe series)."""
+    speed probes' results are read at each scrape (default: the state folder's probes.json,
+    as the dashboard and ``ollama-tui probe`` write it)."""
     err = err or sys.stderr
     logging.basicConfig(level=logging.WARNING, format="ollama-tui export: %(message)s")
 
     async def main() -> int:
-        exporter = Exporter(settings, max_model_series=max_model_series, probes=probes)
+        source = probes if probes is not None else FileProbes.for_settings(settings)
+        exporter = Exporter(settings, max_model_series=max_model_series, probes=source)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         with contextlib.suppress(NotImplementedError, RuntimeError):  # not on Windows

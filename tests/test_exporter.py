@@ -304,3 +304,32 @@ async def test_exporter_polls_the_fleet_serves_metrics_and_survives_an_outage(fl
     finally:
         await exporter.aclose()
     await asyncio.sleep(0)
+
+
+def test_probe_file_is_read_again_when_the_dashboard_writes_it(tmp_path: Any) -> None:
+    """The real store: what the dashboard (another process) saves shows at the next scrape."""
+    from ollama_tui.exporter import FileProbes
+    from ollama_tui.probe import ProbeKind, ProbeResult, ProbeStore, probe_store_path
+
+    clock = Clock()
+    session = polled_session("box", [local("llama3.2:latest", 10)], [], clock)
+    settings = Settings(host=session.url, state_path=tmp_path / "last-used.json")
+    path = probe_store_path(settings.state_path)
+    assert path is not None
+
+    def probe(at: float, speed: float) -> ProbeResult:
+        return ProbeResult(
+            session.url, "llama3.2:latest", DIGEST, ProbeKind.GENERATE, at, 0.5, 200.0, speed, None
+        )
+
+    dashboard = ProbeStore(path)
+    dashboard.put(probe(10.0, 40.0))
+    dashboard.save()
+    probes = FileProbes.for_settings(settings)
+    collector = FleetCollector([session], interval=1.0, probes=probes, monotonic=clock)
+    assert scrape(collector)["ollama_probe_tokens_per_second"] == [
+        ({"server": "box", "model": "llama3.2:latest", "kind": "generate"}, 40.0)
+    ]
+    dashboard.put(probe(20.0, 55.0))
+    dashboard.save()
+    assert scrape(collector)["ollama_probe_tokens_per_second"][0][1] == 55.0
