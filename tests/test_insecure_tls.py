@@ -31,6 +31,16 @@ ANSWERS = {
 
 
 class _Handler(BaseHTTPRequestHandler):
+    timeout = 5  # a client that connects and then says nothing never holds a thread for long
+
+    def setup(self) -> None:
+        # The TLS handshake here, in this connection's own thread: done in accept() it ran in
+        # the serving thread, where one client that never sent its hello blocked the server
+        # (and its shutdown) for good.
+        self.request.settimeout(self.timeout)
+        self.request.do_handshake()
+        super().setup()
+
     def do_GET(self) -> None:
         body = json.dumps(ANSWERS.get(self.path, {})).encode()
         self.send_response(200 if self.path in ANSWERS else 404)
@@ -56,7 +66,9 @@ def tls_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert, key)
-    server.socket = context.wrap_socket(server.socket, server_side=True)
+    server.socket = context.wrap_socket(
+        server.socket, server_side=True, do_handshake_on_connect=False
+    )
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
