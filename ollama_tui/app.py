@@ -638,17 +638,16 @@ class OllamaTuiApp(SafeNotifyApp[None]):
             self.dashboard.usage_changed(session)
 
     def _save_last_used(self) -> None:
-        """Every minute: write what changed, encoded here, written on a thread."""
+        """Every minute: write what changed (the file's work on a thread)."""
         if self._last_used_write is not None and not self._last_used_write.done():
             return  # the last write is still going: the next minute takes the rest
-        data = self.last_used.dump()
-        if data is not None:
+        if self.last_used.changed:
             self._last_used_write = asyncio.get_running_loop().create_task(
-                self._write_last_used(data), name="save last used"
+                self._write_last_used(), name="save last used"
             )
 
-    async def _write_last_used(self, data: bytes) -> None:
-        await asyncio.to_thread(self.last_used.write, data)
+    async def _write_last_used(self) -> None:
+        await self.last_used.save_in_background()
         self._say_last_used_warning()
 
     async def _save_last_used_now(self) -> None:
@@ -930,25 +929,23 @@ class OllamaTuiApp(SafeNotifyApp[None]):
             self.notify(f"{what}: done", markup=False)
             return
         self.probes.put(result)
-        data = self.probes.dump()
-        if data is not None:
-            before = self._probes_write
-            self._probes_write = asyncio.get_running_loop().create_task(
-                self._write_probes(before, data), name="save speed probes"
-            )
+        before = self._probes_write
+        self._probes_write = asyncio.get_running_loop().create_task(
+            self._write_probes(before), name="save speed probes"
+        )
         if self.dashboard is not None:
             self.dashboard.probes_changed()
         self.probes_changed_signal.publish(result)
         if not job.params.compared:  # else the comparison shows it
             self.notify(f"{what}: {probe_summary(result)}", title="Speed probe", markup=False)
 
-    async def _write_probes(self, before: asyncio.Task[None] | None, data: bytes) -> None:
-        """Write on a thread, after the write before (an older one must not land last); a
-        failure is said, never raised."""
+    async def _write_probes(self, before: asyncio.Task[None] | None) -> None:
+        """Save (the file's work on a thread), after the save before; a failure is said,
+        never raised."""
         if before is not None:
             with contextlib.suppress(Exception):
                 await before
-        await asyncio.to_thread(self.probes.write, data)
+        await self.probes.save_in_background()
         if (warning := self.probes.warning) and not self._closing:
             self.probes.warning = None
             self.notify(warning, title="Speed probes", severity="warning", markup=False)

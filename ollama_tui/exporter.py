@@ -127,7 +127,7 @@ class FileProbes:
         stamp = self._file_stamp()
         if stamp != self._stamp:
             self._stamp = stamp
-            self.store.merge_file()
+            self.store.merge_saved(self.store.read_saved())
         return list(self.store.results())
 
     @classmethod
@@ -619,9 +619,7 @@ class Exporter:
     async def _save_loop(self) -> None:
         while True:
             await asyncio.sleep(LAST_USED_SAVE_INTERVAL)
-            data = self.last_used.dump()
-            if data is not None:
-                await asyncio.to_thread(self.last_used.write, data)
+            await self.last_used.save_in_background()
             self._say_last_used_warning()
 
     def _say_last_used_warning(self) -> None:

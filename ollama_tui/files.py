@@ -12,6 +12,7 @@ No UI here: callers turn ``FileRefused`` (an ``OSError``) into their own message
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
@@ -227,14 +228,32 @@ class StateFile:
             return self._set_aside(f"{type(error).__name__}: {str(error)[:200]}")
         return None
 
-    def _read_quietly(self) -> Any:
-        """The file's JSON now, or None when it cannot be read or parsed (no warning)."""
+    def read_saved(self) -> Any:
+        """The file's JSON as saved now (another process may have written it since), or None
+        when it cannot be read or parsed; any thread, no warning."""
         if self.path is None:
             return None
         try:
             return json.loads(read_bounded(self.path, self.MAX_BYTES))
         except (OSError, ValueError, RecursionError):
             return None
+
+    def merge_saved(self, data: Any) -> None:
+        """Take from what :meth:`read_saved` returned what is newer than this store's (two
+        processes keep one file: the dashboard and the exporter); JSON that is not the
+        store's gives nothing."""
+        if data is None:
+            return
+        with contextlib.suppress(ValueError, TypeError, KeyError, AttributeError):
+            self._merge(data)
+
+    def _merge(self, data: Any) -> None:
+        """Take the newer part of the file's JSON (what another process saved)."""
+
+    @property
+    def changed(self) -> bool:
+        """There is something to save."""
+        return self.path is not None and self._dirty
 
     def _warn(self, text: str) -> str:
         self.warning = text
@@ -255,10 +274,24 @@ class StateFile:
         return self._warn(f"{self.path} was corrupt ({why}); set aside as {aside.name}.")
 
     def save(self) -> None:
-        """Write the file if anything changed; a failure is kept as the warning."""
+        """Write the file if anything changed, with what another process saved meanwhile; a
+        failure is kept as the warning."""
+        if not self.changed:
+            return
+        self.merge_saved(self.read_saved())
         data = self.dump()
         if data is not None:
             self.write(data)
+
+    async def save_in_background(self) -> None:
+        """:meth:`save` from an event loop that owns the store: the file is read and written on
+        a thread, the store is touched only on the loop."""
+        if not self.changed:
+            return
+        self.merge_saved(await asyncio.to_thread(self.read_saved))
+        data = self.dump()
+        if data is not None:
+            await asyncio.to_thread(self.write, data)
 
     def dump(self) -> bytes | None:
         """What :meth:`save` writes, or None when nothing changed; the store counts as saved

@@ -122,17 +122,25 @@ class LastUsedStore(StateFile):
     # -- the file ------------------------------------------------------------------------------
 
     def _take(self, data: Any) -> None:
-        if not isinstance(data, dict) or data.get("version") != VERSION:
-            raise ValueError("not a last-used file of this version")
-        servers: dict[str, dict[str, Usage]] = {}
-        since: dict[str, float] = {}
-        for server, entry in data["servers"].items():
-            since[str(server)] = float(entry["since"])
-            servers[str(server)] = {
-                str(name): Usage(_time(value.get("last_used")), _time(value.get("gone_since")))
-                for name, value in entry["models"].items()
-            }
-        self._servers, self._since = servers, since
+        self._servers, self._since = _parse(data)
+
+    def _merge(self, data: Any) -> None:
+        servers, since = _parse(data)
+        for server, theirs in servers.items():
+            mine = self._servers.get(server)
+            if mine is None:  # a server only the other process watches
+                self._servers[server] = theirs
+                self._since[server] = since[server]
+                continue
+            self._since[server] = min(self._since.get(server, since[server]), since[server])
+            for name, usage in theirs.items():
+                kept = mine.get(name)
+                if kept is None:
+                    mine[name] = usage
+                elif usage.last_used is not None and (
+                    kept.last_used is None or usage.last_used > kept.last_used
+                ):
+                    kept.last_used = usage.last_used
 
     def _to_json(self) -> Any:
         return {
@@ -148,6 +156,21 @@ class LastUsedStore(StateFile):
                 for server, models in self._servers.items()
             },
         }
+
+
+def _parse(data: Any) -> tuple[dict[str, dict[str, Usage]], dict[str, float]]:
+    """(models' usage by server, since when each server is watched) of a last-used file."""
+    if not isinstance(data, dict) or data.get("version") != VERSION:
+        raise ValueError("not a last-used file of this version")
+    servers: dict[str, dict[str, Usage]] = {}
+    since: dict[str, float] = {}
+    for server, entry in data["servers"].items():
+        since[str(server)] = float(entry["since"])
+        servers[str(server)] = {
+            str(name): Usage(_time(value.get("last_used")), _time(value.get("gone_since")))
+            for name, value in entry["models"].items()
+        }
+    return servers, since
 
 
 class ServerUsage:

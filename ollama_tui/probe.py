@@ -307,24 +307,9 @@ class ProbeStore(StateFile):
     def _to_json(self) -> Any:
         return {"version": VERSION, "probes": [r.to_json() for r in self.results()]}
 
-    def save(self) -> None:
-        """Write the file if anything changed (atomically, 0600); a failure is kept as the
-        warning, never raised. Results another process saved meanwhile (``ollama-tui probe``
-        while the dashboard runs) are kept too, where newer than this store's."""
-        if self.path is None or not self._dirty:
-            return
-        self.merge_file()
-        super().save()
-
-    def merge_file(self) -> None:
-        """Take the file's results that are newer than the ones kept (a file that cannot be
-        read or parsed now is left to :meth:`load`'s rules: nothing is taken from it)."""
-        try:
-            loaded = _parse(self._read_quietly())
-        except (ValueError, TypeError, KeyError, AttributeError):
-            return
+    def _merge(self, data: Any) -> None:
         results = self._results
-        for result in loaded:
+        for result in _parse(data):
             kept = results.get((result.server, result.digest))
             if kept is None or kept.at < result.at:
                 results[(result.server, result.digest)] = result

@@ -96,3 +96,22 @@ def test_the_default_path_follows_xdg_state_home(tmp_path: Path) -> None:
     )
     relative = default_state_path({"XDG_STATE_HOME": "relative"})
     assert relative.parts[-3:] == ("state", "ollama-tui", "last-used.json")
+
+
+def test_two_processes_sharing_the_file_lose_nothing_of_each_other(tmp_path: Path) -> None:
+    """The dashboard and ``ollama-tui export`` keep the same file: a save takes in what the
+    other saved meanwhile (its servers, and its later times) instead of writing over it."""
+    path = tmp_path / "last-used.json"
+    dashboard, exporter = LastUsedStore(path), LastUsedStore(path)
+    dashboard.observe(GPU, ["a:latest"], ["a:latest", "b:latest"], now=1000.0)
+    dashboard.observe(LAPTOP, ["c:latest"], ["c:latest"], now=1000.0)
+    dashboard.save()
+    exporter.observe(GPU, ["b:latest"], ["a:latest", "b:latest"], now=2000.0)  # GPU only
+    exporter.save()
+    dashboard.observe(GPU, [], ["a:latest", "b:latest"], now=3000.0)
+    dashboard.save()
+    again = LastUsedStore(path)
+    assert again.last_used(LAPTOP, "c:latest") == 1000.0  # a server the exporter lacks
+    assert again.last_used(GPU, "a:latest") == 1000.0
+    assert again.last_used(GPU, "b:latest") == 2000.0  # seen by the exporter only
+    assert again.watching_since(GPU) == 1000.0  # the earlier start of watching
