@@ -933,7 +933,10 @@ class JobQueue:
         """One probe; it is never sent again by itself (a lost connection fails it: a second
         try would load the model again, and the user may not want that)."""
         # Imported on first use: start-up needs none of it.
-        from ollama_tui.probe import PROBE_OPTIONS, run_probe
+        from ollama_tui.probe import PROBE_OPTIONS, ProbeClient, run_probe
+
+        if not isinstance(client, ProbeClient):
+            raise TypeError("this server's client cannot run a speed probe")
 
         params = job.params
         if params.embedding:
@@ -942,7 +945,7 @@ class JobQueue:
             job.phase = f"loading if needed, then {PROBE_OPTIONS['num_predict']} tokens"
         self._emit(job)
         job.result = await run_probe(
-            client,  # type: ignore[arg-type]  # the session's OllamaClient
+            client,
             job.model,
             params.digest,
             embedding=params.embedding,

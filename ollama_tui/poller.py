@@ -229,7 +229,7 @@ class Poller:
             except Exception as error:
                 results[key] = error
 
-        calls = (
+        calls: Sequence[tuple[str, Callable[[], object]]] = (
             ("tags", client.list_models_blocking),
             ("ps", client.running_blocking),
             ("version", client.version_blocking),
@@ -291,11 +291,13 @@ class Poller:
         if client is None:
             raise target.client_error or RuntimeError("poller is not running")
         started = self._monotonic()
-        version, installed, running = await asyncio.gather(
+        version, fetched_installed, fetched_running = await asyncio.gather(
             client.version() if with_version else _none(),
             client.list_models(),
             client.running(),
         )
+        installed: list[LocalModel] = fetched_installed
+        running: list[RunningModel] = fetched_running
         rtt = self._monotonic() - started
         notes = _notes(installed, running)  # before the lists may be swapped for equal ones
         # Compared here, off the UI thread: unchanged data keeps its identity. The client hands

@@ -19,11 +19,11 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, Protocol, runtime_checkable
 
 from ollama_tui.api import limits
 from ollama_tui.api.errors import ProtocolError
@@ -31,7 +31,7 @@ from ollama_tui.api.keep_alive import KeepAlive, describe_keep_alive
 from ollama_tui.files import StateFile
 
 if TYPE_CHECKING:
-    from ollama_tui.api.client import OllamaClient
+    from ollama_tui.api.models import EmbedStats, GenerateStats
 
 __all__ = [
     "DEFAULT_KEEP_ALIVE_TEXT",
@@ -39,6 +39,7 @@ __all__ = [
     "PROBE_INPUTS",
     "PROBE_OPTIONS",
     "PROBE_PROMPT",
+    "ProbeClient",
     "ProbeError",
     "ProbeKind",
     "ProbeResult",
@@ -74,6 +75,30 @@ FILE_NAME = "probes.json"
 MAX_STORE_BYTES = 16 * 1024 * 1024
 VERSION = 1
 _NS = 1e9
+
+
+@runtime_checkable
+class ProbeClient(Protocol):
+    """What a probe uses of ``OllamaClient``."""
+
+    @property
+    def base_url(self) -> str: ...
+    async def generate(
+        self,
+        name: str,
+        prompt: str,
+        *,
+        options: Mapping[str, Any] | None = None,
+        keep_alive: str | float | None = None,
+    ) -> GenerateStats: ...
+    async def embed(
+        self,
+        name: str,
+        inputs: Sequence[str],
+        *,
+        options: Mapping[str, Any] | None = None,
+        keep_alive: str | float | None = None,
+    ) -> EmbedStats: ...
 
 
 class ProbeKind(StrEnum):
@@ -178,7 +203,7 @@ def _missing(field: str, endpoint: str, hint: str = "") -> ProbeError:
 
 
 async def run_probe(
-    client: OllamaClient,
+    client: ProbeClient,
     model: str,
     digest: str,
     *,
