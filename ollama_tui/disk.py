@@ -19,7 +19,7 @@ import re
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 
-from ollama_tui.api.errors import OllamaError
+from ollama_tui.api.errors import InvalidInput, OllamaError
 from ollama_tui.api.models import LocalModel, ModelShow
 from ollama_tui.api.names import name_identity
 
@@ -122,6 +122,12 @@ def freed_by_deleting(
     return Freed(max(0, before - after), tuple(kept_by))
 
 
+def _alone(digest: str) -> str:
+    """A weights blob name no real blob can have: a manifest whose weights stand alone (its
+    copies, with the same manifest digest, still share them)."""
+    return "?" + digest
+
+
 def _local_unknown(installed: Iterable[LocalModel], weights: Mapping[str, str]) -> list[str]:
     return [m.digest for m in installed if not m.is_remote and m.digest not in weights]
 
@@ -137,8 +143,7 @@ def deleting_frees(
     doomed, models = list(doomed), list(installed)
     unknown = _local_unknown(models, weights)
     if unknown:
-        # A blob name no real digest can have: each unknown manifest stands alone.
-        weights = dict(weights) | {digest: "?" + digest for digest in unknown}
+        weights = dict(weights) | {digest: _alone(digest) for digest in unknown}
     freed = freed_by_deleting(doomed, models, weights)
     # Copies of a deleted model (same manifest) first: "the weights stay, shared with" its
     # source reads better than with some distant derivative.
@@ -188,12 +193,11 @@ class WeightsIndex:
         changed: Callable[[], None] | None = None,
     ) -> None:
         self.weights: dict[str, str] = {}
-        """Manifest digest -> weights blob (64 hex)."""
+        """Manifest digest -> weights blob (64 hex), or ``?<digest>`` for weights that cannot
+        be known (no blob named, a name the client refuses): they stand alone."""
         self._show = show
         self._concurrency = concurrency
         self._changed = changed
-        self._no_blob: set[str] = set()
-        """Digests whose Modelfile names no blob (cloud stubs, odd servers): not asked again."""
         self.in_flight = 0
         self.peak_in_flight = 0
 
@@ -203,12 +207,7 @@ class WeightsIndex:
         out: list[LocalModel] = []
         for model in installed:
             digest = model.digest
-            if (
-                model.is_remote
-                or digest in self.weights
-                or digest in self._no_blob
-                or digest in seen
-            ):
+            if model.is_remote or digest in self.weights or digest in seen:
                 continue
             seen.add(digest)
             out.append(model)
@@ -228,15 +227,17 @@ class WeightsIndex:
                 self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
                 try:
                     show = await self._show(model.name)
+                except InvalidInput:
+                    found = None  # a name the client never sends: asking again cannot help
                 except OllamaError:
                     continue  # gone, renamed or unreachable: asked again at the next poll
+                else:
+                    found = weights_digest(show.modelfile)
                 finally:
                     self.in_flight -= 1
-                found = weights_digest(show.modelfile)
-                if found is None:
-                    self._no_blob.add(model.digest)
-                    continue
-                self.weights[model.digest] = found
+                # Weights that cannot be known (no blob named, a name never sent) are its own:
+                # counted once per manifest, and the figure is no longer "at least" for good.
+                self.weights[model.digest] = found or _alone(model.digest)
                 if self._changed is not None:
                     self._changed()
 
@@ -247,4 +248,3 @@ class WeightsIndex:
         present = {model.digest for model in installed}
         for digest in [d for d in self.weights if d not in present]:
             del self.weights[digest]
-        self._no_blob &= present

@@ -236,3 +236,33 @@ async def test_a_session_learns_once_more_when_its_list_changed_meanwhile() -> N
     usage = session.disk_in_use()
     assert usage.complete and usage.total == 7 * GB
     await session.aclose()
+
+
+async def test_models_whose_weights_cannot_be_known_stand_alone_and_complete_the_figure() -> None:
+    """A name the client refuses, or a Modelfile naming no blob: asked once, then counted on
+    their own (their manifest digest), so the figure is no longer "at least" for good."""
+    from ollama_tui.api import InvalidInput, ModelShow
+    from ollama_tui.disk import WeightsIndex
+
+    known = model("llama3.2:latest", "d1", 2 * GB)
+    refused = model("bad name with spaces", "d2", 3 * GB)
+    copy = model("also bad", "d2", 3 * GB)  # the same manifest: a copy, counted once
+    blobless = model("odd:latest", "d3", 1 * GB)
+    asked: list[str] = []
+
+    async def show(name: str) -> ModelShow:
+        asked.append(name)
+        if " " in name:
+            raise InvalidInput(f"{name!r} is not a model name")
+        blob = f"FROM /blobs/sha256-{W1}\n" if name == known.name else "FROM odd\n"
+        return ModelShow.from_json({"modelfile": blob})
+
+    index = WeightsIndex(show)
+    installed = [known, refused, copy, blobless]
+    await index.learn(installed)
+    await index.learn(installed)  # nothing left to ask
+    assert sorted(asked) == sorted([known.name, refused.name, blobless.name])
+    usage = disk_usage(installed, index.weights)
+    assert usage.complete
+    assert usage.total == 6 * GB
+    assert sharing_weights(copy, installed, index.weights) == ((refused.name,), True)
