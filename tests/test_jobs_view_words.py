@@ -166,6 +166,16 @@ async def test_jobs_view_says_states_in_words_and_marks_the_selected_job(sim: Si
         await pilot.press("up")
         await wait_for(pilot, lambda: marked() == [rows[JobState.CANCELLED]])
         assert not title(rows[JobState.QUEUED]).startswith(SELECTED_MARK)
+        # ? lists the view's own keys, and esc comes back to it.
+        from ollama_tui.screens.help import HelpScreen
+
+        view = app.screen
+        await pilot.press("question_mark")
+        help_screen = await screen_ready(pilot, app, HelpScreen)
+        text = " ".join(entry[2] for entry in help_screen.entries)
+        assert "Cancel job" in text and "Clear ended" in text
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.screen is view)
 
 
 async def test_cancelled_pulls_layers_no_longer_say_pulling(sim: Simulator) -> None:

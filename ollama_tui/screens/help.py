@@ -24,9 +24,22 @@ if TYPE_CHECKING:
     from textual.binding import ActiveBinding
     from textual.dom import DOMNode
 
-__all__ = ["BindingCommands", "HelpEntry", "HelpScreen", "collect_help", "known_binding_ids"]
+__all__ = [
+    "BindingCommands",
+    "HelpEntry",
+    "HelpScreen",
+    "collect_help",
+    "help_binding",
+    "known_binding_ids",
+]
 
 HelpEntry = tuple[str, str, str, bool]  # (section, keys, description, enabled)
+
+
+def help_binding(scope: str) -> Binding:
+    """``?`` on a modal view (jobs, where, a comparison): a modal screen does not pass keys on
+    to the app's bindings, so each view that has no text field to type ``?`` in binds it."""
+    return Binding("question_mark", "app.help", "Help", id=f"{scope}.help", show=False)
 
 
 def _section(node: DOMNode) -> str:

@@ -15,6 +15,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from ollama_tui.jobs import Job, JobKind
+from ollama_tui.screens.help import help_binding
 from ollama_tui.stylesheets import OPERATIONS_CSS
 from ollama_tui.widgets.job_progress import JobRow, job_server
 
@@ -59,6 +60,7 @@ class JobsScreen(ModalScreen[None]):
         Binding("r", "retry_job", "Retry", id="ops.jobs.retry"),
         Binding("e", "edit_job", "Edit", id="ops.jobs.edit"),
         Binding("C", "clear_finished", "Clear ended", id="ops.jobs.clear"),
+        help_binding("ops.jobs"),
     ]
 
     def __init__(self, operations: JobOperations) -> None:

@@ -23,6 +23,7 @@ from ollama_tui.api.keep_alive import KeepAlive, parse_keep_alive
 from ollama_tui.formatting import safe_line
 from ollama_tui.probe_cli import Probed, fastest_first
 from ollama_tui.screens.confirm import dialog_text
+from ollama_tui.screens.help import help_binding
 from ollama_tui.screens.load import KeepAliveValidator
 from ollama_tui.speed import load_text, rate_text, when_text
 from ollama_tui.stylesheets import OPERATIONS_CSS
@@ -177,6 +178,7 @@ class ProbeComparisonScreen(ModalScreen[None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q,enter", "close", "Close", id="ops.probe-compare.close"),
+        help_binding("ops.probe-compare"),
     ]
 
     def __init__(self, model: str, rows: Sequence[Probed], *, now: datetime) -> None:

@@ -21,6 +21,7 @@ from textual.widgets import Input, Static
 from ollama_tui.fleet_matrix import MatrixRow, Presence, fleet_matrix
 from ollama_tui.formatting import safe_line
 from ollama_tui.messages import CopyToServersRequested, ProbeRequested
+from ollama_tui.screens.help import help_binding
 from ollama_tui.session import ServerSession
 from ollama_tui.widgets.filter_bar import FilterBar
 from ollama_tui.widgets.model_table import Column, VirtualTable
@@ -153,8 +154,7 @@ class WhereScreen(ModalScreen[None]):
         Binding("slash", "filter", "Filter", id="where.filter"),
         Binding("C", "copy", "Copy to the servers without it", id="where.copy"),
         Binding("b", "probe", "Probe speed on each server that has it", id="where.probe"),
-        # A modal screen does not pass keys on to the app's bindings: its own way to help.
-        Binding("question_mark", "app.help", "Help", id="where.help", show=False),
+        help_binding("where"),
     ]
 
     def __init__(
