@@ -388,6 +388,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERRUPTED
 
 
+def _server_arguments(parser: argparse.ArgumentParser) -> None:
+    """The servers and the config file, as every subcommand takes them."""
+    parser.add_argument(
+        "--host", metavar="URL", action="append", help="Ollama server; repeat for several"
+    )
+    parser.add_argument("--config", metavar="PATH", type=Path, help="config file to use")
+
+
 def build_outdated_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ollama-tui outdated",
@@ -401,10 +409,7 @@ def build_outdated_parser() -> argparse.ArgumentParser:
             "reached over http."
         ),
     )
-    parser.add_argument(
-        "--host", metavar="URL", action="append", help="Ollama server; repeat for several"
-    )
-    parser.add_argument("--config", metavar="PATH", type=Path, help="config file to use")
+    _server_arguments(parser)
     parser.add_argument("--json", action="store_true", help="print a JSON list instead")
     parser.set_defaults(demo=False, interval=None, read_only=None, theme=None)
     return parser
@@ -427,10 +432,7 @@ def build_probe_parser() -> argparse.ArgumentParser:
         ),
     )
     parser.add_argument("model", metavar="MODEL", help="model name, e.g. llama3.2")
-    parser.add_argument(
-        "--host", metavar="URL", action="append", help="Ollama server; repeat for several"
-    )
-    parser.add_argument("--config", metavar="PATH", type=Path, help="config file to use")
+    _server_arguments(parser)
     parser.add_argument("--json", action="store_true", help="print a JSON list instead")
     parser.add_argument(
         "--keep-alive",
@@ -472,10 +474,7 @@ def build_export_parser() -> argparse.ArgumentParser:
         default=DEFAULT_LISTEN,
         help=f"address to serve on (default {DEFAULT_LISTEN}; port 0: any free port)",
     )
-    parser.add_argument(
-        "--host", metavar="URL", action="append", help="Ollama server; repeat for several"
-    )
-    parser.add_argument("--config", metavar="PATH", type=Path, help="config file to use")
+    _server_arguments(parser)
     parser.add_argument(
         "--interval",
         type=_interval,
