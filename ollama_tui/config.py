@@ -52,6 +52,7 @@ __all__ = [
     "find_key_line",
     "load_config",
     "save_theme",
+    "server_label",
 ]
 
 DEFAULT_INTERVAL = 2.0
@@ -103,6 +104,15 @@ class ConfigError(Exception):
         super().__init__(f"{where}: {what}{message}")
 
 
+def server_label(name: str | None, url: str) -> str:
+    """What the user sees for a server, everywhere (tables, commands, metrics): its name, else
+    its URL without ``http://`` (in a narrow SERVER column, ``http://127.0.0.1:15…`` hid the
+    port that tells servers apart; ``https://`` stays, it says something)."""
+    if name:
+        return name
+    return url.removeprefix("http://").rstrip("/") or url
+
+
 @dataclass(frozen=True)
 class ServerSettings:
     """One Ollama server: its resolved base URL, an optional name shown instead of the URL,
@@ -115,8 +125,8 @@ class ServerSettings:
 
     @property
     def title(self) -> str:
-        """What to show for the server: its name, else its URL."""
-        return self.name or self.url
+        """What to show for the server (as the dashboard does): see :func:`server_label`."""
+        return server_label(self.name, self.url)
 
 
 @dataclass(frozen=True)

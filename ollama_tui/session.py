@@ -28,6 +28,7 @@ from ollama_tui.api import (
     RunningModel,
     ServerUnreachable,
 )
+from ollama_tui.config import server_label
 from ollama_tui.disk import DiskUsage, WeightsIndex, disk_usage
 from ollama_tui.poller import PollTarget, Snapshot
 from ollama_tui.reachability import Reachability
@@ -213,12 +214,8 @@ class ServerSession:
 
     @property
     def label(self) -> str:
-        """What the user sees for this server: its name, else its URL without ``http://``
-        (in a narrow SERVER column, ``http://127.0.0.1:15…`` hid the port that tells servers
-        apart; ``https://`` stays, it says something)."""
-        if self.name:
-            return self.name
-        return self.url.removeprefix("http://").rstrip("/") or self.url
+        """What the user sees for this server (``config.server_label``)."""
+        return server_label(self.name, self.url)
 
     def freshness_of(self, model: LocalModel) -> CheckResult | None:
         """What the outdated check found for this very model (its name and digest)."""

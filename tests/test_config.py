@@ -299,7 +299,9 @@ def test_servers_are_read_in_order_with_urls_resolved(tmp_path: Path) -> None:
         {"Authorization": "Bearer from-hosts", "x-shared": "server", "X-Team": "ml"},
         False,
     )
-    assert gpu.title == "gpu" and config.server_for("http://x:1").title == "http://x:1"
+    assert (
+        gpu.title == "gpu" and config.server_for("http://x:1").title == "x:1"
+    )  # as the dashboard shows it
     assert config.server_for("http://x:1") == ServerSettings(None, "http://x:1", {}, False)
 
 
