@@ -323,6 +323,25 @@ async def test_strip_shows_an_ended_job_for_a_moment_then_hides(
         assert not strip_lines(strip)
 
 
+async def test_strip_cuts_a_long_model_name_so_that_its_state_stays_in_sight(
+    fast_sim: Simulator,
+) -> None:
+    """Names like hf.co/<user>/<repo>-GGUF:<quant> are long: the strip's one line per job
+    cuts the name, never the progress or the state after it."""
+    app = OpsHarness(fast_sim.url)
+    async with app.run_test(size=SIZE) as pilot:
+        strip = app.query_one(JobsStrip)
+        name = "hf.co/someone/" + "a-very-long-model-name-" * 3 + "GGUF:Q4_K_M"
+        job = app.jobs.submit_pull(name)
+        await wait_for(pilot, lambda: job.state is JobState.FAILED)
+        await pilot.pause()
+        (line,) = strip_lines(strip)
+        text = strip_text(line)
+        assert text.rstrip().endswith("J: jobs view"), text
+        assert "hf.co/someone/a-very" in text and "…" in text
+        assert len(text.rstrip()) <= strip.content_size.width
+
+
 async def test_strip_gives_an_ended_jobs_line_to_the_next_job_in_place(
     fast_sim: Simulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -19,6 +19,8 @@ from ollama_tui.formatting import format_eta, format_rate, human_bytes, safe_lin
 from ollama_tui.jobs import Job, JobKind, JobState, LayerProgress, explain_job_error
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from textual.signal import Signal
 
     from ollama_tui.jobs import JobQueue
@@ -57,6 +59,7 @@ def job_fraction(job: Job) -> float | None:
 
 # The strip's room for a server's name (the jobs view shows it whole).
 STRIP_SERVER_CELLS = 12
+STRIP_MIN_NAME_CELLS = 12  # a model's name in the jobs strip is cut, but never below this
 STRIP_BAR_WIDTH = 16
 # With a server named, the strip's bar gives way so a line still fits 80 columns.
 STRIP_BAR_WIDTH_WITH_SERVER = 6
@@ -69,14 +72,18 @@ def job_server(job: Job, jobs: JobQueue) -> str:
     return safe_line(job.server.label)
 
 
-def job_title(job: Job, server: str = "") -> Text:
+def job_title(job: Job, server: str = "", name_cells: int | None = None) -> Text:
     """`#3 pull llama3.2:3b`, with several servers `#3 pull llama3.2:3b @gpu-box` — the model
-    and server names are user/server text, kept literal (``server`` is already safe)."""
+    and server names are user/server text, kept literal (``server`` is already safe).
+    ``name_cells``: room for the model's name (cut with "…" past it)."""
     text = Text()
     text.append(f"#{job.id} ", style="dim")
     text.append(str(job.kind), style="bold")
     text.append(" ")
-    text.append(safe_line(job.model), style="bold")
+    name = safe_line(job.model)
+    if name_cells is not None and cell_len(name) > name_cells:
+        name = set_cell_size(name, max(1, name_cells - 1)) + "…"
+    text.append(name, style="bold")
     if server:
         text.append(" @", style="dim")
         text.append(server, style="cyan")
@@ -321,9 +328,9 @@ class JobsStrip(Vertical):
                 line = self._take_line(job.id)
             if line is not None:
                 # A line is one row of fixed size: a progress tick never re-lays out the screen.
-                line.update(self._compact(job, self._server(job)), layout=False)
+                line.update(self._fit(self._compact, job), layout=False)
         elif line is not None and job.id not in self._ended:
-            line.update(self._ended_text(job, self._server(job)), layout=False)
+            line.update(self._fit(self._ended_text, job), layout=False)
             self._linger_count += 1
             self._ended[job.id] = self._linger_count
             self.set_timer(
@@ -375,6 +382,18 @@ class JobsStrip(Vertical):
             self._more.display = False
         self.display = bool(self._lines)
 
+    def _fit(self, build: Callable[[Job, str, int | None], Text], job: Job) -> Text:
+        """A job's line, its model's name cut so that the line fits the strip: a long name
+        (``hf.co/…/…-GGUF:Q4_K_M``) must not push its progress, rate and state out of sight."""
+        server = self._server(job)
+        text = build(job, server, None)
+        # Before the strip's first layout (it shows with its first job): the screen's width.
+        room = self.content_size.width or self.app.size.width - self.styles.gutter.width
+        if room and text.cell_len > room:
+            name = cell_len(safe_line(job.model))
+            text = build(job, server, max(STRIP_MIN_NAME_CELLS, name - (text.cell_len - room)))
+        return text
+
     def _server(self, job: Job) -> str:
         """The job's server, cut to the strip's room ("" with one server)."""
         label = job_server(job, self.jobs)
@@ -383,8 +402,8 @@ class JobsStrip(Vertical):
         return label
 
     @staticmethod
-    def _ended_text(job: Job, server: str = "") -> Text:
-        text = job_title(job, server)
+    def _ended_text(job: Job, server: str = "", name_cells: int | None = None) -> Text:
+        text = job_title(job, server, name_cells)
         text.append(" ")
         if job.state is JobState.DONE:
             text.append("✓ done", style=STATE_STYLES[JobState.DONE])
@@ -396,8 +415,8 @@ class JobsStrip(Vertical):
         return text
 
     @staticmethod
-    def _compact(job: Job, server: str = "") -> Text:
-        text = job_title(job, server)
+    def _compact(job: Job, server: str = "", name_cells: int | None = None) -> Text:
+        text = job_title(job, server, name_cells)
         text.append(" ")
         if job.state is JobState.QUEUED:
             # Said in words: an empty bar alone reads as "stuck" (and without colour as nothing).
