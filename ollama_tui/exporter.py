@@ -40,6 +40,7 @@ from prometheus_client.registry import Collector, CollectorRegistry
 
 from ollama_tui.api import LocalModel, limits
 from ollama_tui.config import Settings
+from ollama_tui.formatting import counted
 from ollama_tui.freshness import checkable, freshness_key, session_from_cache
 from ollama_tui.last_used import LastUsedStore, ServerUsage
 from ollama_tui.poller import Poller, Snapshot
@@ -361,12 +362,11 @@ class FleetCollector(Collector):
         last_used: GaugeMetricFamily,
     ) -> None:
         usage = session.usage
-        freshness = session.freshness
         for model, name in chosen:
             labels = [server, name]
             if model.size is not None:
                 size.add_metric(labels, model.size)
-            result = freshness.get((model.name, model.digest)) if freshness else None
+            result = session.freshness_of(model)
             if result is not None and result.state is not Freshness.UNKNOWN:
                 # Unknown is never reported as "not outdated": no series at all.
                 outdated.add_metric(labels, 1.0 if result.state is Freshness.OUTDATED else 0.0)
@@ -707,10 +707,10 @@ def run(
                     file=err,
                 )
                 return 1
-            count = len(exporter.sessions)
+            servers = counted(len(exporter.sessions), "server")
             print(
-                f"ollama-tui export: serving {url}/metrics for {count} "
-                f"server{'s' if count != 1 else ''}, polled every {settings.interval:g} s",
+                f"ollama-tui export: serving {url}/metrics for {servers}, "
+                f"polled every {settings.interval:g} s",
                 file=err,
                 flush=True,
             )

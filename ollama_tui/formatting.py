@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import UTC, datetime, timedelta
+from typing import TextIO
 
 import humanize
 
@@ -259,3 +260,22 @@ def _delta(later: datetime, earlier: datetime) -> timedelta | None:
         return later - earlier
     except (OverflowError, ValueError):
         return None
+
+
+def print_columns(
+    header: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    out: TextIO,
+    *,
+    right: Collection[int] = (),
+) -> None:
+    """A plain text table for the commands (``outdated``, ``probe``): a header, a rule, the
+    rows, each column as wide as its widest cell; columns in ``right`` right-aligned. The
+    cells are already safe (``safe_line``)."""
+    widths = [max(len(cells[i]) for cells in [header, *rows]) for i in range(len(header))]
+    for cells in [header, ["-" * w for w in widths], *rows]:
+        line = "  ".join(
+            cell.rjust(width) if i in right else cell.ljust(width)
+            for i, (cell, width) in enumerate(zip(cells, widths, strict=True))
+        )
+        print(line.rstrip(), file=out)

@@ -15,7 +15,7 @@ from typing import TextIO
 
 from ollama_tui.api import OllamaClient, OllamaError
 from ollama_tui.config import Settings
-from ollama_tui.formatting import safe_line
+from ollama_tui.formatting import print_columns, safe_line
 from ollama_tui.registry import (
     CheckCache,
     CheckResult,
@@ -77,9 +77,7 @@ def print_table(
         if several:
             row.insert(0, safe_line(server))
         rows.append(row)
-    widths = [max(len(cells[i]) for cells in [header, *rows]) for i in range(len(header))]
-    for cells in [header, ["-" * w for w in widths], *rows]:
-        print("  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip(), file=out)
+    print_columns(header, rows, out)
     counts = {state: sum(1 for _, r in results if r.state is state) for state in Freshness}
     print(
         f"\n{counts[Freshness.OUTDATED]} outdated, {counts[Freshness.UP_TO_DATE]} up to date, "

@@ -22,7 +22,7 @@ from ollama_tui.api.keep_alive import KeepAlive, parse_keep_alive
 from ollama_tui.api.models import is_embedding_only
 from ollama_tui.api.names import names_equal, parse_model_name
 from ollama_tui.config import Settings
-from ollama_tui.formatting import safe_line
+from ollama_tui.formatting import print_columns, safe_line
 from ollama_tui.probe import (
     ProbeResult,
     ProbeStore,
@@ -152,14 +152,7 @@ def print_table(outcomes: Sequence[Probed], out: TextIO | None = None) -> None:
             ]
         )
     if rows:
-        widths = [max(len(cells[i]) for cells in [header, *rows]) for i in range(len(header))]
-        right = {1, 2, 3}
-        for cells in [header, ["-" * w for w in widths], *rows]:
-            line = "  ".join(
-                c.rjust(w) if i in right else c.ljust(w)
-                for i, (c, w) in enumerate(zip(cells, widths, strict=True))
-            )
-            print(line.rstrip(), file=out)
+        print_columns(header, rows, out, right={1, 2, 3})
     skipped = [p for p in outcomes if p.result is None]
     if skipped:
         print("\nNot probed:" if rows else "Not probed:", file=out)

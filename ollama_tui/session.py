@@ -219,7 +219,7 @@ class ServerSession:
 
     def freshness_of(self, model: LocalModel) -> CheckResult | None:
         """What the outdated check found for this very model (its name and digest)."""
-        return self.freshness.get((model.name, model.digest))
+        return self.freshness.get((model.name, model.digest)) if self.freshness else None
 
     def probe_of(self, model: LocalModel) -> ProbeResult | None:
         """The last speed probe of this very model (its digest) on this server."""

@@ -771,8 +771,8 @@ class DashboardScreen(Screen[None]):
         for table in (self.server_installed, self.fleet_installed):
             if table is not None:
                 table.show_speed(self.speed_shown)
-        if self.speed_shown and all(
-            s.probes is None or not s.probes.results() for s in self.sessions
+        if self.speed_shown and not any(
+            s.probes is not None and len(s.probes) for s in self.sessions
         ):
             hint = "" if self.read_only else " — b probes a model"
             self.app.notify(f"SPEED column on: nothing probed yet{hint}.")
