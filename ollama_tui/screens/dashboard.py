@@ -294,7 +294,7 @@ class DashboardScreen(Screen[None]):
     def server_changed(self, session: ServerSession) -> None:
         """Some server's lists or status changed: its row in the servers table follows."""
         if self.servers_table is not None:
-            self.servers_table.server_changed()
+            self.servers_table.server_changed(session)
         if self.all_servers:
             self._show_fleet_status()
 
@@ -466,7 +466,7 @@ class DashboardScreen(Screen[None]):
     def disk_changed(self, session: ServerSession) -> None:
         """More of ``session``'s weights are known: its disk figures follow."""
         if self.servers_table is not None:
-            self.servers_table.server_changed()
+            self.servers_table.server_changed(session)
         if self.is_mounted and (self.all_servers or session is self.session):
             self._update_titles()
 

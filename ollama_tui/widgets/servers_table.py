@@ -102,16 +102,23 @@ class ServersTable(Widget):
         self.border_title = Text(f"Servers ({len(self._sessions)}) · {shown}1-9 0 [ ]: switch")
         self._update(force=True)
 
-    def server_changed(self) -> None:
-        """A server's lists or status changed: repaint only if a cell changed."""
-        self._update()
+    def server_changed(self, session: ServerSession | None = None) -> None:
+        """A server's lists or status changed (``session``'s, else any): repaint only if a
+        cell changed."""
+        self._update(only=session)
 
     def rows(self) -> list[tuple[str, ...]]:
         """The cells of each row, as text (for tests)."""
         return [cells for cells, _style, _current in self._rows]
 
-    def _update(self, force: bool = False) -> None:
-        new = [self._row(i, s) for i, s in enumerate(self._sessions)]
+    def _update(self, force: bool = False, only: ServerSession | None = None) -> None:
+        if only is not None and only in self._sessions and len(self._rows) == len(self._sessions):
+            # One server's news: its row alone (a fleet's start is 20 of these in a row).
+            index = self._sessions.index(only)
+            new = list(self._rows)
+            new[index] = self._row(index, only)
+        else:
+            new = [self._row(i, s) for i, s in enumerate(self._sessions)]
         if new == self._rows and not force:
             return
         old, self._rows = self._rows, new
