@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import os
 import re
@@ -70,6 +71,13 @@ def resolve_host(explicit: str | None = None, environ: Mapping[str, str] | None 
     if raw is None:
         env = os.environ if environ is None else environ
         raw = env.get("OLLAMA_HOST", "")
+    return _resolve(raw)
+
+
+@functools.lru_cache(maxsize=256)
+def _resolve(raw: str) -> str:
+    """``resolve_host`` of a given text (a pure function of it: each server's URL is resolved
+    by its session, poller target and clients, a fleet's start asks about a hundred times)."""
     s = _clean(raw)
 
     if userinfo_of(s) is not None:
