@@ -614,9 +614,10 @@ def build_app(settings: Settings) -> OllamaTuiApp:
             settings.host, headers=settings.headers, insecure=settings.servers[0].insecure
         )
         # Every server's first fetch, before Textual is imported: the round trips overlap with
-        # importing and building the UI (the app finds them by URL and headers).
-        poller.prefetch()  # the first server's, first
-        poller.prefetch_many([poller.add(s.url, s.headers, s.insecure) for s in settings.servers])
+        # importing and building the UI (the app finds them by URL and headers). The first
+        # server's goes first; with several more, theirs are read in a forked child.
+        targets = [poller.add(s.url, s.headers, s.insecure) for s in settings.servers]
+        poller.prefetch_many(targets)
         from ollama_tui.app import OllamaTuiApp
 
         return OllamaTuiApp(settings, poller=poller, resume_gc=collecting)

@@ -10,6 +10,8 @@ import asyncio
 import inspect
 import itertools
 import os
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -159,3 +161,35 @@ async def poll_until(
         if loop.time() > deadline:
             raise _timed_out(condition, what)
         await asyncio.sleep(0.01)
+
+
+class SimulatorProcess:
+    """``python -m ollama_tui.simulator`` in a process of its own: its URLs, kill, start."""
+
+    def __init__(self, *args: str, servers: int = 1) -> None:
+        self.args = args
+        self.servers = servers
+        self.urls: list[str] = []
+        self.process: subprocess.Popen[str] | None = None
+
+    def start(self) -> list[str]:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "ollama_tui.simulator", *self.args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        assert self.process.stdout is not None
+        lines = [self.process.stdout.readline() for _ in range(self.servers)]
+        assert all("listening on http" in line for line in lines), lines
+        self.urls = [line.split()[-1] for line in lines]
+        return self.urls
+
+    def kill(self) -> None:
+        """As a crash would (SIGKILL): no goodbye on any connection."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+        if self.process is not None and self.process.stdout is not None:
+            self.process.stdout.close()
+        self.process = None

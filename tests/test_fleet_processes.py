@@ -10,13 +10,11 @@ on another is seen); restarted, it comes back with no key pressed.
 from __future__ import annotations
 
 import socket
-import subprocess
-import sys
 from collections.abc import Iterator
 
 import httpx
 import pytest
-from conftest import wait_for
+from conftest import SimulatorProcess, wait_for
 
 from ollama_tui.app import OllamaTuiApp
 from ollama_tui.config import ServerSettings, Settings
@@ -26,38 +24,6 @@ pytestmark = pytest.mark.simulator_only
 INTERVAL = 0.5
 # Two intervals, plus one poll's round trip and a frame on a busy machine.
 TWO_INTERVALS = 2 * INTERVAL + 0.5
-
-
-class SimulatorProcess:
-    """``python -m ollama_tui.simulator`` in a process of its own: its URLs, kill, start."""
-
-    def __init__(self, *args: str, servers: int = 1) -> None:
-        self.args = args
-        self.servers = servers
-        self.urls: list[str] = []
-        self.process: subprocess.Popen[str] | None = None
-
-    def start(self) -> list[str]:
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "ollama_tui.simulator", *self.args],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
-        )
-        assert self.process.stdout is not None
-        lines = [self.process.stdout.readline() for _ in range(self.servers)]
-        assert all("listening on http" in line for line in lines), lines
-        self.urls = [line.split()[-1] for line in lines]
-        return self.urls
-
-    def kill(self) -> None:
-        """As a crash would (SIGKILL): no goodbye on any connection."""
-        if self.process is not None and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(timeout=10)
-        if self.process is not None and self.process.stdout is not None:
-            self.process.stdout.close()
-        self.process = None
 
 
 def free_port() -> int:

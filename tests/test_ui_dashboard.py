@@ -564,3 +564,13 @@ async def test_help_never_cuts_a_key_when_two_columns_do_not_fit(sim: Simulator)
         text = "\n".join("".join(segment.text for segment in strip) for strip in strips)
         for key in ("pgup", "space", "home, g", "LAST USED"):
             assert key in text, text
+
+
+def test_cell_width_is_richs_count_for_every_kind_of_text() -> None:
+    """The fast count (printable ASCII) agrees with Rich's everywhere."""
+    from rich.cells import cell_len
+
+    from ollama_tui.widgets.model_table import cell_width
+
+    texts = ["llama3.2:latest", "", " 4.7 GB", "a\tb", "\x1b[31m", "\x7f", "é", "漢字", "🦙 x"]
+    assert [cell_width(t) for t in texts] == [cell_len(t) for t in texts]

@@ -305,7 +305,7 @@ class VirtualTable(ScrollView, Generic[T, K], can_focus=True):
                 search[key] = row[0].lower()
             sort_keys[key] = sort_key(item, row)
             for index, text in enumerate(row):
-                width = cell_len(text)
+                width = cell_width(text)
                 if width > data_width[index]:
                     data_width[index] = width
                     if width > natural[index]:
@@ -841,9 +841,15 @@ def _cell(column: Column[T], item: T) -> str:
         return UNKNOWN
 
 
+def cell_width(text: str) -> int:
+    """The cells ``text`` takes: its length for printable ASCII (one cell a character: the
+    usual cell, found without Rich's per-character table), else Rich's count."""
+    return len(text) if text.isascii() and text.isprintable() else cell_len(text)
+
+
 def _fit(text: str, width: int, justify: str) -> str:
     """Exactly ``width`` cells: truncated with an ellipsis, padded on the justified side."""
-    length = cell_len(text)
+    length = cell_width(text)
     if length > width:
         if width <= 1:
             return set_cell_size(text, width)
