@@ -36,10 +36,16 @@ MAX_FRAME_BYTES = 1 << 30
 
 
 def can_fork() -> bool:
-    """Whether :func:`run_forked` may be used here and now."""
-    return (
-        sys.platform.startswith("linux") and hasattr(os, "fork") and threading.active_count() == 1
-    )
+    """Whether :func:`run_forked` may be used here and now: Linux, and one thread (as the
+    kernel counts them: a thread started from C is not in ``threading``'s count)."""
+    if not sys.platform.startswith("linux") or not hasattr(os, "fork"):
+        return False
+    if threading.active_count() != 1:
+        return False
+    try:
+        return len(os.listdir("/proc/self/task")) == 1
+    except OSError:
+        return False
 
 
 def run_forked(
@@ -68,12 +74,18 @@ def run_forked(
         os.close(read_end)
         _child(count, work, write_end, timeout)
     os.close(write_end)
-    threading.Thread(
+    reader = threading.Thread(
         target=_read_results,
         args=(pid, read_end, count, deliver, time.monotonic() + timeout),
         name="ollama-tui-forked-results",
         daemon=True,
-    ).start()
+    )
+    try:
+        reader.start()
+    except RuntimeError:  # no thread to be had: undone, and the caller does the work itself
+        _reap(pid)
+        os.close(read_end)
+        return False
     return True
 
 
@@ -82,6 +94,14 @@ def _child(count: int, work: Callable[[int], object], out: int, timeout: float) 
     try:
         # Ctrl+C in the terminal reaches the whole process group: it is the app's to handle.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+        # An app that has gone (quit, or a start-up error) leaves no child behind: the next
+        # write to the pipe ends it at once, without a word.
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+        # Nothing of the child may reach the terminal (a traceback would land in the app's
+        # screen), nor keep the app's standard streams open after it has ended.
+        null = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(null, fd)
         lock = threading.Lock()
 
         def one(index: int) -> None:
@@ -94,8 +114,11 @@ def _child(count: int, work: Callable[[int], object], out: int, timeout: float) 
                 payload = pickle.dumps(None)
             frame = memoryview(_HEADER.pack(index, len(payload)) + payload)
             with lock:  # a frame larger than the pipe's buffer is written in parts
-                while frame:
-                    frame = frame[os.write(out, frame) :]
+                try:
+                    while frame:
+                        frame = frame[os.write(out, frame) :]
+                except OSError:  # the app stopped listening: nothing more to do
+                    os._exit(0)
 
         threads = [threading.Thread(target=one, args=(i,), daemon=True) for i in range(count)]
         for thread in threads:
@@ -150,8 +173,8 @@ def _read_results(
     except Exception:
         log.exception("reading the forked results failed")
     finally:
+        _reap(pid)  # before the pipe closes: no write of it meets a closed pipe
         os.close(fd)
-        _reap(pid)
         for index in range(count):
             hand_over(index, None)
 

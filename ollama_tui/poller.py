@@ -201,14 +201,16 @@ class Poller:
         lock that importing and building the UI needs; in the child they take another core,
         and a 20-server start (bench row 12) comes on screen about 30 ms sooner."""
         first = self.targets[0] if self.targets else None
-        ahead = [
-            target
-            for target in targets
-            if target is not first
-            and target.prefetched is None
-            and target.client is not None
-            and target.client.can_fetch_blocking
-        ]
+        ahead: list[PollTarget] = []
+        for target in targets:
+            if (
+                target is not first
+                and target not in ahead  # a server named twice is one target
+                and target.prefetched is None
+                and target.client is not None
+                and target.client.can_fetch_blocking
+            ):
+                ahead.append(target)
         if len(ahead) + 1 < FORK_MIN_SERVERS or not forked.can_fork():
             return
         futures = [concurrent.futures.Future[Snapshot]() for _ in ahead]
@@ -227,12 +229,15 @@ class Poller:
                 target.installed, target.running = result.installed, result.running
                 future.set_result(result)
             else:  # failed in the child: asked again through the async client
-                threading.Thread(
-                    target=self._fetch_again,
-                    args=(target, future),
-                    name="ollama-tui-first-fetch",
-                    daemon=True,
-                ).start()
+                try:
+                    threading.Thread(
+                        target=self._fetch_again,
+                        args=(target, future),
+                        name="ollama-tui-first-fetch",
+                        daemon=True,
+                    ).start()
+                except RuntimeError as error:  # no thread to be had: the poll says so, then asks
+                    future.set_exception(error)
 
         for target, future in zip(ahead, futures, strict=True):
             target.prefetched = future

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+import time
 from collections.abc import Iterator
 
 import httpx
@@ -91,6 +92,40 @@ def test_results_come_back_and_what_fails_or_is_late_comes_back_as_none() -> Non
     assert got["3"]["index"] == 3  # SIGINT did not end the child
     assert 1.5 <= float(result["took"]) < 10  # waited for the timeout, not for the sleeper
     assert result["children"] == "none"  # the child was reaped (killed, as it outlived it)
+
+
+def test_an_app_that_has_gone_leaves_no_child_and_nothing_on_the_terminal() -> None:
+    """The app quits (or fails) while the child still reads a slow server: the child says
+    nothing on the terminal, ends at its next write, and holds none of the app's streams."""
+    started = time.monotonic()
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent(
+                """
+                import time
+                from ollama_tui import forked
+
+                def work(index):
+                    time.sleep(3)
+                    return index
+
+                assert forked.run_forked(3, work, lambda i, v: None, timeout=10.0)
+                print("gone")
+                """
+            ),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    took = time.monotonic() - started
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "gone"
+    assert done.stderr == ""  # no BrokenPipeError traceback from the child's threads
+    assert took < 2.5  # the captured streams closed with the app, not 3 s later
 
 
 def test_no_fork_while_another_thread_runs() -> None:
@@ -182,6 +217,16 @@ def test_a_server_the_child_cannot_read_is_asked_again_by_the_async_client(
     assert list(errors) == [dead]
     assert errors[dead].startswith("ServerUnreachable")
     assert sorted(result["lists"]) == sorted(five_servers)  # type: ignore[arg-type]
+
+
+def test_a_server_named_twice_counts_once(five_servers: list[str]) -> None:
+    """Three servers, one of them given twice: three targets, so no fork (and no server is
+    fetched twice)."""
+    urls = [*five_servers[:3], five_servers[1]]
+    result = run_script(START_UP.format(urls=urls))
+    assert result["forked"] == 0
+    assert result["errors"] == {}
+    assert sorted(result["lists"]) == sorted(five_servers[:3])  # type: ignore[arg-type]
 
 
 def test_three_servers_are_read_on_threads(five_servers: list[str]) -> None:
