@@ -614,8 +614,9 @@ def build_app(settings: Settings) -> OllamaTuiApp:
             settings.host, headers=settings.headers, insecure=settings.servers[0].insecure
         )
         # Every server's first fetch, before Textual is imported: the round trips overlap with
-        # importing and building the UI (the app finds them by URL and headers). The first
-        # server's goes first; with several more, theirs are read in a forked child.
+        # importing and building the UI (the app finds them by URL and headers). With four
+        # servers or more, all but the first are read in a child forked before any thread
+        # starts (``Poller.prefetch_many``); the first server's is read here, on threads.
         targets = [poller.add(s.url, s.headers, s.insecure) for s in settings.servers]
         poller.prefetch_many(targets)
         from ollama_tui.app import OllamaTuiApp
